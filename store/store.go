@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"time"
+)
+
+// ErrNotExist is returned (wrapped) when an object does not exist. It is
+// fs.ErrNotExist, so errors.Is(err, fs.ErrNotExist) holds too.
+var ErrNotExist = fs.ErrNotExist
+
+// ErrPreconditionFailed is returned (wrapped) by Put when its IfAbsent or
+// IfMatch condition does not hold: the object exists (IfAbsent), or it is
+// missing or has another ETag (IfMatch). The store has checked that the object
+// it found is not the result of an earlier attempt of the same call, so the
+// caller has truly lost the race.
+var ErrPreconditionFailed = errors.New("store: precondition failed")
+
+// ErrInvalidName is returned (wrapped) for an object name that is not valid;
+// see ValidateName.
+var ErrInvalidName = errors.New("store: invalid object name")
+
+// Info describes one stored object.
+type Info struct {
+	// Name is the object's name relative to the store's root.
+	Name string
+	// Size is the object's length in bytes.
+	Size int64
+	// ETag identifies the object's content: two objects with different
+	// contents never share an ETag. It is what IfMatch compares. List may
+	// leave it empty where the backend cannot give it cheaply.
+	ETag string
+	// LastModified is when the object was written, by the store's clock.
+	LastModified time.Time
+}
+
+// Object is an open object for ranged reads. It is safe for concurrent use.
+// ReadAt follows io.ReaderAt: reading past the end returns io.EOF.
+type Object interface {
+	io.ReaderAt
+	io.Closer
+	// Size is the object's length when it was opened.
+	Size() int64
+	// Info describes the object as it was opened.
+	Info() Info
+}
+
+// Reader is the reading half of a store. Code that only reads depends on it
+// and nothing more.
+type Reader interface {
+	// Open opens the named object for ranged reads. A missing object gives
+	// ErrNotExist.
+	Open(ctx context.Context, name string) (Object, error)
+	// Stat describes the named object. A missing object gives ErrNotExist.
+	Stat(ctx context.Context, name string) (Info, error)
+	// List yields, in lexical byte order of their names, the objects whose
+	// names begin with prefix and sort strictly after startAfter (an empty
+	// startAfter yields from the first). The prefix is a plain string
+	// prefix, not a directory: "a/b" matches "a/b" and "a/bc/d". An error
+	// ends the sequence.
+	List(ctx context.Context, prefix, startAfter string) iter.Seq2[Info, error]
+}
+
+// Writer is the writing half of a store.
+type Writer interface {
+	// Put stores the content read from r under name, atomically: readers
+	// see the old object or the whole new one, never a part. With
+	// IfAbsent or IfMatch it fails with ErrPreconditionFailed when the
+	// condition does not hold. It returns the stored object's Info.
+	Put(ctx context.Context, name string, r io.Reader, opts ...PutOption) (Info, error)
+	// Delete removes the named object. Deleting a missing object is not an
+	// error.
+	Delete(ctx context.Context, name string) error
+}
+
+// Store is an object store rooted at a prefix: a local directory, memory or
+// an S3 bucket. Every method is safe for concurrent use.
+type Store interface {
+	Reader
+	Writer
+	// Close releases the store's resources. Objects opened from it must be
+	// closed first.
+	Close() error
+	// String names the store for logs and errors, without credentials.
+	String() string
+}
+
+// PutOptions are the conditions of a Put.
+type PutOptions struct {
+	// IfAbsent makes the Put fail unless no object of that name exists.
+	IfAbsent bool
+	// IfMatch, when not empty, makes the Put fail unless the object exists
+	// with this ETag.
+	IfMatch string
+}
+
+// PutOption sets one of the PutOptions.
+type PutOption func(*PutOptions)
+
+// IfAbsent makes a Put create the object only when it does not exist yet
+// (put-if-absent). Exactly one of several racing creators succeeds.
+func IfAbsent() PutOption { return func(o *PutOptions) { o.IfAbsent = true } }
+
+// IfMatch makes a Put replace the object only when its current ETag is etag
+// (compare-and-swap).
+func IfMatch(etag string) PutOption { return func(o *PutOptions) { o.IfMatch = etag } }
+
+// ApplyPutOptions collects opts and checks that they do not contradict each
+// other. Backends call it first in Put.
+func ApplyPutOptions(opts []PutOption) (PutOptions, error) {
+	var o PutOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.IfAbsent && o.IfMatch != "" {
+		return o, errors.New("store: IfAbsent and IfMatch cannot be combined")
+	}
+	return o, nil
+}
+
+// NotExist returns an error for a missing object that matches ErrNotExist.
+func NotExist(st fmt.Stringer, name string) error {
+	return &fs.PathError{Op: "open", Path: st.String() + ": " + name, Err: fs.ErrNotExist}
+}
+
+// PreconditionFailed returns an error for a failed IfAbsent or IfMatch Put
+// that matches ErrPreconditionFailed.
+func PreconditionFailed(st fmt.Stringer, name string, why string) error {
+	return fmt.Errorf("%w: %s: %s: %s", ErrPreconditionFailed, st, name, why)
+}
