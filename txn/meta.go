@@ -78,7 +78,9 @@ func (m *MetaState) Tags() []*Tag {
 
 // allTags returns live and deleted tags, by name (checkpoints keep the
 // tombstones).
-func (m *MetaState) allTags() []*Tag { return sortedValues(m.tags, func(t *Tag) string { return t.Name }) }
+func (m *MetaState) allTags() []*Tag {
+	return sortedValues(m.tags, func(t *Tag) string { return t.Name })
+}
 
 // Container returns the live container called name, or nil.
 func (m *MetaState) Container(name string) *Container { return m.containers[name] }
