@@ -28,6 +28,7 @@ type Store struct {
 		sync.RWMutex
 		objects *btree.BTreeG[*object]
 		closed  bool
+		now     func() time.Time
 	}
 }
 
@@ -47,7 +48,16 @@ func New() *Store { return NewNamed("") }
 func NewNamed(name string) *Store {
 	s := &Store{name: name}
 	s.mu.objects = btree.NewG(16, func(a, b *object) bool { return a.info.Name < b.info.Name })
+	s.mu.now = time.Now
 	return s
+}
+
+// SetClock makes the store stamp objects with now's time (tests that fake
+// time).
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mu.now = now
 }
 
 // String implements store.Store.
@@ -155,10 +165,10 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts ...store
 		Name:         name,
 		Size:         int64(len(data)),
 		ETag:         `"` + hex.EncodeToString(sum[:]) + `"`,
-		LastModified: time.Now(),
 	}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	obj.info.LastModified = s.mu.now()
 	if s.mu.closed {
 		return store.Info{}, errClosed(s)
 	}

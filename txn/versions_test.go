@@ -1,0 +1,164 @@
+package txn
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/lakesql/lakesql/store/mem"
+)
+
+// fakeClock advances one second every time it is read.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Peek reads the clock without advancing it.
+func (c *fakeClock) Peek() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+// TestVersions runs testdata/versions: user versions across branches, tags
+// and the resolution of refs, through a DB on a mem store with a clock that
+// ticks one second per reading (from 2026-01-01 00:00:00 UTC).
+//
+//	new                                    a fresh database
+//	commit branch=B [version] [op=..] [msg=..]   entry actions as in the replay DSL
+//	branch name=N from=B version=V
+//	delete-branch name=N | tag name=N branch=B version=V | delete-tag name=N
+//	resolve session=B      with the ref as input
+//	log branch=B                            the lineage's versions
+func TestVersions(t *testing.T) {
+	ctx := context.Background()
+	var db *DB
+	datadriven.RunTest(t, "testdata/versions", func(t *testing.T, d *datadriven.TestData) string {
+		arg := func(key string) string {
+			var v string
+			d.ScanArgs(t, key, &v)
+			return v
+		}
+		branchName := func(id string) string {
+			m, err := db.Meta(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := m.BranchByID(id); b != nil {
+				return b.Name
+			}
+			return id
+		}
+		describe := func(s *Snapshot) string {
+			var tables []string
+			for _, tb := range s.State.Tables() {
+				tables = append(tables, fmt.Sprintf("%s(%d files)", tb.Meta.Name, tb.FileCount()))
+			}
+			return fmt.Sprintf("%s entry %d, version %d: %s\n", s.Branch.Name, s.Entry(), s.Version(), strings.Join(tables, " "))
+		}
+		errOut := func(err error) string { return fmt.Sprintf("error: %v\n", err) }
+		switch d.Cmd {
+		case "new":
+			clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			st := mem.New()
+			st.SetClock(clock.Peek)
+			var err error
+			db, err = Create(ctx, st, "db", Options{HeadRefresh: -1, SyncCheckpoints: true, CheckpointInterval: 3, Now: clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return ""
+		case "commit":
+			br := arg("branch")
+			head, err := db.Head(ctx, br)
+			if err != nil {
+				return errOut(err)
+			}
+			words := []string{"entry"}
+			for _, a := range d.CmdArgs {
+				words = append(words, a.String())
+			}
+			e, vals, flags := parseEntry(t, dslBlock{head: words, lines: parseLines(d.Input)}, 0)
+			c := commitFromEntry(e, flags)
+			c.Message = vals["msg"]
+			s, err := db.Commit(ctx, head, c)
+			if err != nil {
+				return errOut(err)
+			}
+			return describe(s)
+		case "branch":
+			var v int64
+			d.ScanArgs(t, "version", &v)
+			b, err := db.CreateBranch(ctx, arg("name"), arg("from"), v)
+			if err != nil {
+				return errOut(err)
+			}
+			return fmt.Sprintf("%s: from %s entry %d, version %d\n", b.Name, branchName(b.FromID), b.FromEntry, b.FromVersion)
+		case "delete-branch":
+			if err := db.DeleteBranch(ctx, arg("name")); err != nil {
+				return errOut(err)
+			}
+			return "ok\n"
+		case "tag":
+			var v int64
+			d.ScanArgs(t, "version", &v)
+			tg, err := db.CreateTag(ctx, arg("name"), arg("branch"), v)
+			if err != nil {
+				return errOut(err)
+			}
+			return fmt.Sprintf("%s: %s version %d\n", tg.Name, branchName(tg.BranchID), tg.Version)
+		case "delete-tag":
+			if err := db.DeleteTag(ctx, arg("name")); err != nil {
+				return errOut(err)
+			}
+			return "ok\n"
+		case "resolve":
+			ref, err := ParseRef(strings.TrimSpace(d.Input), time.UTC)
+			if err != nil {
+				return errOut(err)
+			}
+			s, err := db.Resolve(ctx, arg("session"), ref)
+			if err != nil {
+				return errOut(err)
+			}
+			return describe(s)
+		case "log":
+			h, err := db.Head(ctx, arg("branch"))
+			if err != nil {
+				return errOut(err)
+			}
+			var b strings.Builder
+			for _, v := range h.State.Versions {
+				fmt.Fprintf(&b, "v%d %s entry %d %s %s %q\n", v.Version, branchName(v.BranchID), v.Entry,
+					time.UnixMilli(v.Timestamp).UTC().Format("15:04:05"), v.Operation, v.Message)
+			}
+			return b.String()
+		default:
+			t.Fatalf("unknown command %q", d.Cmd)
+			return ""
+		}
+	})
+}
+
+func parseLines(input string) [][]string {
+	var out [][]string
+	for _, ln := range strings.Split(input, "\n") {
+		if w := strings.Fields(ln); len(w) > 0 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
