@@ -162,9 +162,9 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts ...store
 	}
 	sum := md5.Sum(data)
 	obj := &object{data: data, info: store.Info{
-		Name:         name,
-		Size:         int64(len(data)),
-		ETag:         `"` + hex.EncodeToString(sum[:]) + `"`,
+		Name: name,
+		Size: int64(len(data)),
+		ETag: `"` + hex.EncodeToString(sum[:]) + `"`,
 	}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
