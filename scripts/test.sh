@@ -93,10 +93,20 @@ start_minio() {
 install_minio
 start_minio
 
+whole=0
 if [[ $# -eq 0 ]]; then
+	whole=1
 	set -- ./...
 fi
 log "go vet ./..."
 go vet ./...
+if [[ $whole -eq 1 ]]; then
+	# A few seconds of each fuzz target, on top of its committed corpus.
+	for target in "FuzzParseEntry ./txn/"; do
+		read -r name pkg <<<"$target"
+		log "go test -fuzz $name $pkg (5s)"
+		go test -run '^$' -fuzz "^$name\$" -fuzztime 5s "$pkg"
+	done
+fi
 log "go test $*"
 go test -count=1 -timeout 40m "$@"

@@ -38,6 +38,8 @@ type Branch struct {
 	FromTimestamp int64 `json:"fromTimestamp,omitempty"`
 	CreatedAt     int64 `json:"createdAt"`
 	Deleted       bool  `json:"deleted,omitempty"`
+	// DeletedAt is when the branch was deleted (Unix ms).
+	DeletedAt int64 `json:"deletedAt,omitempty"`
 }
 
 // Tag is the tag action of the _meta log: an immutable name for a version of

@@ -142,8 +142,11 @@ func appendRow(rows []checkpointRow, kind string, v any) []checkpointRow {
 	return append(rows, checkpointRow{Kind: kind, Data: string(data)})
 }
 
-// checkpointRows encodes a branch state.
-func (s *State) checkpointRows() []checkpointRow {
+// checkpointRows encodes a branch state. Tombstones of files removed before
+// expireBefore (Unix ms) are left out: vacuum may have deleted those files,
+// and a file without a tombstone that no version references is vacuumed the
+// same way once it is older than the retention.
+func (s *State) checkpointRows(expireBefore int64) []checkpointRow {
 	rows := appendRow(nil, "state", checkpointHeader{
 		Protocol: s.Protocol, Entry: s.Entry, Timestamp: s.Timestamp, Version: s.Version,
 		NextGeneration: s.NextGeneration, NextRowID: s.NextRowID, WAL: s.WAL, MaxEpoch: s.MaxEpoch,
@@ -159,7 +162,9 @@ func (s *State) checkpointRows() []checkpointRow {
 		})
 	}
 	s.Tombstones(func(r *Remove) bool {
-		rows = appendRow(rows, "remove", r)
+		if r.DeletionTimestamp >= expireBefore {
+			rows = appendRow(rows, "remove", r)
+		}
 		return true
 	})
 	for _, app := range sortedKeys(s.txns) {

@@ -28,6 +28,12 @@ func (db *DB) Commit(ctx context.Context, read *Snapshot, c *Commit) (*Snapshot,
 		return nil, fmt.Errorf("%w: the database needs writer version %d, this lakesql writes %d",
 			ErrProtocol, m.Protocol.MinWriter, WriterVersion)
 	}
+	if !c.OldestFile.IsZero() {
+		if age := time.Duration(db.nowMs()-c.OldestFile.UnixMilli()) * time.Millisecond; age > db.opts.Retention/2 {
+			return nil, fmt.Errorf("%w: the commit's oldest file was written %s ago, more than half the retention (%s): vacuum may delete it",
+				ErrRetention, age.Round(time.Second), db.opts.Retention)
+		}
+	}
 	br := read.Branch
 	l := db.branchLog(br.ID)
 	head := read.State
@@ -214,6 +220,9 @@ func (db *DB) forkPoint(ctx context.Context, on *Snapshot, v int64) (Branch, err
 		}
 		return Branch{FromID: root.ID, FromEntry: 0, FromVersion: 0}, nil
 	}
+	if err := db.checkRetained(on, v); err != nil {
+		return Branch{}, err
+	}
 	vi, ok := on.State.VersionAt(v)
 	if !ok {
 		return Branch{}, fmt.Errorf("txn: version %d is missing from the lineage of %q", v, on.Branch.Name)
@@ -233,7 +242,7 @@ func (db *DB) DeleteBranch(ctx context.Context, name string) error {
 			return nil, &NotFoundError{What: "branch", Name: name}
 		}
 		d := *b
-		d.Deleted = true
+		d.Deleted, d.DeletedAt = true, db.nowMs()
 		return &Entry{Branches: []Branch{d}}, nil
 	})
 	if err == nil {
@@ -261,6 +270,9 @@ func (db *DB) CreateTag(ctx context.Context, name, branch string, v int64) (*Tag
 	if v < 1 || v > on.State.Version {
 		return nil, &NotFoundError{What: "version", Name: fmt.Sprint(v),
 			Detail: fmt.Sprintf("branch %q has versions 1 to %d", branch, on.State.Version)}
+	}
+	if err := db.checkRetained(on, v); err != nil {
+		return nil, err
 	}
 	m, err := db.commitMeta(ctx, "CREATE TAG", func(m *MetaState) (*Entry, error) {
 		if t := m.tags[name]; t != nil {
@@ -326,7 +338,7 @@ func (db *DB) Checkpoint(ctx context.Context, branch string) (int64, error) {
 		return 0, nil
 	}
 	l := db.branchLog(h.Branch.ID)
-	return h.State.Entry, l.writeCheckpoint(ctx, h.State.Entry, h.State.checkpointRows())
+	return h.State.Entry, l.writeCheckpoint(ctx, h.State.Entry, db.checkpointRows(h.State))
 }
 
 // CheckpointMeta writes a checkpoint of the _meta log now.
@@ -340,8 +352,14 @@ func (db *DB) CheckpointMeta(ctx context.Context) (int64, error) {
 
 func (db *DB) maybeCheckpoint(br Branch, s *State) {
 	if n := db.opts.CheckpointInterval; n > 0 && s.Entry%n == 0 {
-		db.checkpointLog(db.branchLog(br.ID), s.Entry, s.checkpointRows)
+		db.checkpointLog(db.branchLog(br.ID), s.Entry, func() []checkpointRow { return db.checkpointRows(s) })
 	}
+}
+
+// checkpointRows encodes s, leaving out tombstones older than the
+// retention.
+func (db *DB) checkpointRows(s *State) []checkpointRow {
+	return s.checkpointRows(s.Timestamp - db.opts.Retention.Milliseconds())
 }
 
 func (db *DB) maybeCheckpointMeta(m *MetaState) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -319,7 +320,8 @@ func TestCommitFaults(t *testing.T) {
 				wg.Go(func() {
 					var db *DB
 					for db == nil {
-						d, err := Open(ctx, fs, "db", Options{HeadRefresh: -1, CheckpointInterval: 10, SyncCheckpoints: true})
+						d, err := Open(ctx, fs, "db", Options{HeadRefresh: -1, CheckpointInterval: 10, SyncCheckpoints: true,
+							Logger: slog.New(slog.DiscardHandler)})
 						if err == nil {
 							db = d
 						}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Commit is a commit being prepared: the actions it adds to a branch's log
@@ -39,6 +40,11 @@ type Commit struct {
 	Adds    []Add
 	WAL     *WALPosition
 	Txns    []Txn
+
+	// OldestFile is when the commit's oldest new file was written. A
+	// commit whose files are older than half the retention is refused:
+	// vacuum may have deleted them as never committed.
+	OldestFile time.Time
 
 	// CarryForward, for a data-preserving commit, receives the files it
 	// removes whose deletion vectors a winner changed (with their new

@@ -14,6 +14,9 @@ import (
 	"github.com/lakesql/lakesql/store"
 )
 
+// DefaultRetention is the default of Options.Retention.
+const DefaultRetention = 7 * 24 * time.Hour
+
 // MainBranch is the branch every database starts with. It cannot be
 // deleted.
 const MainBranch = "main"
@@ -30,6 +33,10 @@ type Options struct {
 	// SyncCheckpoints writes interval checkpoints inside the commit that
 	// reaches them instead of in the background (tests, benchmarks).
 	SyncCheckpoints bool
+	// Retention is how long removed files and old versions stay
+	// readable before vacuum may delete them (default 7 days). Writers
+	// refuse to commit files older than half of it.
+	Retention time.Duration
 	// MaxCommitAttempts bounds a commit's rebases (default 10000).
 	MaxCommitAttempts int
 	// Now is the clock (default time.Now).
@@ -44,6 +51,9 @@ func (o *Options) fill() {
 	}
 	if o.CheckpointInterval == 0 {
 		o.CheckpointInterval = 100
+	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
 	}
 	if o.MaxCommitAttempts == 0 {
 		o.MaxCommitAttempts = 10000
@@ -497,6 +507,9 @@ func (db *DB) loadState(ctx context.Context, br *Branch, target int64) (*State, 
 		entries, err = l.readAfter(ctx, s.Entry, false)
 	} else {
 		entries, err = l.readRange(ctx, s.Entry+1, target)
+	}
+	if errors.Is(err, base.ErrCorruption) && k == 0 && db.isVacuumedGap(ctx, br, target) {
+		return nil, errVacuumed(br.Name, target)
 	}
 	if err != nil {
 		return nil, err

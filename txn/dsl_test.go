@@ -210,7 +210,7 @@ func TestReplay(t *testing.T) {
 				s = next
 			}
 			// Every state survives a checkpoint round trip.
-			rows := s.checkpointRows()
+			rows := s.checkpointRows(0)
 			data, err := encodeCheckpoint(s.Entry, rows)
 			if err != nil {
 				t.Fatal(err)

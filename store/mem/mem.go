@@ -116,14 +116,16 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string) iter.Seq2[s
 			yield(store.Info{}, err)
 			return
 		}
-		s.mu.RLock()
+		// Clone marks the tree copy-on-write: it writes, so it needs the
+		// write lock.
+		s.mu.Lock()
 		if s.mu.closed {
-			s.mu.RUnlock()
+			s.mu.Unlock()
 			yield(store.Info{}, errClosed(s))
 			return
 		}
 		snapshot := s.mu.objects.Clone()
-		s.mu.RUnlock()
+		s.mu.Unlock()
 		from := prefix
 		if startAfter >= from {
 			from = startAfter + "\x00"
