@@ -93,7 +93,7 @@ func TestVacuum(t *testing.T) {
 	e := newVacuumEnv(t)
 	e.commit("main", createTable("t1", "t")) // v1, day 0
 	f1, f2 := e.file("data/t1/f1.parquet"), e.file("data/t1/f2.parquet")
-	e.file("data/t1/orphan-old.parquet") // written, never committed
+	e.file("data/t1/orphan-old.parquet")                                                     // written, never committed
 	e.commit("main", &Commit{Operation: "WRITE", CreatesVersion: true, Adds: []Add{f1, f2}}) // v2
 	e.clock.Advance(day)
 	e.commit("main", &Commit{Operation: "DELETE", CreatesVersion: true, // v3, day 1
