@@ -6,6 +6,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/lakesql/lakesql/store"
@@ -174,26 +175,56 @@ func (db *DB) Vacuum(ctx context.Context, o VacuumOptions) (*VacuumReport, error
 			return nil, fmt.Errorf("txn: vacuum: checkpoint before deleting log entries: %w", err)
 		}
 	}
-	for i, f := range rep.Files {
-		if i%100 == 0 {
-			progress("deleting files", i, len(rep.Files))
-		}
-		if err := db.st.Delete(ctx, f.Path); err != nil {
-			return nil, err
-		}
+	names := make([]string, 0, len(rep.Files)+len(rep.LogObjects))
+	for _, f := range rep.Files {
+		names = append(names, f.Path)
 	}
-	for i, name := range rep.LogObjects {
-		if i%100 == 0 {
-			progress("deleting log entries", i, len(rep.LogObjects))
-		}
-		if err := db.st.Delete(ctx, name); err != nil {
-			return nil, err
-		}
+	// A checkpoint covers the log entries already, so order does not matter.
+	names = append(names, rep.LogObjects...)
+	if err := db.deleteAll(ctx, names, func(done int) { progress("deleting", done, len(names)) }); err != nil {
+		return nil, err
 	}
 	progress("done", len(rep.Files), len(rep.Files))
 	db.opts.Logger.Info("txn: vacuum", "database", db.prefix, "cutoff", cutoff.UTC().Format(time.RFC3339),
 		"files", len(rep.Files), "bytes", rep.Bytes, "log objects", len(rep.LogObjects), "kept", rep.Kept)
 	return rep, nil
+}
+
+// vacuumParallel is how many deletes a vacuum runs at once.
+const vacuumParallel = 16
+
+// deleteAll deletes names, several at a time, reporting progress every 500.
+func (db *DB) deleteAll(ctx context.Context, names []string, progress func(done int)) error {
+	var (
+		mu       sync.Mutex
+		firstErr error
+		done     int
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, vacuumParallel)
+	for _, name := range names {
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := db.st.Delete(ctx, name)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("txn: vacuum: deleting %s: %w", name, err)
+			}
+			if done++; done%500 == 0 {
+				progress(done)
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
 }
 
 type retainedPointKey struct {
