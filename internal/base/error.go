@@ -10,6 +10,10 @@ import (
 // unparsable entry). Corruption is never skipped silently.
 var ErrCorruption = errors.New("corruption")
 
+// ErrUnsupportedType matches the error for a column type lakesql does not
+// store.
+var ErrUnsupportedType = errors.New("unsupported type")
+
 // CorruptionError reports a corrupt file, naming it.
 type CorruptionError struct {
 	// File is the object's name in its store.
