@@ -450,7 +450,9 @@ func (db *DB) head(ctx context.Context, name string, force bool) (*Snapshot, err
 		return nil, err
 	}
 	if more {
-		entries, err := l.readAfter(ctx, s.Entry, true)
+		// Other processes committed: list what they added (one request)
+		// and read it in parallel.
+		entries, err := l.readAfter(ctx, s.Entry, false)
 		if err != nil {
 			return nil, err
 		}

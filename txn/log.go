@@ -102,17 +102,20 @@ func (l logDir) readRange(ctx context.Context, from, to int64) ([]*Entry, error)
 	return entries, nil
 }
 
-// listAfter returns the numbers of the entries after entry n, in order,
-// with one listing.
-func (l logDir) listAfter(ctx context.Context, n int64) ([]int64, error) {
-	var nums []int64
+// lastAfter returns the number of the newest entry after entry n (n when
+// there is none), with one listing. A listing that runs while entries are
+// created may show a later entry and miss an earlier one, so it only says
+// how far to read: the caller reads every number up to it, and a missing one
+// is corruption then.
+func (l logDir) lastAfter(ctx context.Context, n int64) (int64, error) {
+	last := n
 	start := ""
 	if n > 0 {
 		start = l.entryName(n)
 	}
 	for info, err := range l.st.List(ctx, l.dir+"/", start) {
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		num, ok := parseNumbered(info.Name, l.dir, ".json")
 		if !ok {
@@ -122,12 +125,9 @@ func (l logDir) listAfter(ctx context.Context, n int64) ([]int64, error) {
 			}
 			continue
 		}
-		if want := n + 1 + int64(len(nums)); num != want {
-			return nil, base.Corruptf(l.entryName(want), "log entry is missing (the next one is %d)", num)
-		}
-		nums = append(nums, num)
+		last = max(last, num)
 	}
-	return nums, nil
+	return last, nil
 }
 
 // readAfter reads every entry after entry n, in order: probing entry by
@@ -147,16 +147,19 @@ func (l logDir) readAfter(ctx context.Context, n int64, probe bool) ([]*Entry, e
 			out = append(out, e)
 		}
 	}
-	nums, err := l.listAfter(ctx, n)
-	if err != nil || len(nums) == 0 {
+	last, err := l.lastAfter(ctx, n)
+	if err != nil {
 		return nil, err
 	}
-	entries, err := l.readRange(ctx, nums[0], nums[len(nums)-1])
+	if last == n {
+		return l.readAfter(ctx, n, true) // one committed while listing?
+	}
+	entries, err := l.readRange(ctx, n+1, last)
 	if err != nil {
 		return nil, err
 	}
 	// Entries committed after the listing.
-	more, err := l.readAfter(ctx, nums[len(nums)-1], true)
+	more, err := l.readAfter(ctx, last, true)
 	return append(entries, more...), err
 }
 
