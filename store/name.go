@@ -22,57 +22,47 @@ func ValidateName(name string) error {
 	switch {
 	case name == "":
 		return bad("empty")
-	case len(name) > MaxNameLen:
-		return bad(fmt.Sprintf("longer than %d bytes", MaxNameLen))
-	case !utf8.ValidString(name):
-		return bad("not valid UTF-8")
-	case strings.HasPrefix(name, "/"):
-		return bad("leading slash")
 	case strings.HasSuffix(name, "/"):
 		return bad("trailing slash")
 	case strings.HasPrefix(name, reservedPrefix):
 		return bad("the " + reservedPrefix + " prefix is reserved for the store itself")
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return bad(fmt.Sprintf("contains the character %U", r))
-		}
-	}
-	for _, c := range strings.Split(name, "/") {
-		switch c {
-		case "":
-			return bad("empty path component")
-		case ".", "..":
-			return bad(fmt.Sprintf("path component %q", c))
-		}
-	}
-	return nil
+	return checkPath(name, false, bad)
 }
 
 // ValidatePrefix checks a List prefix: empty, or the beginning of a name
 // that ValidateName could accept. Only complete components (those followed by
 // a slash) are checked for "." and "..".
 func ValidatePrefix(prefix string) error {
-	bad := func(why string) error {
-		return fmt.Errorf("%w: list prefix %q: %s", ErrInvalidName, prefix, why)
-	}
-	switch {
-	case prefix == "":
+	if prefix == "" {
 		return nil
-	case len(prefix) > MaxNameLen:
+	}
+	return checkPath(prefix, true, func(why string) error {
+		return fmt.Errorf("%w: list prefix %q: %s", ErrInvalidName, prefix, why)
+	})
+}
+
+// checkPath holds the rules names and prefixes share. A prefix's last
+// component may be incomplete, so it is not checked.
+func checkPath(p string, prefix bool, bad func(string) error) error {
+	switch {
+	case len(p) > MaxNameLen:
 		return bad(fmt.Sprintf("longer than %d bytes", MaxNameLen))
-	case !utf8.ValidString(prefix):
+	case !utf8.ValidString(p):
 		return bad("not valid UTF-8")
-	case strings.HasPrefix(prefix, "/"):
+	case strings.HasPrefix(p, "/"):
 		return bad("leading slash")
 	}
-	for _, r := range prefix {
+	for _, r := range p {
 		if r < 0x20 || r == 0x7f || r == '\\' {
 			return bad(fmt.Sprintf("contains the character %U", r))
 		}
 	}
-	comps := strings.Split(prefix, "/")
-	for _, c := range comps[:len(comps)-1] {
+	comps := strings.Split(p, "/")
+	if prefix {
+		comps = comps[:len(comps)-1]
+	}
+	for _, c := range comps {
 		switch c {
 		case "":
 			return bad("empty path component")

@@ -15,19 +15,29 @@ import (
 
 const day = 24 * time.Hour
 
-// manualClock moves only when told; the store shares it.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
+// testClock is a clock for tests: it moves by tick every time it is read
+// (zero: only when advanced). Peek reads it without moving it, for a store
+// that shares the clock.
+type testClock struct {
+	mu   sync.Mutex
+	t    time.Time
+	tick time.Duration
 }
 
-func (c *manualClock) Now() time.Time {
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(c.tick)
+	return c.t
+}
+
+func (c *testClock) Peek() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *manualClock) Advance(d time.Duration) {
+func (c *testClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -36,13 +46,13 @@ func (c *manualClock) Advance(d time.Duration) {
 type vacuumEnv struct {
 	t     *testing.T
 	ctx   context.Context
-	clock *manualClock
+	clock *testClock
 	st    *mem.Store
 	db    *DB
 }
 
 func newVacuumEnv(t *testing.T) *vacuumEnv {
-	clock := &manualClock{t: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
+	clock := &testClock{t: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
 	st := mem.New()
 	st.SetClock(clock.Now)
 	db := mustCreate(t, st, Options{HeadRefresh: -1, SyncCheckpoints: true, CheckpointInterval: -1, Now: clock.Now})

@@ -4,33 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/lakesql/lakesql/store/mem"
 )
-
-// fakeClock advances one second every time it is read.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Peek reads the clock without advancing it.
-func (c *fakeClock) Peek() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Second)
-	return c.t
-}
 
 // TestVersions runs testdata/versions: user versions across branches, tags
 // and the resolution of refs, through a DB on a mem store with a clock that
@@ -71,7 +50,7 @@ func TestVersions(t *testing.T) {
 		errOut := func(err error) string { return fmt.Sprintf("error: %v\n", err) }
 		switch d.Cmd {
 		case "new":
-			clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			clock := &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), tick: time.Second}
 			st := mem.New()
 			st.SetClock(clock.Peek)
 			var err error
