@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"github.com/google/btree"
 	"github.com/lakesql/lakesql/internal/base"
@@ -182,6 +184,10 @@ func stateFromCheckpoint(name string, rows []checkpointRow) (*State, error) {
 	if err := json.Unmarshal([]byte(rows[0].Data), &h); err != nil {
 		return nil, base.Corruptf(name, "checkpoint state: %v", err)
 	}
+	adds, err := decodeAdds(name, rows)
+	if err != nil {
+		return nil, err
+	}
 	s := NewState(h.Protocol)
 	s.Entry, s.Timestamp, s.Version = h.Entry, h.Timestamp, h.Version
 	s.NextGeneration, s.NextRowID, s.WAL, s.MaxEpoch = h.NextGeneration, h.NextRowID, h.WAL, h.MaxEpoch
@@ -200,10 +206,7 @@ func stateFromCheckpoint(name string, rows []checkpointRow) (*State, error) {
 				s.tables[cur.Meta.ID] = cur
 			}
 		case "add":
-			a := &Add{}
-			if err = json.Unmarshal([]byte(r.Data), a); err != nil {
-				break
-			}
+			a := adds[i+1]
 			if cur == nil || a.Table != cur.Meta.ID {
 				err = fmt.Errorf("file %s outside its table", a.Path)
 				break
@@ -230,6 +233,37 @@ func stateFromCheckpoint(name string, rows []checkpointRow) (*State, error) {
 		}
 	}
 	return s, nil
+}
+
+// decodeAdds decodes the checkpoint's add rows (most of a checkpoint) on
+// all cores; the result is indexed like rows.
+func decodeAdds(name string, rows []checkpointRow) ([]*Add, error) {
+	adds := make([]*Add, len(rows))
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(rows) + workers - 1) / workers
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, len(rows))
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				if rows[i].Kind != "add" {
+					continue
+				}
+				a := &Add{}
+				if err := json.Unmarshal([]byte(rows[i].Data), a); err != nil {
+					errs[w] = base.Corruptf(name, "checkpoint row %d: %v", i+1, err)
+					return
+				}
+				adds[i] = a
+			}
+		})
+	}
+	wg.Wait()
+	return adds, errors.Join(errs...)
 }
 
 // metaCheckpointHeader is the "meta" row of a _meta checkpoint.

@@ -59,7 +59,7 @@ func (db *DB) Commit(ctx context.Context, read *Snapshot, c *Commit) (*Snapshot,
 			db.maybeCheckpoint(br, next)
 			return &Snapshot{Branch: br, State: next}, nil
 		}
-		winners, err := l.readAfter(ctx, head.Entry, true)
+		winners, err := l.readAfter(ctx, head.Entry)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +127,7 @@ func (db *DB) commitMeta(ctx context.Context, op string, build func(m *MetaState
 			db.maybeCheckpointMeta(next)
 			return next, nil
 		}
-		winners, err := db.metaL.readAfter(ctx, m.Entry, true)
+		winners, err := db.metaL.readAfter(ctx, m.Entry)
 		if err != nil {
 			return nil, err
 		}

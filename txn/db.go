@@ -336,7 +336,7 @@ func (db *DB) loadMeta(ctx context.Context) (*MetaState, error) {
 			return nil, err
 		}
 	}
-	entries, err := db.metaL.readAfter(ctx, m.Entry, false)
+	entries, err := db.metaL.readAfter(ctx, m.Entry)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +377,7 @@ func (db *DB) meta(ctx context.Context, force bool) (*MetaState, error) {
 		return nil, err
 	}
 	if more {
-		entries, err := db.metaL.readAfter(ctx, m.Entry, true)
+		entries, err := db.metaL.readAfter(ctx, m.Entry)
 		if err != nil {
 			return nil, err
 		}
@@ -452,7 +452,7 @@ func (db *DB) head(ctx context.Context, name string, force bool) (*Snapshot, err
 	if more {
 		// Other processes committed: list what they added (one request)
 		// and read it in parallel.
-		entries, err := l.readAfter(ctx, s.Entry, false)
+		entries, err := l.readAfter(ctx, s.Entry)
 		if err != nil {
 			return nil, err
 		}
@@ -506,7 +506,7 @@ func (db *DB) loadState(ctx context.Context, br *Branch, target int64) (*State, 
 	}
 	var entries []*Entry
 	if target < 0 {
-		entries, err = l.readAfter(ctx, s.Entry, false)
+		entries, err = l.readAfter(ctx, s.Entry)
 	} else {
 		entries, err = l.readRange(ctx, s.Entry+1, target)
 	}

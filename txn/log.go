@@ -103,64 +103,60 @@ func (l logDir) readRange(ctx context.Context, from, to int64) ([]*Entry, error)
 }
 
 // lastAfter returns the number of the newest entry after entry n (n when
-// there is none), with one listing. A listing that runs while entries are
-// created may show a later entry and miss an earlier one, so it only says
-// how far to read: the caller reads every number up to it, and a missing one
-// is corruption then.
+// there is none). Entries above a checkpoint are contiguous, so it gallops:
+// it probes n+1, n+2, n+4, ... until one is missing, then bisects; a few
+// Stats instead of listing a log of thousands of entries.
 func (l logDir) lastAfter(ctx context.Context, n int64) (int64, error) {
-	last := n
-	start := ""
-	if n > 0 {
-		start = l.entryName(n)
-	}
-	for info, err := range l.st.List(ctx, l.dir+"/", start) {
+	lo := n // exists (or is the base)
+	step := int64(1)
+	var hi int64 // missing
+	for {
+		ok, err := l.exists(ctx, lo+step)
 		if err != nil {
 			return 0, err
 		}
-		num, ok := parseNumbered(info.Name, l.dir, ".json")
 		if !ok {
-			// Entries sort before _checkpoints and _last_checkpoint.
-			if strings.HasPrefix(info.Name, l.dir+"/_") {
-				break
-			}
-			continue
+			hi = lo + step
+			break
 		}
-		last = max(last, num)
+		lo += step
+		step *= 2
 	}
-	return last, nil
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := l.exists(ctx, mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
-// readAfter reads every entry after entry n, in order: probing entry by
-// entry when few are expected (probe), otherwise with one listing and
-// parallel reads.
-func (l logDir) readAfter(ctx context.Context, n int64, probe bool) ([]*Entry, error) {
-	if probe {
-		var out []*Entry
-		for next := n + 1; ; next++ {
-			e, err := l.readEntry(ctx, next)
-			if errors.Is(err, store.ErrNotExist) {
-				return out, nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, e)
+// readAfter reads every entry after entry n, in order: it finds the newest
+// one, reads those in between in parallel, then probes for entries
+// committed meanwhile.
+func (l logDir) readAfter(ctx context.Context, n int64) ([]*Entry, error) {
+	var out []*Entry
+	for {
+		last, err := l.lastAfter(ctx, n)
+		if err != nil {
+			return nil, err
 		}
+		if last == n {
+			return out, nil
+		}
+		entries, err := l.readRange(ctx, n+1, last)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entries...)
+		n = last
 	}
-	last, err := l.lastAfter(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	if last == n {
-		return l.readAfter(ctx, n, true) // one committed while listing?
-	}
-	entries, err := l.readRange(ctx, n+1, last)
-	if err != nil {
-		return nil, err
-	}
-	// Entries committed after the listing.
-	more, err := l.readAfter(ctx, last, true)
-	return append(entries, more...), err
 }
 
 // exists reports whether entry n exists, with one probe.
