@@ -1,4 +1,80 @@
 // Package parquetio converts between Parquet files in a store and Arrow
-// record batches: column projection, statistics, bloom filters and ranged
-// reads through store.Reader.
+// record batches: column projection, statistics, pruning, bloom filters,
+// point lookups and ranged reads through store.Reader.
+//
+// # Flow
+//
+//	write:  arrow.Record ──Writer.Write──▶ parquet-go ColumnWriters ──▶ io.Writer
+//	        (caller sorts by key)   column by column, pages cut near PageSize,
+//	                                 zstd, row groups of RowGroupRows, page index,
+//	                                 bloom filters on key columns
+//	        Writer.Close ──▶ FileStats (rows, bytes, min/max/nulls by column id, key range)
+//	        WriteFile streams the bytes into store.Writer.Put with IfAbsent.
+//
+//	read:   OpenFile ── one ranged read of the tail (footer + page index) ──▶ File
+//	        File.Read ──▶ per row group: prune by chunk statistics
+//	                      ──▶ prune pages by ColumnIndex/OffsetIndex ──▶ row ranges
+//	                      ──▶ ranged reads of just those pages (+ dictionary page)
+//	                      ──▶ decode typed page buffers into Arrow builders
+//	                      ──▶ evaluate the predicate on the arrays, drop deleted/masked
+//	                      ──▶ records (≤ BatchSize rows), in file order
+//
+// Files carry lakesql metadata in the footer: the base.Schema
+// ("lakesql.schema"), the key column ids ("lakesql.key"), FileStats
+// ("lakesql.stats") and the encoded key range ("lakesql.keyrange").
+//
+// # Types
+//
+//	SQL type             Arrow                      Parquet
+//	TINYINT/SMALLINT/INT int8/int16/int32           INT32, INT(8|16|32, signed)
+//	BIGINT               int64                      INT64, INT(64, signed)
+//	... UNSIGNED         uint8/uint16/uint32/uint64 INT32/INT64, INT(n, unsigned)
+//	FLOAT / DOUBLE       float32 / float64          FLOAT / DOUBLE
+//	DECIMAL(p<=9,s)      decimal128(p,s)            INT32, DECIMAL(p,s)
+//	DECIMAL(p<=18,s)     decimal128(p,s)            INT64, DECIMAL(p,s)
+//	DECIMAL(p<=38,s)     decimal128(p,s)            FIXED_LEN_BYTE_ARRAY(16), DECIMAL
+//	DECIMAL(p<=65,s)     decimal256(p,s)            FIXED_LEN_BYTE_ARRAY(32), DECIMAL
+//	CHAR/VARCHAR/TEXT    string                     BYTE_ARRAY, STRING, dictionary
+//	JSON                 string (lakesql:type=JSON) BYTE_ARRAY, JSON
+//	BINARY/VARBINARY/BLOB binary                    BYTE_ARRAY, dictionary
+//	DATE                 date32                     INT32, DATE
+//	DATETIME(p)          timestamp[us]              INT64, TIMESTAMP(MICROS, adjusted=false)
+//	TIMESTAMP(p)         timestamp[us, UTC]         INT64, TIMESTAMP(MICROS, adjusted=true)
+//	TIME(p)              duration[us] (lakesql:type=TIME) INT64 (a signed duration)
+//	BOOLEAN              bool                       BOOLEAN
+//
+// Every column carries its column id as the Parquet field_id and as the
+// Arrow field metadata "PARQUET:field_id"; the SQL type is in
+// "lakesql:type". Reads match file columns to the table schema by id: a
+// renamed column is found by id, a column added later is filled with its
+// Default (a SQL literal; NULL when nil), a dropped one is not requested.
+// Changing a column's type is not supported.
+//
+// # Pruning
+//
+// A Predicate is a tree over column ids (=, <>, <, <=, >, >=, IS [NOT] NULL,
+// IN, AND, OR, NOT), compiled to negation normal form (valid in SQL's
+// three-valued logic). It is used (a) to skip row groups by their column
+// chunk statistics, (b) to skip pages by the page index, and (c) evaluated
+// on the decoded arrays in typed loops. Pruning never drops a row that
+// matches: comparisons with NULL are not true; float columns are pruned
+// only by =, <, <=, IN against non-NaN constants (NaN may be absent from
+// bounds); FIXED_LEN_BYTE_ARRAY decimals (p > 18) are never pruned by
+// statistics because parquet-go orders them as unsigned bytes; truncated
+// string maxima that could not be incremented are ignored.
+//
+// # Concurrency and caching
+//
+// A File is safe for concurrent use. It keeps the footer, the page index
+// and the schema mapping; KeyIndex (the encoded keys of a key-sorted file,
+// for binary search) and the key columns' bloom filters are loaded on
+// first use and kept for the File's life. A Read decodes row groups on up
+// to ReaderOptions.Parallelism goroutines (GOMAXPROCS by default), with at
+// most that many results waiting, and returns them in file order. A
+// RecordReader itself is used by one goroutine; its Record is valid until
+// the next Next (Retain to keep it). Arrow memory comes from
+// ReadOptions.Alloc.
+//
+// A parquet-go panic on corrupt bytes (footer or pages) is recovered and
+// reported as base.ErrCorruption naming the file.
 package parquetio

@@ -1,0 +1,477 @@
+package parquetio
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+)
+
+// decoder appends rows of decoded Parquet pages to an Arrow builder, from
+// the pages' typed value buffers (plain or dictionary-indexed) and their
+// definition levels: never one parquet.Value at a time.
+type decoder struct {
+	c     *column
+	b     array.Builder
+	valid []bool
+	i32   []int32
+	i64   []int64
+	f32   []float32
+	f64   []float64
+	bools []bool
+	d128  []decimal128.Num
+	d256  []decimal256.Num
+	conv  any // scratch of the converted Go type
+}
+
+func newDecoder(alloc memory.Allocator, c *column) *decoder {
+	return &decoder{c: c, b: array.NewBuilder(alloc, c.arrow)}
+}
+
+func (d *decoder) finish() arrow.Array { return d.b.NewArray() }
+
+func (d *decoder) release() { d.b.Release() }
+
+func countDefined(defs []byte) int {
+	n := 0
+	for _, x := range defs {
+		if x != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// appendRows appends rows [lo, hi) of pg.
+func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
+	defs := pg.DefinitionLevels()
+	vlo, vhi := lo, hi
+	if defs != nil {
+		if hi > len(defs) {
+			return fmt.Errorf("page has %d levels, want %d", len(defs), hi)
+		}
+		vlo = countDefined(defs[:lo])
+		vhi = vlo + countDefined(defs[lo:hi])
+		defs = defs[lo:hi]
+		if countDefined(defs) == len(defs) {
+			defs = nil
+		}
+	}
+	data := pg.Data()
+	var dict encoding.Values
+	hasDict := pg.Dictionary() != nil
+	if hasDict {
+		dict = pg.Dictionary().Page().Data()
+	}
+	c := d.c
+	switch c.phys {
+	case physInt32:
+		v, err := d.int32s(data, dict, hasDict, vlo, vhi)
+		if err != nil {
+			return err
+		}
+		switch b := d.b.(type) {
+		case *array.Int32Builder:
+			appendFixed(b.AppendValues, v, defs, &d.i32, &d.valid)
+		case *array.Int8Builder:
+			appendFixed(b.AppendValues, convert[int32, int8](v, &d.conv), defs, nil, &d.valid)
+		case *array.Int16Builder:
+			appendFixed(b.AppendValues, convert[int32, int16](v, &d.conv), defs, nil, &d.valid)
+		case *array.Uint8Builder:
+			appendFixed(b.AppendValues, convert[int32, uint8](v, &d.conv), defs, nil, &d.valid)
+		case *array.Uint16Builder:
+			appendFixed(b.AppendValues, convert[int32, uint16](v, &d.conv), defs, nil, &d.valid)
+		case *array.Uint32Builder:
+			appendFixed(b.AppendValues, cast[int32, uint32](v), defs, nil, &d.valid)
+		case *array.Date32Builder:
+			appendFixed(b.AppendValues, cast[int32, arrow.Date32](v), defs, nil, &d.valid)
+		case *array.Decimal128Builder:
+			out := grow(d.d128, len(v))
+			for i, x := range v {
+				out[i] = decimal128.FromI64(int64(x))
+			}
+			d.d128 = out
+			appendFixed(b.AppendValues, out, defs, nil, &d.valid)
+		default:
+			return fmt.Errorf("unexpected builder %T for INT32", d.b)
+		}
+	case physInt64:
+		v, err := d.int64s(data, dict, hasDict, vlo, vhi)
+		if err != nil {
+			return err
+		}
+		switch b := d.b.(type) {
+		case *array.Int64Builder:
+			appendFixed(b.AppendValues, v, defs, nil, &d.valid)
+		case *array.Uint64Builder:
+			appendFixed(b.AppendValues, cast[int64, uint64](v), defs, nil, &d.valid)
+		case *array.TimestampBuilder:
+			appendFixed(b.AppendValues, cast[int64, arrow.Timestamp](v), defs, nil, &d.valid)
+		case *array.DurationBuilder:
+			appendFixed(b.AppendValues, cast[int64, arrow.Duration](v), defs, nil, &d.valid)
+		case *array.Decimal128Builder:
+			out := grow(d.d128, len(v))
+			for i, x := range v {
+				out[i] = decimal128.FromI64(x)
+			}
+			d.d128 = out
+			appendFixed(b.AppendValues, out, defs, nil, &d.valid)
+		default:
+			return fmt.Errorf("unexpected builder %T for INT64", d.b)
+		}
+	case physFloat:
+		var v []float32
+		if hasDict {
+			idx, err := indexes(data, vlo, vhi)
+			if err != nil {
+				return err
+			}
+			d.f32 = gather(dict.Float(), idx, d.f32)
+			v = d.f32
+		} else {
+			v = data.Float()[vlo:vhi]
+		}
+		appendFixed(d.b.(*array.Float32Builder).AppendValues, v, defs, nil, &d.valid)
+	case physDouble:
+		var v []float64
+		if hasDict {
+			idx, err := indexes(data, vlo, vhi)
+			if err != nil {
+				return err
+			}
+			d.f64 = gather(dict.Double(), idx, d.f64)
+			v = d.f64
+		} else {
+			v = data.Double()[vlo:vhi]
+		}
+		appendFixed(d.b.(*array.Float64Builder).AppendValues, v, defs, nil, &d.valid)
+	case physBool:
+		bits := data.Boolean()
+		if len(bits)*8 < vhi {
+			return fmt.Errorf("boolean page too short")
+		}
+		out := grow(d.bools, vhi-vlo)
+		for i := range out {
+			out[i] = bitutil.BitIsSet(bits, vlo+i)
+		}
+		d.bools = out
+		appendFixed(d.b.(*array.BooleanBuilder).AppendValues, out, defs, nil, &d.valid)
+	case physBytes:
+		return d.appendBytes(data, dict, hasDict, vlo, vhi, defs)
+	case physFLBA:
+		return d.appendFLBA(data, dict, hasDict, vlo, vhi, defs)
+	}
+	return nil
+}
+
+func (d *decoder) int32s(data, dict encoding.Values, hasDict bool, vlo, vhi int) ([]int32, error) {
+	if hasDict {
+		idx, err := indexes(data, vlo, vhi)
+		if err != nil {
+			return nil, err
+		}
+		d.i32 = gather(dict.Int32(), idx, d.i32)
+		return d.i32, nil
+	}
+	v := data.Int32()
+	if vhi > len(v) {
+		return nil, fmt.Errorf("page has %d values, want %d", len(v), vhi)
+	}
+	return v[vlo:vhi], nil
+}
+
+func (d *decoder) int64s(data, dict encoding.Values, hasDict bool, vlo, vhi int) ([]int64, error) {
+	if hasDict {
+		idx, err := indexes(data, vlo, vhi)
+		if err != nil {
+			return nil, err
+		}
+		d.i64 = gather(dict.Int64(), idx, d.i64)
+		return d.i64, nil
+	}
+	v := data.Int64()
+	if vhi > len(v) {
+		return nil, fmt.Errorf("page has %d values, want %d", len(v), vhi)
+	}
+	return v[vlo:vhi], nil
+}
+
+func indexes(data encoding.Values, vlo, vhi int) ([]int32, error) {
+	idx := data.Int32()
+	if vhi > len(idx) {
+		return nil, fmt.Errorf("page has %d values, want %d", len(idx), vhi)
+	}
+	return idx[vlo:vhi], nil
+}
+
+// gather returns dict[idx[i]] for each i; an index out of range panics
+// and is reported as corruption by the task's recover.
+func gather[T any](dict []T, idx []int32, scratch []T) []T {
+	out := grow(scratch, len(idx))
+	for i, x := range idx {
+		out[i] = dict[x]
+	}
+	return out
+}
+
+type integer interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
+}
+
+func convert[S, T integer](src []S, scratch *any) []T {
+	out, _ := (*scratch).([]T)
+	out = grow(out, len(src))
+	for i, x := range src {
+		out[i] = T(x)
+	}
+	*scratch = out
+	return out
+}
+
+// cast reinterprets a slice as another type of the same size.
+func cast[S, T integer](src []S) []T {
+	if len(src) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(&src[0])), len(src))
+}
+
+// appendFixed appends vals (the defined values) with the validity of defs
+// (nil: all valid).
+func appendFixed[T any](app func([]T, []bool), vals []T, defs []byte, _ *[]int32, valid *[]bool) {
+	if defs == nil {
+		app(vals, nil)
+		return
+	}
+	out := make([]T, len(defs))
+	v := grow(*valid, len(defs))
+	j := 0
+	for i, x := range defs {
+		if x != 0 {
+			out[i] = vals[j]
+			j++
+			v[i] = true
+		} else {
+			v[i] = false
+		}
+	}
+	*valid = v
+	app(out, v)
+}
+
+func (d *decoder) appendBytes(data, dict encoding.Values, hasDict bool, vlo, vhi int, defs []byte) error {
+	var bb *array.BinaryBuilder
+	switch b := d.b.(type) {
+	case *array.StringBuilder:
+		bb = b.BinaryBuilder
+	case *array.BinaryBuilder:
+		bb = b
+	default:
+		return fmt.Errorf("unexpected builder %T for BYTE_ARRAY", d.b)
+	}
+	var buf []byte
+	var offs []uint32
+	var idx []int32
+	if hasDict {
+		buf, offs = dict.ByteArray()
+		var err error
+		if idx, err = indexes(data, vlo, vhi); err != nil {
+			return err
+		}
+	} else {
+		buf, offs = data.ByteArray()
+		if vhi+1 > len(offs) {
+			return fmt.Errorf("page has %d values, want %d", len(offs)-1, vhi)
+		}
+	}
+	value := func(j int) []byte {
+		if idx != nil {
+			k := idx[j-vlo]
+			return buf[offs[k]:offs[k+1]]
+		}
+		return buf[offs[j]:offs[j+1]]
+	}
+	n := vhi - vlo
+	if defs != nil {
+		n = len(defs)
+	}
+	bb.Reserve(n)
+	if idx == nil {
+		bb.ReserveData(int(offs[vhi] - offs[vlo]))
+	}
+	j := vlo
+	if defs == nil {
+		for ; j < vhi; j++ {
+			bb.Append(value(j))
+		}
+		return nil
+	}
+	for _, x := range defs {
+		if x == 0 {
+			bb.AppendNull()
+			continue
+		}
+		bb.Append(value(j))
+		j++
+	}
+	return nil
+}
+
+func (d *decoder) appendFLBA(data, dict encoding.Values, hasDict bool, vlo, vhi int, defs []byte) error {
+	var buf []byte
+	var size int
+	var idx []int32
+	if hasDict {
+		buf, size = dict.FixedLenByteArray()
+		var err error
+		if idx, err = indexes(data, vlo, vhi); err != nil {
+			return err
+		}
+	} else {
+		buf, size = data.FixedLenByteArray()
+		if vhi*size > len(buf) {
+			return fmt.Errorf("page has %d values, want %d", len(buf)/max(size, 1), vhi)
+		}
+	}
+	if size != d.c.size {
+		return fmt.Errorf("fixed-length values of %d bytes, want %d", size, d.c.size)
+	}
+	value := func(j int) []byte {
+		k := j
+		if idx != nil {
+			k = int(idx[j-vlo])
+		}
+		return buf[k*size : (k+1)*size]
+	}
+	switch b := d.b.(type) {
+	case *array.Decimal128Builder:
+		out := grow(d.d128, vhi-vlo)
+		for j := vlo; j < vhi; j++ {
+			v := value(j)
+			out[j-vlo] = decimal128.New(int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint64(v[8:]))
+		}
+		d.d128 = out
+		appendFixed(b.AppendValues, out, defs, nil, &d.valid)
+	case *array.Decimal256Builder:
+		out := grow(d.d256, vhi-vlo)
+		for j := vlo; j < vhi; j++ {
+			v := value(j)
+			out[j-vlo] = decimal256.New(binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]),
+				binary.BigEndian.Uint64(v[16:]), binary.BigEndian.Uint64(v[24:]))
+		}
+		d.d256 = out
+		appendFixed(b.AppendValues, out, defs, nil, &d.valid)
+	default:
+		return fmt.Errorf("unexpected builder %T for FIXED_LEN_BYTE_ARRAY", d.b)
+	}
+	return nil
+}
+
+// filterArray returns the rows of arr where sel is true (count of them).
+func filterArray(alloc memory.Allocator, arr arrow.Array, sel []bool, count int) arrow.Array {
+	if count == arr.Len() {
+		arr.Retain()
+		return arr
+	}
+	data := arr.Data()
+	n := arr.Len()
+	nulls := arr.NullN() > 0
+	switch dt := arr.DataType(); dt.(type) {
+	case *arrow.StringType, *arrow.BinaryType:
+		var offs []int32
+		var bytes []byte
+		switch a := arr.(type) {
+		case *array.String:
+			offs, bytes = a.ValueOffsets(), a.ValueBytes()
+		case *array.Binary:
+			offs, bytes = a.ValueOffsets(), a.ValueBytes()
+		}
+		bld := array.NewBuilder(alloc, dt)
+		defer bld.Release()
+		var b *array.BinaryBuilder
+		switch x := bld.(type) {
+		case *array.StringBuilder:
+			b = x.BinaryBuilder
+		case *array.BinaryBuilder:
+			b = x
+		}
+		b.Reserve(count)
+		for i := 0; i < n; i++ {
+			if !sel[i] {
+				continue
+			}
+			if nulls && arr.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(bytes[offs[i]:offs[i+1]])
+			}
+		}
+		return bld.NewArray()
+	case *arrow.BooleanType:
+		a := arr.(*array.Boolean)
+		b := array.NewBooleanBuilder(alloc)
+		defer b.Release()
+		b.Reserve(count)
+		for i := 0; i < n; i++ {
+			if !sel[i] {
+				continue
+			}
+			if nulls && arr.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.UnsafeAppend(a.Value(i))
+			}
+		}
+		return b.NewArray()
+	}
+	// Fixed width: gather bytes of the values buffer.
+	w := arr.DataType().(arrow.FixedWidthDataType).BitWidth() / 8
+	src := data.Buffers()[1].Bytes()[data.Offset()*w:]
+	vals := memory.NewResizableBuffer(alloc)
+	vals.Resize(count * w)
+	dst := vals.Bytes()
+	var bitmap *memory.Buffer
+	var outNulls int
+	if nulls {
+		bitmap = memory.NewResizableBuffer(alloc)
+		bitmap.Resize(int(bitutil.BytesForBits(int64(count))))
+		clear(bitmap.Bytes())
+	}
+	k := 0
+	for i := 0; i < n; i++ {
+		if !sel[i] {
+			continue
+		}
+		copy(dst[k*w:(k+1)*w], src[i*w:(i+1)*w])
+		if nulls {
+			if arr.IsValid(i) {
+				bitutil.SetBit(bitmap.Bytes(), k)
+			} else {
+				outNulls++
+			}
+		}
+		k++
+	}
+	out := array.NewData(arr.DataType(), count, []*memory.Buffer{bitmap, vals}, nil, outNulls, 0)
+	defer out.Release()
+	vals.Release()
+	if bitmap != nil {
+		bitmap.Release()
+	}
+	return array.MakeFromData(out)
+}

@@ -1,0 +1,143 @@
+package parquetio
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/lakesql/lakesql/internal/base"
+)
+
+// Key is a key tuple in a compact, comparable encoding: comparing two Keys
+// of the same key columns as strings (==, <) orders them as SQL orders the
+// tuples (integers by value, floats by value with NaN last, decimals by
+// value, strings and byte strings bytewise, DATE/DATETIME/TIMESTAMP/TIME by
+// time). Key columns are never NULL. A Key is usable as a map key.
+//
+// Encoding per column: signed integers and temporal types as 8 big-endian
+// bytes with the sign bit flipped; unsigned integers as 8 big-endian bytes;
+// floats as the IEEE bits, sign-flipped for positives and inverted for
+// negatives; decimals as 32 big-endian bytes of the unscaled two's
+// complement with the sign bit flipped; strings and byte strings with 0x00
+// escaped as 0x00 0xFF and ended by 0x00 0x01; BOOLEAN as one byte.
+type Key string
+
+// KeyEncoder encodes key tuples of one schema's key columns.
+type KeyEncoder struct {
+	cols []column
+}
+
+// NewKeyEncoder returns an encoder for the key columns (ids, in key order)
+// of s.
+func NewKeyEncoder(s *base.Schema, keyColumns []int) (*KeyEncoder, error) {
+	cols, err := selectColumns(s, keyColumns)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyEncoder{cols: cols}, nil
+}
+
+// Encode encodes one key tuple; values are Go values as Predicate constants
+// take them (see Cmp).
+func (e *KeyEncoder) Encode(values ...any) (Key, error) {
+	if len(values) != len(e.cols) {
+		return "", fmt.Errorf("parquetio: key has %d values, want %d", len(values), len(e.cols))
+	}
+	var buf []byte
+	for i := range e.cols {
+		v, err := toScalar(&e.cols[i], values[i])
+		if err != nil {
+			return "", err
+		}
+		if v.null {
+			return "", fmt.Errorf("parquetio: key column %q is NULL", e.cols[i].col.Name)
+		}
+		buf = appendKey(buf, &e.cols[i], v)
+	}
+	return Key(buf), nil
+}
+
+// appendKey appends the encoding of v, a non-null value of c.
+func appendKey(dst []byte, c *column, v scalar) []byte {
+	switch c.class() {
+	case clsInt:
+		if c.typ.Kind == base.TypeBool {
+			return append(dst, byte(v.i))
+		}
+		return binary.BigEndian.AppendUint64(dst, uint64(v.i)^(1<<63))
+	case clsUint:
+		return binary.BigEndian.AppendUint64(dst, v.u)
+	case clsFloat:
+		f := v.f
+		if f != f {
+			return binary.BigEndian.AppendUint64(dst, math.MaxUint64) // every NaN, last
+		}
+		if f == 0 {
+			f = 0 // -0 == +0
+		}
+		b := math.Float64bits(f)
+		if b&(1<<63) != 0 {
+			b = ^b
+		} else {
+			b |= 1 << 63
+		}
+		return binary.BigEndian.AppendUint64(dst, b)
+	case clsDec:
+		a := v.d.Array()
+		dst = binary.BigEndian.AppendUint64(dst, a[3]^(1<<63))
+		dst = binary.BigEndian.AppendUint64(dst, a[2])
+		dst = binary.BigEndian.AppendUint64(dst, a[1])
+		return binary.BigEndian.AppendUint64(dst, a[0])
+	default:
+		for i := 0; i < len(v.s); i++ {
+			if v.s[i] == 0 {
+				dst = append(dst, 0, 0xFF)
+			} else {
+				dst = append(dst, v.s[i])
+			}
+		}
+		return append(dst, 0, 1)
+	}
+}
+
+// keyJSON returns the key tuple values as a JSON-friendly array.
+func keyJSON(cols []column, vals []scalar) []any {
+	if vals == nil {
+		return nil
+	}
+	out := make([]any, len(cols))
+	for i := range cols {
+		out[i] = jsonValue(&cols[i], vals[i])
+	}
+	return out
+}
+
+// KeyIndex is the key column(s) of a key-sorted file held in memory as
+// encoded keys, for binary search. It is immutable and safe for concurrent
+// use.
+type KeyIndex struct {
+	data []byte
+	offs []uint32 // key i is data[offs[i]:offs[i+1]]
+}
+
+// Len is the number of keys (rows).
+func (k *KeyIndex) Len() int { return len(k.offs) - 1 }
+
+func (k *KeyIndex) at(i int) string { return unsafeString(k.data[k.offs[i]:k.offs[i+1]]) }
+
+// Lookup returns the file position of the row with key, by binary search.
+func (k *KeyIndex) Lookup(key Key) (int64, bool) {
+	lo, hi := 0, k.Len()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if k.at(m) < string(key) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < k.Len() && k.at(lo) == string(key) {
+		return int64(lo), true
+	}
+	return 0, false
+}

@@ -1,0 +1,293 @@
+package parquetio
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
+)
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// KeyIndex loads (once; later calls return the same index) the key columns
+// of the file as a KeyIndex. The file must have key columns and its rows
+// must be sorted by key, as lakesql writes them.
+func (f *File) KeyIndex(ctx context.Context) (*KeyIndex, error) {
+	f.keyMu.Lock()
+	defer f.keyMu.Unlock()
+	if f.keyIdx != nil {
+		return f.keyIdx, nil
+	}
+	if len(f.keyIDs) == 0 {
+		return nil, fmt.Errorf("parquetio: %s has no key columns", f.name)
+	}
+	p, err := f.fileReadPlan(ReadOptions{Columns: f.keyIDs, Alloc: memory.DefaultAllocator, BatchSize: math.MaxInt32})
+	if err != nil {
+		return nil, err
+	}
+	rr := p.start(ctx, p.allGroups())
+	defer rr.Close()
+	k := &KeyIndex{offs: make([]uint32, 1, f.NumRows()+1)}
+	for rr.Next() {
+		rec := rr.Record()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			for j := range p.out {
+				k.data = appendKey(k.data, &p.out[j], scalarAt(&p.out[j], rec.Column(j), i))
+			}
+			if len(k.data) > math.MaxUint32 {
+				return nil, fmt.Errorf("parquetio: key index of %s is too large", f.name)
+			}
+			k.offs = append(k.offs, uint32(len(k.data)))
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return nil, err
+	}
+	f.keyIdx = k
+	return k, nil
+}
+
+// fileReadPlan plans a read through the file's own schema.
+func (f *File) fileReadPlan(opts ReadOptions) (*readPlan, error) {
+	return f.planFor(f.schema, opts)
+}
+
+func (p *readPlan) allGroups() []func(context.Context) ([]arrow.Record, error) {
+	var tasks []func(context.Context) ([]arrow.Record, error)
+	for g, info := range p.f.RowGroups() {
+		tasks = append(tasks, func(ctx context.Context) ([]arrow.Record, error) {
+			return p.readRowGroup(ctx, g, info.FirstRow, []rng{{0, info.NumRows}})
+		})
+	}
+	return tasks
+}
+
+// MayContain reports whether the file may hold key: false when key lies
+// outside the file's key range or a key column's bloom filter rules it out
+// in every row group. Bloom filters are read on first use and kept.
+func (f *File) MayContain(ctx context.Context, key Key) (bool, error) {
+	if len(f.keyIDs) == 0 || f.keyLo == "" {
+		return false, nil
+	}
+	if key < f.keyLo || key > f.keyHi {
+		return false, nil
+	}
+	cols := make([]column, len(f.keyIDs))
+	for i, id := range f.keyIDs {
+		cols[i] = *f.fileColumn(id)
+	}
+	vals, err := decodeKey(cols, key)
+	if err != nil {
+		return false, err
+	}
+	for g, rg := range f.pf.RowGroups() {
+		all := true
+		for i := range cols {
+			ok, err := f.bloomCheck(rg, g, &cols[i], vals[i])
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *File) bloomCheck(rg parquet.RowGroup, g int, c *column, v scalar) (bool, error) {
+	leaf := f.leaf[c.col.ID]
+	fc := rg.ColumnChunks()[leaf].(*parquet.FileColumnChunk)
+	meta := &f.pf.Metadata().RowGroups[g].Columns[leaf].MetaData
+	if meta.BloomFilterOffset == 0 {
+		return true, nil
+	}
+	// The first BloomFilterFrom caches the filter in the chunk; read its
+	// bytes in one ranged read so the filter serves checks from memory.
+	length := int64(meta.BloomFilterLength)
+	if length <= 0 {
+		length = 1 << 20
+	}
+	length = min(length, f.obj.Size()-meta.BloomFilterOffset)
+	ranges, err := fetch(context.Background(), f.obj, [][2]int64{{meta.BloomFilterOffset, meta.BloomFilterOffset + length}}, nil)
+	if err != nil {
+		return false, err
+	}
+	bf, err := fc.BloomFilterFrom(&rangeReaderAt{obj: f.obj, ranges: ranges})
+	if err != nil {
+		return true, nil
+	}
+	var pv parquet.Value
+	switch c.phys {
+	case physInt32:
+		switch c.class() {
+		case clsUint:
+			pv = parquet.Int32Value(int32(v.u))
+		case clsDec:
+			pv = parquet.Int32Value(int32(v.d.LowBits()))
+		default:
+			pv = parquet.Int32Value(int32(v.i))
+		}
+	case physInt64:
+		switch c.class() {
+		case clsUint:
+			pv = parquet.Int64Value(int64(v.u))
+		case clsDec:
+			pv = parquet.Int64Value(int64(v.d.LowBits()))
+		default:
+			pv = parquet.Int64Value(v.i)
+		}
+	case physFloat:
+		pv = parquet.FloatValue(float32(v.f))
+	case physDouble:
+		pv = parquet.DoubleValue(v.f)
+	case physBytes:
+		pv = parquet.ByteArrayValue([]byte(v.s))
+	case physBool:
+		pv = parquet.BooleanValue(v.i != 0)
+	default:
+		return true, nil
+	}
+	return bf.Check(pv)
+}
+
+// decodeKey is the inverse of appendKey.
+func decodeKey(cols []column, key Key) ([]scalar, error) {
+	b := []byte(key)
+	out := make([]scalar, len(cols))
+	need := func(n int) error {
+		if len(b) < n {
+			return fmt.Errorf("parquetio: malformed key")
+		}
+		return nil
+	}
+	for i := range cols {
+		c := &cols[i]
+		switch c.class() {
+		case clsInt:
+			if c.phys == physBool {
+				if err := need(1); err != nil {
+					return nil, err
+				}
+				out[i], b = scalar{i: int64(b[0])}, b[1:]
+				continue
+			}
+			if err := need(8); err != nil {
+				return nil, err
+			}
+			out[i], b = scalar{i: int64(binary.BigEndian.Uint64(b) ^ (1 << 63))}, b[8:]
+		case clsUint:
+			if err := need(8); err != nil {
+				return nil, err
+			}
+			out[i], b = scalar{u: binary.BigEndian.Uint64(b)}, b[8:]
+		case clsFloat:
+			if err := need(8); err != nil {
+				return nil, err
+			}
+			x := binary.BigEndian.Uint64(b)
+			b = b[8:]
+			switch {
+			case x == math.MaxUint64:
+				out[i] = scalar{f: math.NaN()}
+			case x&(1<<63) != 0:
+				out[i] = scalar{f: math.Float64frombits(x &^ (1 << 63))}
+			default:
+				out[i] = scalar{f: math.Float64frombits(^x)}
+			}
+		case clsDec:
+			if err := need(32); err != nil {
+				return nil, err
+			}
+			out[i] = scalar{d: decimal256.New(binary.BigEndian.Uint64(b)^(1<<63), binary.BigEndian.Uint64(b[8:]),
+				binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:]))}
+			b = b[32:]
+		default:
+			var s []byte
+			for {
+				if err := need(2); err != nil {
+					return nil, err
+				}
+				if b[0] == 0 {
+					if b[1] == 1 {
+						b = b[2:]
+						break
+					}
+					s, b = append(s, 0), b[2:]
+					continue
+				}
+				s, b = append(s, b[0]), b[1:]
+			}
+			out[i] = scalar{s: string(s)}
+		}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("parquetio: malformed key")
+	}
+	return out, nil
+}
+
+// ReadRows reads the rows at the given file positions (in ascending order,
+// duplicates once) with the given columns of the table schema (nil: all),
+// reading only the pages that hold them. The record has one row per
+// position; release it.
+func (f *File) ReadRows(ctx context.Context, positions []int64, columns []int, alloc memory.Allocator) (arrow.Record, error) {
+	pos := slices.Clone(positions)
+	slices.Sort(pos)
+	pos = slices.Compact(pos)
+	p, err := f.plan(ReadOptions{Columns: columns, Alloc: alloc, BatchSize: math.MaxInt32})
+	if err != nil {
+		return nil, err
+	}
+	var tasks []func(context.Context) ([]arrow.Record, error)
+	for g, info := range f.RowGroups() {
+		var ranges []rng
+		for _, x := range pos {
+			if x >= info.FirstRow && x < info.FirstRow+info.NumRows {
+				r := x - info.FirstRow
+				if n := len(ranges); n > 0 && ranges[n-1].hi == r {
+					ranges[n-1].hi++
+				} else {
+					ranges = append(ranges, rng{r, r + 1})
+				}
+			}
+		}
+		if len(ranges) > 0 {
+			tasks = append(tasks, func(ctx context.Context) ([]arrow.Record, error) {
+				return p.readRowGroup(ctx, g, info.FirstRow, ranges)
+			})
+		}
+	}
+	for _, x := range pos {
+		if x < 0 || x >= f.NumRows() {
+			return nil, fmt.Errorf("parquetio: position %d outside %s (%d rows)", x, f.name, f.NumRows())
+		}
+	}
+	rr := p.start(ctx, tasks)
+	defer rr.Close()
+	var recs []arrow.Record
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	for rr.Next() {
+		rr.Record().Retain()
+		recs = append(recs, rr.Record())
+	}
+	if err := rr.Err(); err != nil {
+		return nil, err
+	}
+	return concatRecords(p.alloc, p.schema, recs)
+}

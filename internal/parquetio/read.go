@@ -1,0 +1,695 @@
+package parquetio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/parquet-go/parquet-go"
+)
+
+// ReadOptions configure one File.Read.
+type ReadOptions struct {
+	// Columns are the ids of the columns to return, in that order, from
+	// the File's table schema; nil means every column of it.
+	Columns []int
+	// RowGroups are the row groups to read, in file order; nil means all.
+	RowGroups []int
+	// Predicate filters the rows; only rows for which it is true are
+	// returned. Its columns need not be among Columns.
+	Predicate *Predicate
+	// Deleted and Mask hold file positions of rows to leave out (the
+	// deletion vector, and rows masked by the caller).
+	Deleted, Mask *roaring.Bitmap
+	// Alloc allocates the Arrow buffers; nil means memory.DefaultAllocator.
+	Alloc memory.Allocator
+	// BatchSize is the largest number of rows per record; 0 means 64Ki.
+	BatchSize int
+	// WithPositions appends an int64 column PositionColumn holding each
+	// row's file position.
+	WithPositions bool
+}
+
+// ReadStats count the work of a read. They are updated atomically while
+// the read runs; RecordReader.Stats returns a snapshot.
+type ReadStats struct {
+	RowGroupsRead, RowGroupsSkipped int64
+	// PagesRead and PagesSkipped count data pages of the columns decoded
+	// in row groups that were read.
+	PagesRead, PagesSkipped int64
+	// RowsRead are rows decoded, RowsReturned rows in the records.
+	RowsRead, RowsReturned int64
+	// BytesRead and RangedReads count ReadAt calls on the object;
+	// UnplannedReads those outside the prefetched ranges.
+	BytesRead, RangedReads, UnplannedReads int64
+}
+
+func (s *ReadStats) add(d *ReadStats) {
+	if s == nil {
+		return
+	}
+	atomic.AddInt64(&s.RowGroupsRead, d.RowGroupsRead)
+	atomic.AddInt64(&s.RowGroupsSkipped, d.RowGroupsSkipped)
+	atomic.AddInt64(&s.PagesRead, d.PagesRead)
+	atomic.AddInt64(&s.PagesSkipped, d.PagesSkipped)
+	atomic.AddInt64(&s.RowsRead, d.RowsRead)
+	atomic.AddInt64(&s.RowsReturned, d.RowsReturned)
+	atomic.AddInt64(&s.BytesRead, d.BytesRead)
+	atomic.AddInt64(&s.RangedReads, d.RangedReads)
+	atomic.AddInt64(&s.UnplannedReads, d.UnplannedReads)
+}
+
+func (s *ReadStats) snapshot() ReadStats {
+	return ReadStats{
+		RowGroupsRead: atomic.LoadInt64(&s.RowGroupsRead), RowGroupsSkipped: atomic.LoadInt64(&s.RowGroupsSkipped),
+		PagesRead: atomic.LoadInt64(&s.PagesRead), PagesSkipped: atomic.LoadInt64(&s.PagesSkipped),
+		RowsRead: atomic.LoadInt64(&s.RowsRead), RowsReturned: atomic.LoadInt64(&s.RowsReturned),
+		BytesRead: atomic.LoadInt64(&s.BytesRead), RangedReads: atomic.LoadInt64(&s.RangedReads),
+		UnplannedReads: atomic.LoadInt64(&s.UnplannedReads),
+	}
+}
+
+// RecordReader iterates the records of a read in file order. It is not
+// safe for concurrent use. Record is valid until the next call of Next or
+// Close; Retain it to keep it longer. Close must be called.
+type RecordReader struct {
+	schema  *arrow.Schema
+	cancel  context.CancelFunc
+	results []chan taskResult
+	tokens  chan struct{}
+	wg      sync.WaitGroup
+	next    int
+	pending []arrow.Record
+	rec     arrow.Record
+	err     error
+	stats   *ReadStats
+	closed  bool
+}
+
+type taskResult struct {
+	recs  []arrow.Record
+	err   error
+	token bool // the task held a token, released when the result is taken
+}
+
+// Schema is the schema of the records.
+func (rr *RecordReader) Schema() *arrow.Schema { return rr.schema }
+
+// Next advances to the next record, reporting whether there is one.
+func (rr *RecordReader) Next() bool {
+	if rr.rec != nil {
+		rr.rec.Release()
+		rr.rec = nil
+	}
+	for len(rr.pending) == 0 {
+		if rr.err != nil || rr.next >= len(rr.results) {
+			return false
+		}
+		res := <-rr.results[rr.next]
+		rr.next++
+		if res.token {
+			<-rr.tokens
+		}
+		if res.err != nil {
+			rr.err = res.err
+			return false
+		}
+		rr.pending = res.recs
+	}
+	rr.rec, rr.pending = rr.pending[0], rr.pending[1:]
+	return true
+}
+
+// Record is the current record.
+func (rr *RecordReader) Record() arrow.Record { return rr.rec }
+
+// Err is the error that ended the iteration, if any.
+func (rr *RecordReader) Err() error { return rr.err }
+
+// Stats returns the read's statistics so far.
+func (rr *RecordReader) Stats() ReadStats { return rr.stats.snapshot() }
+
+// Close stops the read and releases every record it holds.
+func (rr *RecordReader) Close() {
+	if rr.closed {
+		return
+	}
+	rr.closed = true
+	rr.cancel()
+	if rr.rec != nil {
+		rr.rec.Release()
+		rr.rec = nil
+	}
+	for _, r := range rr.pending {
+		r.Release()
+	}
+	rr.pending = nil
+	for ; rr.next < len(rr.results); rr.next++ {
+		res := <-rr.results[rr.next]
+		if res.token {
+			<-rr.tokens
+		}
+		for _, r := range res.recs {
+			r.Release()
+		}
+	}
+	rr.wg.Wait()
+}
+
+// readPlan is what one read needs, shared by its row group tasks.
+type readPlan struct {
+	f       *File
+	table   *base.Schema
+	out     []column // requested columns, in output order
+	decode  []column // file columns to decode (output and predicate), by id
+	defs    map[int]scalar
+	pred    *pnode
+	opts    ReadOptions
+	alloc   memory.Allocator
+	schema  *arrow.Schema
+	stats   *ReadStats
+	exactly bool // rows are given exactly by ranges (ReadRows): no predicate
+}
+
+// Read starts reading the file with opts. Row groups are pruned by their
+// statistics, pages by the page index, and the remaining rows filtered by
+// the predicate and the deleted positions; row groups are decoded in
+// parallel and returned in file order.
+func (f *File) Read(ctx context.Context, opts ReadOptions) (*RecordReader, error) {
+	p, err := f.plan(opts)
+	if err != nil {
+		return nil, err
+	}
+	md := f.pf.Metadata()
+	groups := opts.RowGroups
+	if groups == nil {
+		groups = make([]int, len(md.RowGroups))
+		for i := range groups {
+			groups[i] = i
+		}
+	}
+	infos := f.RowGroups()
+	var tasks []func(context.Context) ([]arrow.Record, error)
+	for _, g := range groups {
+		if g < 0 || g >= len(md.RowGroups) {
+			return nil, fmt.Errorf("parquetio: %s has no row group %d", f.name, g)
+		}
+		if !p.rowGroupMayMatch(g) {
+			p.stats.add(&ReadStats{RowGroupsSkipped: 1})
+			continue
+		}
+		info := infos[g]
+		tasks = append(tasks, func(ctx context.Context) ([]arrow.Record, error) {
+			return p.readRowGroup(ctx, g, info.FirstRow, nil)
+		})
+	}
+	return p.start(ctx, tasks), nil
+}
+
+func (f *File) plan(opts ReadOptions) (*readPlan, error) { return f.planFor(f.table, opts) }
+
+// planFor plans a read through the table schema.
+func (f *File) planFor(table *base.Schema, opts ReadOptions) (*readPlan, error) {
+	p := &readPlan{f: f, table: table, opts: opts, alloc: opts.Alloc, defs: map[int]scalar{}, stats: new(ReadStats)}
+	if p.alloc == nil {
+		p.alloc = memory.DefaultAllocator
+	}
+	if p.opts.BatchSize <= 0 {
+		p.opts.BatchSize = 64 << 10
+	}
+	out, err := selectColumns(table, opts.Columns)
+	if err != nil {
+		return nil, err
+	}
+	p.out = out
+	tableCols, err := tableColumns(table)
+	if err != nil {
+		return nil, err
+	}
+	byID := func(id int) *column {
+		for i := range tableCols {
+			if tableCols[i].col.ID == id {
+				return &tableCols[i]
+			}
+		}
+		return nil
+	}
+	p.pred, err = compile(opts.Predicate, byID, false)
+	if err != nil {
+		return nil, err
+	}
+	need := make([]int, 0, len(out))
+	for i := range out {
+		need = append(need, out[i].col.ID)
+	}
+	need = p.pred.columns(need)
+	for _, id := range need {
+		tc := byID(id)
+		fc := f.fileColumn(id)
+		if fc == nil {
+			v := scalar{null: true}
+			if tc.col.Default != nil {
+				if v, err = parseLiteral(tc, *tc.col.Default); err != nil {
+					return nil, err
+				}
+			}
+			p.defs[id] = v
+			continue
+		}
+		if !arrow.TypeEqual(fc.arrow, tc.arrow) || fc.phys != tc.phys {
+			return nil, fmt.Errorf("parquetio: column %q is %s in %s and %s in the table schema: type changes are not supported",
+				tc.col.Name, fc.typ, f.name, tc.typ)
+		}
+		dc := *fc
+		dc.col.Name, dc.col.Nullable = tc.col.Name, tc.col.Nullable || fc.col.Nullable
+		p.decode = append(p.decode, dc)
+	}
+	for i := range p.out {
+		if fc := f.fileColumn(p.out[i].col.ID); fc != nil && fc.col.Nullable {
+			p.out[i].col.Nullable = true
+		}
+	}
+	p.schema = arrowSchemaOf(p.out, opts.WithPositions)
+	return p, nil
+}
+
+// start runs tasks on up to Parallelism goroutines, delivering results in
+// order.
+func (p *readPlan) start(ctx context.Context, tasks []func(context.Context) ([]arrow.Record, error)) *RecordReader {
+	ctx, cancel := context.WithCancel(ctx)
+	workers := p.f.opts.Parallelism
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	rr := &RecordReader{schema: p.schema, cancel: cancel, tokens: make(chan struct{}, workers), stats: p.stats}
+	rr.results = make([]chan taskResult, len(tasks))
+	for i := range rr.results {
+		rr.results[i] = make(chan taskResult, 1)
+	}
+	rr.wg.Add(1)
+	go func() {
+		defer rr.wg.Done()
+		for i, t := range tasks {
+			select {
+			case rr.tokens <- struct{}{}:
+			case <-ctx.Done():
+				for _, ch := range rr.results[i:] {
+					ch <- taskResult{err: ctx.Err()}
+				}
+				return
+			}
+			rr.wg.Add(1)
+			go func() {
+				defer rr.wg.Done()
+				recs, err := runTask(ctx, p.f.name, t)
+				rr.results[i] <- taskResult{recs: recs, err: err, token: true}
+			}()
+		}
+	}()
+	return rr
+}
+
+// runTask runs t, turning a parquet-go panic on corrupt data into a
+// corruption error.
+func runTask(ctx context.Context, name string, t func(context.Context) ([]arrow.Record, error)) (recs []arrow.Record, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			for _, rec := range recs {
+				rec.Release()
+			}
+			recs, err = nil, base.Corruptf(name, "decoding: %v", r)
+		}
+	}()
+	return t(ctx)
+}
+
+// rowGroupMayMatch prunes row group g by its column chunk statistics.
+func (p *readPlan) rowGroupMayMatch(g int) bool {
+	if p.pred.op == opTrue {
+		return true
+	}
+	rg := &p.f.pf.Metadata().RowGroups[g]
+	return p.pred.mayMatch(func(c *column) (bounds, bool) {
+		leaf, ok := p.f.leaf[c.col.ID]
+		if !ok {
+			return bounds{}, false
+		}
+		st := &rg.Columns[leaf].MetaData.Statistics
+		b := bounds{rows: rg.NumRows, nulls: st.NullCount}
+		if st.MinValue != nil && st.MaxValue != nil {
+			mn, ok1 := decodeStat(c, st.MinValue, false)
+			mx, ok2 := decodeStat(c, st.MaxValue, true)
+			b.min, b.max, b.hasMinMax = mn, mx, ok1 && ok2
+		}
+		return b, true
+	})
+}
+
+// rng is a half-open range of rows of a row group.
+type rng struct{ lo, hi int64 }
+
+func intersect(a, b []rng) []rng {
+	var out []rng
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		lo, hi := max(a[i].lo, b[j].lo), min(a[i].hi, b[j].hi)
+		if lo < hi {
+			out = append(out, rng{lo, hi})
+		}
+		if a[i].hi < b[j].hi {
+			i++
+		} else {
+			j++
+		}
+	}
+	return out
+}
+
+func union(a, b []rng) []rng {
+	all := append(append([]rng(nil), a...), b...)
+	sort.Slice(all, func(i, j int) bool { return all[i].lo < all[j].lo })
+	var out []rng
+	for _, r := range all {
+		if n := len(out); n > 0 && r.lo <= out[n-1].hi {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// pageRanges returns the rows of row group g whose pages may match n by
+// the page index.
+func (p *readPlan) pageRanges(n *pnode, g int, rows int64) []rng {
+	all := []rng{{0, rows}}
+	switch n.op {
+	case opTrue:
+		return all
+	case opFalse:
+		return nil
+	case OpAnd:
+		out := all
+		for _, k := range n.kids {
+			out = intersect(out, p.pageRanges(k, g, rows))
+		}
+		return out
+	case OpOr:
+		var out []rng
+		for _, k := range n.kids {
+			out = union(out, p.pageRanges(k, g, rows))
+		}
+		return out
+	}
+	leaf, ok := p.f.leaf[n.col.col.ID]
+	if !ok {
+		return all
+	}
+	oi, ci := p.f.pageIndex(g, leaf)
+	if oi == nil || ci == nil {
+		return all
+	}
+	var out []rng
+	locs := oi.PageLocations
+	for i := range locs {
+		lo, hi := locs[i].FirstRowIndex, rows
+		if i+1 < len(locs) {
+			hi = locs[i+1].FirstRowIndex
+		}
+		b := bounds{rows: hi - lo, nulls: -1}
+		if len(ci.NullCounts) == len(locs) {
+			b.nulls = ci.NullCounts[i]
+		}
+		if ci.NullPages[i] {
+			b.nulls = hi - lo
+		} else {
+			mn, ok1 := decodeStat(n.col, ci.MinValues[i], false)
+			mx, ok2 := decodeStat(n.col, ci.MaxValues[i], true)
+			b.min, b.max, b.hasMinMax = mn, mx, ok1 && ok2
+		}
+		if n.mayMatch(func(*column) (bounds, bool) { return b, true }) {
+			out = union(out, []rng{{lo, hi}})
+		}
+	}
+	return out
+}
+
+// readRowGroup decodes the selected rows of row group g (first is its
+// first file position) and returns them as records. ranges, when not nil,
+// are the rows to read (ReadRows); otherwise they come from page pruning.
+func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges []rng) (recs []arrow.Record, err error) {
+	rg := p.f.pf.RowGroups()[g]
+	rows := rg.NumRows()
+	if ranges == nil {
+		ranges = p.pageRanges(p.pred, g, rows)
+	}
+	if len(ranges) == 0 {
+		p.stats.add(&ReadStats{RowGroupsSkipped: 1})
+		return nil, nil
+	}
+	p.stats.add(&ReadStats{RowGroupsRead: 1})
+	var n int64
+	for _, r := range ranges {
+		n += r.hi - r.lo
+	}
+	p.stats.add(&ReadStats{RowsRead: n})
+	arrs := make(map[int]arrow.Array, len(p.decode))
+	defer func() {
+		for _, a := range arrs {
+			a.Release()
+		}
+	}()
+	for i := range p.decode {
+		c := &p.decode[i]
+		a, err := p.decodeChunk(ctx, rg.ColumnChunks()[p.f.leaf[c.col.ID]], g, c, ranges)
+		if err != nil {
+			return nil, err
+		}
+		arrs[c.col.ID] = a
+	}
+	for id, v := range p.defs {
+		tc := p.table.ColumnByID(id)
+		rc, _ := resolveColumn(*tc)
+		arrs[id] = constArray(p.alloc, &rc, v, int(n))
+	}
+	// The selection: the predicate, minus deleted and masked rows.
+	sel := make([]bool, n)
+	p.pred.eval(arrs, sel)
+	pos := make([]int64, 0, n)
+	for _, r := range ranges {
+		for x := r.lo; x < r.hi; x++ {
+			pos = append(pos, first+x)
+		}
+	}
+	for _, bm := range []*roaring.Bitmap{p.opts.Deleted, p.opts.Mask} {
+		if bm == nil || bm.IsEmpty() {
+			continue
+		}
+		for i, x := range pos {
+			if sel[i] && bm.Contains(uint32(x)) {
+				sel[i] = false
+			}
+		}
+	}
+	count := 0
+	for _, s := range sel {
+		if s {
+			count++
+		}
+	}
+	if count == 0 {
+		return nil, nil
+	}
+	cols := make([]arrow.Array, 0, len(p.out)+1)
+	defer func() {
+		for _, a := range cols {
+			a.Release()
+		}
+	}()
+	for i := range p.out {
+		cols = append(cols, filterArray(p.alloc, arrs[p.out[i].col.ID], sel, count))
+	}
+	if p.opts.WithPositions {
+		b := array.NewInt64Builder(p.alloc)
+		b.Reserve(count)
+		for i, x := range pos {
+			if sel[i] {
+				b.UnsafeAppend(x)
+			}
+		}
+		cols = append(cols, b.NewArray())
+		b.Release()
+	}
+	rec := array.NewRecord(p.schema, cols, int64(count))
+	defer rec.Release()
+	for lo := 0; lo < count; lo += p.opts.BatchSize {
+		hi := min(count, lo+p.opts.BatchSize)
+		if lo == 0 && hi == count {
+			rec.Retain()
+			recs = append(recs, rec)
+		} else {
+			recs = append(recs, rec.NewSlice(int64(lo), int64(hi)))
+		}
+	}
+	p.stats.add(&ReadStats{RowsReturned: int64(count)})
+	return recs, nil
+}
+
+// decodeChunk decodes the rows in ranges of one column chunk into an
+// array, reading only the pages that hold them (and the dictionary).
+func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g int, c *column, ranges []rng) (arrow.Array, error) {
+	fc, ok := cc.(*parquet.FileColumnChunk)
+	if !ok {
+		return nil, errors.New("parquetio: not a file column chunk")
+	}
+	leaf := p.f.leaf[c.col.ID]
+	meta := &p.f.pf.Metadata().RowGroups[g].Columns[leaf].MetaData
+	oi, _ := p.f.pageIndex(g, leaf)
+	rows := p.f.pf.Metadata().RowGroups[g].NumRows
+	type page struct{ lo, hi int64 }
+	var pages []page
+	var spans [][2]int64
+	dataOff := meta.DataPageOffset
+	if meta.DictionaryPageOffset > 0 && meta.DictionaryPageOffset < dataOff {
+		spans = append(spans, [2]int64{meta.DictionaryPageOffset, dataOff})
+	}
+	skipped := 0
+	if oi != nil {
+		locs := oi.PageLocations
+		for i := range locs {
+			lo, hi := locs[i].FirstRowIndex, rows
+			if i+1 < len(locs) {
+				hi = locs[i+1].FirstRowIndex
+			}
+			if len(intersect(ranges, []rng{{lo, hi}})) == 0 {
+				skipped++
+				continue
+			}
+			pages = append(pages, page{lo, hi})
+			spans = append(spans, [2]int64{locs[i].Offset, locs[i].Offset + int64(locs[i].CompressedPageSize)})
+		}
+	} else {
+		start := dataOff
+		if meta.DictionaryPageOffset > 0 {
+			start = min(start, meta.DictionaryPageOffset)
+		}
+		spans = [][2]int64{{start, start + meta.TotalCompressedSize}}
+	}
+	p.stats.add(&ReadStats{PagesSkipped: int64(skipped)})
+	fetchedRanges, err := fetch(ctx, p.f.obj, spans, p.stats)
+	if err != nil {
+		return nil, fmt.Errorf("parquetio: reading %s: %w", p.f.name, err)
+	}
+	ra := &rangeReaderAt{obj: p.f.obj, ranges: fetchedRanges, stats: p.stats}
+	fp := fc.PagesFrom(ra)
+	defer fp.Close()
+	d := newDecoder(p.alloc, c)
+	defer d.release()
+	appendPage := func(pg parquet.Page, lo int64) error {
+		hi := lo + pg.NumRows()
+		for _, r := range intersect(ranges, []rng{{lo, hi}}) {
+			if err := d.appendRows(pg, int(r.lo-lo), int(r.hi-lo)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	corrupt := func(err error) error {
+		return base.Corruptf(p.f.name, "column %q row group %d: %v", c.col.Name, g, err)
+	}
+	if oi != nil {
+		for _, pgInfo := range pages {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if err := fp.SeekToRow(pgInfo.lo); err != nil {
+				return nil, corrupt(err)
+			}
+			pg, err := fp.ReadPage()
+			if err != nil {
+				return nil, corrupt(err)
+			}
+			if pg.NumRows() != pgInfo.hi-pgInfo.lo {
+				parquet.Release(pg)
+				return nil, corrupt(fmt.Errorf("page has %d rows, the offset index says %d", pg.NumRows(), pgInfo.hi-pgInfo.lo))
+			}
+			err = appendPage(pg, pgInfo.lo)
+			parquet.Release(pg)
+			if err != nil {
+				return nil, corrupt(err)
+			}
+			p.stats.add(&ReadStats{PagesRead: 1})
+		}
+	} else {
+		var lo int64
+		for lo < rows {
+			pg, err := fp.ReadPage()
+			if err != nil {
+				if err == io.EOF {
+					break
+				}
+				return nil, corrupt(err)
+			}
+			err = appendPage(pg, lo)
+			lo += pg.NumRows()
+			parquet.Release(pg)
+			if err != nil {
+				return nil, corrupt(err)
+			}
+			p.stats.add(&ReadStats{PagesRead: 1})
+		}
+	}
+	a := d.finish()
+	var want int64
+	for _, r := range ranges {
+		want += r.hi - r.lo
+	}
+	if int64(a.Len()) != want {
+		a.Release()
+		return nil, corrupt(fmt.Errorf("decoded %d rows, want %d", a.Len(), want))
+	}
+	return a, nil
+}
+
+// concatRecords concatenates recs (of schema) into one record.
+func concatRecords(alloc memory.Allocator, schema *arrow.Schema, recs []arrow.Record) (arrow.Record, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	var rows int64
+	for _, r := range recs {
+		rows += r.NumRows()
+	}
+	for j := range cols {
+		if len(recs) == 0 {
+			b := array.NewBuilder(alloc, schema.Field(j).Type)
+			cols[j] = b.NewArray()
+			b.Release()
+			continue
+		}
+		parts := make([]arrow.Array, len(recs))
+		for i, r := range recs {
+			parts[i] = r.Column(j)
+		}
+		c, err := array.Concatenate(parts, alloc)
+		if err != nil {
+			return nil, err
+		}
+		cols[j] = c
+	}
+	return array.NewRecord(schema, cols, rows), nil
+}

@@ -1,0 +1,587 @@
+package parquetio
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/store"
+	"github.com/parquet-go/parquet-go"
+)
+
+// Key-value metadata keys of the files lakesql writes.
+const (
+	metaSchema = "lakesql.schema" // the base.Schema, JSON
+	metaKey    = "lakesql.key"    // the key column ids, comma-separated
+	metaStats  = "lakesql.stats"  // FileStats without Bytes, JSON
+	// metaKeyRange is the first and last rows' encoded keys, in hex,
+	// separated by a comma.
+	metaKeyRange = "lakesql.keyrange"
+)
+
+// Defaults of WriterOptions.
+const (
+	DefaultRowGroupRows      = 512 * 1024
+	DefaultPageSize          = 64 * 1024
+	DefaultBloomBitsPerValue = 10
+)
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	// RowGroupRows is the number of rows per row group (the last one may
+	// hold fewer); 0 means DefaultRowGroupRows.
+	RowGroupRows int
+	// PageSize is the uncompressed size in bytes at which a data page is
+	// cut; 0 means DefaultPageSize. Small pages make point lookups and page
+	// pruning cheaper in key-sorted files.
+	PageSize int
+	// KeyColumns are the ids of the key columns, in key order. The caller
+	// writes rows sorted by key; the key columns get bloom filters and
+	// FileStats gets the key range (the first and the last row's key).
+	KeyColumns []int
+	// BloomBitsPerValue sizes the key columns' bloom filters; 0 means
+	// DefaultBloomBitsPerValue.
+	BloomBitsPerValue uint
+	// CheckKeyOrder makes Write fail when a row's key is not greater than
+	// the previous row's (a debugging aid: it encodes every key).
+	CheckKeyOrder bool
+}
+
+// FileStats describes a written file, as the commit log's add action
+// records it. Values are JSON-friendly (see jsonValue).
+type FileStats struct {
+	Rows  int64 `json:"rows"`
+	Bytes int64 `json:"bytes"`
+	// Columns holds the statistics of each column by column id.
+	Columns map[int]ColumnStats `json:"columns"`
+	// KeyMin and KeyMax are the first and last rows' keys, one value per
+	// key column; nil without key columns or rows.
+	KeyMin []any `json:"keyMin,omitempty"`
+	KeyMax []any `json:"keyMax,omitempty"`
+}
+
+// ColumnStats are one column's statistics; Min and Max are nil when every
+// value is NULL.
+type ColumnStats struct {
+	Min       any   `json:"min"`
+	Max       any   `json:"max"`
+	NullCount int64 `json:"nullCount"`
+}
+
+// Writer writes Arrow record batches of one schema as a Parquet file. It is
+// not safe for concurrent use.
+type Writer struct {
+	schema *base.Schema
+	cols   []column
+	leaf   []int // leaf[i]: the Parquet leaf index of cols[i]
+	keyIdx []int // indexes into cols of the key columns
+	opts   WriterOptions
+	out    *countingWriter
+	pw     *parquet.Writer
+
+	inGroup int // rows in the current row group
+	rows    int64
+	acc     []colAcc
+	keyMin  []scalar
+	keyMax  []scalar
+	lastKey []byte
+	keyBuf  []byte
+	vals    []parquet.Value
+	fixed   []byte
+	piece   int // rows per WriteRowValues call
+	closed  bool
+	err     error
+}
+
+type colAcc struct {
+	min, max scalar
+	has      bool
+	nulls    int64
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// NewWriter returns a Writer of schema to w. Every column of schema
+// (hidden ones included) is written; records passed to Write have the
+// columns of ArrowSchema(schema, nil) in that order.
+func NewWriter(w io.Writer, schema *base.Schema, opts WriterOptions) (*Writer, error) {
+	cols, err := tableColumns(schema)
+	if err != nil {
+		return nil, err
+	}
+	if opts.RowGroupRows <= 0 {
+		opts.RowGroupRows = DefaultRowGroupRows
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.BloomBitsPerValue == 0 {
+		opts.BloomBitsPerValue = DefaultBloomBitsPerValue
+	}
+	wr := &Writer{schema: schema, cols: cols, opts: opts, out: &countingWriter{w: w}, acc: make([]colAcc, len(cols)),
+		piece: min(max(opts.PageSize/16, 64), 8192)}
+	var filters []parquet.BloomFilterColumn
+	for _, id := range opts.KeyColumns {
+		found := false
+		for i := range cols {
+			if cols[i].col.ID == id {
+				wr.keyIdx = append(wr.keyIdx, i)
+				filters = append(filters, parquet.SplitBlockFilter(opts.BloomBitsPerValue, cols[i].col.Name))
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("parquetio: key column id %d is not in the schema", id)
+		}
+	}
+	ps := parquetSchemaOf(cols)
+	wr.leaf = make([]int, len(cols))
+	for i := range cols {
+		leaf, ok := ps.Lookup(cols[i].col.Name)
+		if !ok {
+			return nil, fmt.Errorf("parquetio: column %q missing from the Parquet schema", cols[i].col.Name)
+		}
+		wr.leaf[i] = leaf.ColumnIndex
+	}
+	schemaJSON, err := json.Marshal(schema)
+	if err != nil {
+		return nil, err
+	}
+	keyIDs := make([]string, len(opts.KeyColumns))
+	for i, id := range opts.KeyColumns {
+		keyIDs[i] = strconv.Itoa(id)
+	}
+	options := []parquet.WriterOption{
+		ps,
+		parquet.Compression(&parquet.Zstd),
+		parquet.PageBufferSize(opts.PageSize),
+		parquet.MaxRowsPerRowGroup(int64(opts.RowGroupRows)),
+		parquet.DataPageStatistics(true),
+		parquet.ColumnIndexSizeLimit(func([]string) int { return 64 }),
+		parquet.DictionaryMaxBytes(1 << 20),
+		parquet.KeyValueMetadata(metaSchema, string(schemaJSON)),
+		parquet.KeyValueMetadata(metaKey, strings.Join(keyIDs, ",")),
+		parquet.CreatedBy("lakesql", "", ""),
+	}
+	if len(filters) > 0 {
+		options = append(options, parquet.BloomFilters(filters...))
+	}
+	wr.pw = parquet.NewWriter(wr.out, options...)
+	return wr, nil
+}
+
+// Write appends the rows of rec, whose columns must be those of
+// ArrowSchema(schema, nil). Key columns must not hold NULLs.
+func (w *Writer) Write(rec arrow.Record) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("parquetio: write to a closed Writer")
+	}
+	if int(rec.NumCols()) != len(w.cols) {
+		return fmt.Errorf("parquetio: record has %d columns, the schema %d", rec.NumCols(), len(w.cols))
+	}
+	for i := range w.cols {
+		if !arrow.TypeEqual(rec.Column(i).DataType(), w.cols[i].arrow) {
+			return fmt.Errorf("parquetio: column %q is %s in the record, want %s", w.cols[i].col.Name, rec.Column(i).DataType(), w.cols[i].arrow)
+		}
+		if !w.cols[i].col.Nullable && rec.Column(i).NullN() > 0 {
+			return fmt.Errorf("parquetio: column %q is NOT NULL but the record holds NULLs", w.cols[i].col.Name)
+		}
+	}
+	for _, k := range w.keyIdx {
+		if rec.Column(k).NullN() > 0 {
+			return fmt.Errorf("parquetio: key column %q holds NULLs", w.cols[k].col.Name)
+		}
+	}
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil
+	}
+	if err := w.trackKeys(rec); err != nil {
+		return err
+	}
+	for lo := 0; lo < n; {
+		hi := min(n, lo+w.opts.RowGroupRows-w.inGroup)
+		for i := range w.cols {
+			arr := rec.Column(i)
+			w.accumulate(i, arr, lo, hi)
+			vals := w.values(i, arr, lo, hi)
+			// parquet-go cuts a page after a WriteRowValues call that fills
+			// the page buffer: write in pieces so pages stay near PageSize.
+			cw := w.pw.ColumnWriters()[w.leaf[i]]
+			for len(vals) > 0 {
+				m := min(len(vals), w.piece)
+				if _, err := cw.WriteRowValues(vals[:m]); err != nil {
+					w.err = fmt.Errorf("parquetio: writing column %q: %w", w.cols[i].col.Name, err)
+					return w.err
+				}
+				vals = vals[m:]
+			}
+		}
+		w.inGroup += hi - lo
+		w.rows += int64(hi - lo)
+		lo = hi
+		if w.inGroup >= w.opts.RowGroupRows {
+			if err := w.pw.Flush(); err != nil {
+				w.err = fmt.Errorf("parquetio: writing row group: %w", err)
+				return w.err
+			}
+			w.inGroup = 0
+		}
+	}
+	return nil
+}
+
+// trackKeys records the key range and, with CheckKeyOrder, checks order.
+func (w *Writer) trackKeys(rec arrow.Record) error {
+	if len(w.keyIdx) == 0 {
+		return nil
+	}
+	n := int(rec.NumRows())
+	row := func(i int) []scalar {
+		out := make([]scalar, len(w.keyIdx))
+		for j, k := range w.keyIdx {
+			out[j] = scalarAt(&w.cols[k], rec.Column(k), i)
+			if w.cols[k].class() == clsBytes {
+				out[j].s = strings.Clone(out[j].s)
+			}
+		}
+		return out
+	}
+	if w.keyMin == nil {
+		w.keyMin = row(0)
+	}
+	w.keyMax = row(n - 1)
+	if !w.opts.CheckKeyOrder {
+		return nil
+	}
+	for i := range n {
+		w.keyBuf = w.keyBuf[:0]
+		for _, k := range w.keyIdx {
+			w.keyBuf = appendKey(w.keyBuf, &w.cols[k], scalarAt(&w.cols[k], rec.Column(k), i))
+		}
+		if w.lastKey != nil && string(w.keyBuf) <= string(w.lastKey) {
+			return fmt.Errorf("parquetio: row %d: key is not greater than the previous row's (rows must arrive sorted by key)", w.rows+int64(i))
+		}
+		w.lastKey = append(w.lastKey[:0], w.keyBuf...)
+	}
+	return nil
+}
+
+// values converts rows [lo, hi) of arr, column i, to Parquet values.
+func (w *Writer) values(i int, arr arrow.Array, lo, hi int) []parquet.Value {
+	c := &w.cols[i]
+	leaf := w.leaf[i]
+	n := hi - lo
+	if cap(w.vals) < n {
+		w.vals = make([]parquet.Value, n)
+	}
+	vals := w.vals[:n]
+	var def int
+	if c.col.Nullable {
+		def = 1
+	}
+	hasNulls := arr.NullN() > 0
+	switch a := arr.(type) {
+	case *array.Int8:
+		fill(vals, a.Int8Values()[lo:hi], func(v int8) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Int16:
+		fill(vals, a.Int16Values()[lo:hi], func(v int16) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Int32:
+		fill(vals, a.Int32Values()[lo:hi], parquet.Int32Value)
+	case *array.Int64:
+		fill(vals, a.Int64Values()[lo:hi], parquet.Int64Value)
+	case *array.Uint8:
+		fill(vals, a.Uint8Values()[lo:hi], func(v uint8) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Uint16:
+		fill(vals, a.Uint16Values()[lo:hi], func(v uint16) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Uint32:
+		fill(vals, a.Uint32Values()[lo:hi], func(v uint32) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Uint64:
+		fill(vals, a.Uint64Values()[lo:hi], func(v uint64) parquet.Value { return parquet.Int64Value(int64(v)) })
+	case *array.Float32:
+		fill(vals, a.Float32Values()[lo:hi], parquet.FloatValue)
+	case *array.Float64:
+		fill(vals, a.Float64Values()[lo:hi], parquet.DoubleValue)
+	case *array.Date32:
+		fill(vals, a.Date32Values()[lo:hi], func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
+	case *array.Timestamp:
+		fill(vals, a.TimestampValues()[lo:hi], func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) })
+	case *array.Duration:
+		fill(vals, a.DurationValues()[lo:hi], func(v arrow.Duration) parquet.Value { return parquet.Int64Value(int64(v)) })
+	case *array.Boolean:
+		for j := range vals {
+			vals[j] = parquet.BooleanValue(a.Value(lo + j))
+		}
+	case *array.String:
+		offs, data := a.ValueOffsets(), a.ValueBytes()
+		for j := range vals {
+			vals[j] = parquet.ByteArrayValue(data[offs[lo+j]:offs[lo+j+1]:offs[lo+j+1]])
+		}
+	case *array.Binary:
+		offs, data := a.ValueOffsets(), a.ValueBytes()
+		for j := range vals {
+			vals[j] = parquet.ByteArrayValue(data[offs[lo+j]:offs[lo+j+1]:offs[lo+j+1]])
+		}
+	case *array.Decimal128:
+		nums := a.Values()[lo:hi]
+		switch c.phys {
+		case physInt32:
+			fill(vals, nums, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) })
+		case physInt64:
+			fill(vals, nums, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) })
+		default:
+			if cap(w.fixed) < 16*n {
+				w.fixed = make([]byte, 16*n)
+			}
+			buf := w.fixed[:16*n]
+			for j, v := range nums {
+				b := buf[16*j : 16*j+16 : 16*j+16]
+				binary.BigEndian.PutUint64(b, uint64(v.HighBits()))
+				binary.BigEndian.PutUint64(b[8:], v.LowBits())
+				vals[j] = parquet.FixedLenByteArrayValue(b)
+			}
+		}
+	case *array.Decimal256:
+		nums := a.Values()[lo:hi]
+		if cap(w.fixed) < 32*n {
+			w.fixed = make([]byte, 32*n)
+		}
+		buf := w.fixed[:32*n]
+		for j, v := range nums {
+			b := buf[32*j : 32*j+32 : 32*j+32]
+			x := v.Array()
+			binary.BigEndian.PutUint64(b, x[3])
+			binary.BigEndian.PutUint64(b[8:], x[2])
+			binary.BigEndian.PutUint64(b[16:], x[1])
+			binary.BigEndian.PutUint64(b[24:], x[0])
+			vals[j] = parquet.FixedLenByteArrayValue(b)
+		}
+	default:
+		panic(fmt.Sprintf("parquetio: unexpected array %T", arr))
+	}
+	if hasNulls {
+		for j := range vals {
+			if arr.IsNull(lo + j) {
+				vals[j] = parquet.NullValue().Level(0, 0, leaf)
+			} else {
+				vals[j] = vals[j].Level(0, def, leaf)
+			}
+		}
+	} else {
+		for j := range vals {
+			vals[j] = vals[j].Level(0, def, leaf)
+		}
+	}
+	return vals
+}
+
+func fill[T any](dst []parquet.Value, src []T, conv func(T) parquet.Value) {
+	for j, v := range src {
+		dst[j] = conv(v)
+	}
+}
+
+// accumulate folds rows [lo, hi) of arr into column i's statistics.
+func (w *Writer) accumulate(i int, arr arrow.Array, lo, hi int) {
+	c := &w.cols[i]
+	acc := &w.acc[i]
+	cls := c.class()
+	fold := func(mn, mx scalar) {
+		if !acc.has {
+			acc.min, acc.max, acc.has = mn, mx, true
+			return
+		}
+		if cmpScalar(cls, mn, acc.min) < 0 {
+			acc.min = mn
+		}
+		if cmpScalar(cls, mx, acc.max) > 0 {
+			acc.max = mx
+		}
+	}
+	nulls := 0
+	if arr.NullN() > 0 {
+		for j := lo; j < hi; j++ {
+			if arr.IsNull(j) {
+				nulls++
+			}
+		}
+	}
+	acc.nulls += int64(nulls)
+	if nulls == hi-lo {
+		return
+	}
+	if nulls == 0 {
+		switch a := arr.(type) {
+		case *array.Int64:
+			mn, mx := minMax(a.Int64Values()[lo:hi])
+			fold(scalar{i: mn}, scalar{i: mx})
+			return
+		case *array.Int32:
+			mn, mx := minMax(a.Int32Values()[lo:hi])
+			fold(scalar{i: int64(mn)}, scalar{i: int64(mx)})
+			return
+		case *array.Timestamp:
+			mn, mx := minMax(a.TimestampValues()[lo:hi])
+			fold(scalar{i: int64(mn)}, scalar{i: int64(mx)})
+			return
+		case *array.String:
+			mn, mx := minMaxString(a, lo, hi)
+			fold(scalar{s: strings.Clone(mn)}, scalar{s: strings.Clone(mx)})
+			return
+		}
+	}
+	var mn, mx scalar
+	first := true
+	for j := lo; j < hi; j++ {
+		if arr.IsNull(j) {
+			continue
+		}
+		v := scalarAt(c, arr, j)
+		if first {
+			mn, mx, first = v, v, false
+			continue
+		}
+		if cmpScalar(cls, v, mn) < 0 {
+			mn = v
+		}
+		if cmpScalar(cls, v, mx) > 0 {
+			mx = v
+		}
+	}
+	if cls == clsBytes {
+		mn.s, mx.s = strings.Clone(mn.s), strings.Clone(mx.s)
+	}
+	fold(mn, mx)
+}
+
+func minMax[T int32 | int64 | arrow.Timestamp](v []T) (T, T) {
+	mn, mx := v[0], v[0]
+	for _, x := range v[1:] {
+		mn = min(mn, x)
+		mx = max(mx, x)
+	}
+	return mn, mx
+}
+
+func minMaxString(a *array.String, lo, hi int) (string, string) {
+	mn, mx := a.Value(lo), a.Value(lo)
+	for j := lo + 1; j < hi; j++ {
+		v := a.Value(j)
+		if v < mn {
+			mn = v
+		}
+		if v > mx {
+			mx = v
+		}
+	}
+	return mn, mx
+}
+
+// Close finishes the file (the last row group and the footer) and returns
+// its statistics. The underlying io.Writer is not closed.
+func (w *Writer) Close() (FileStats, error) {
+	if w.closed {
+		return FileStats{}, errors.New("parquetio: Writer closed twice")
+	}
+	w.closed = true
+	if w.err != nil {
+		return FileStats{}, w.err
+	}
+	st := w.stats()
+	js, err := json.Marshal(st)
+	if err != nil {
+		return FileStats{}, err
+	}
+	w.pw.SetKeyValueMetadata(metaStats, string(js))
+	if len(w.keyIdx) > 0 && w.rows > 0 {
+		var lo, hi []byte
+		for j, k := range w.keyIdx {
+			lo = appendKey(lo, &w.cols[k], w.keyMin[j])
+			hi = appendKey(hi, &w.cols[k], w.keyMax[j])
+		}
+		w.pw.SetKeyValueMetadata(metaKeyRange, hex.EncodeToString(lo)+","+hex.EncodeToString(hi))
+	}
+	if err := w.pw.Close(); err != nil {
+		return FileStats{}, fmt.Errorf("parquetio: closing the Parquet writer: %w", err)
+	}
+	st.Bytes = w.out.n
+	return st, nil
+}
+
+func (w *Writer) stats() FileStats {
+	st := FileStats{Rows: w.rows, Columns: make(map[int]ColumnStats, len(w.cols))}
+	for i := range w.cols {
+		acc := &w.acc[i]
+		cs := ColumnStats{NullCount: acc.nulls}
+		if acc.has {
+			cs.Min, cs.Max = jsonValue(&w.cols[i], acc.min), jsonValue(&w.cols[i], acc.max)
+		}
+		st.Columns[w.cols[i].col.ID] = cs
+	}
+	if len(w.keyIdx) > 0 && w.rows > 0 {
+		keyCols := make([]column, len(w.keyIdx))
+		for j, k := range w.keyIdx {
+			keyCols[j] = w.cols[k]
+		}
+		st.KeyMin, st.KeyMax = keyJSON(keyCols, w.keyMin), keyJSON(keyCols, w.keyMax)
+	}
+	return st
+}
+
+// WriteFile writes batches (columns of ArrowSchema(schema, nil)) as the
+// Parquet object name of st, created with put-if-absent: data files are
+// immutable, so an existing object fails with store.ErrPreconditionFailed.
+// The Parquet bytes stream into the Put while they are encoded.
+func WriteFile(ctx context.Context, st store.Writer, name string, schema *base.Schema, batches []arrow.Record, opts WriterOptions) (FileStats, error) {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.Put(ctx, name, pr, store.IfAbsent())
+		pr.CloseWithError(err) // unblock the writer when Put fails early
+		done <- err
+	}()
+	stats, err := func() (FileStats, error) {
+		w, err := NewWriter(pw, schema, opts)
+		if err != nil {
+			return FileStats{}, err
+		}
+		for _, b := range batches {
+			if err := w.Write(b); err != nil {
+				return FileStats{}, err
+			}
+		}
+		return w.Close()
+	}()
+	if err != nil {
+		pw.CloseWithError(err)
+		<-done
+		return FileStats{}, err
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		return FileStats{}, fmt.Errorf("parquetio: storing %s: %w", name, err)
+	}
+	return stats, nil
+}
