@@ -1,0 +1,110 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+)
+
+// Location is where a key's live row is: a file and position, or a source.
+type Location struct {
+	// File is the index of the file in Table.Files, or -1 for a source.
+	File int
+	// Path is the file's path (empty for a source).
+	Path     string
+	Position int64
+	// Source is the index of the source in Table.Sources (-1 for a file).
+	Source int
+}
+
+// Lookup finds the live row of key in t: first in the sources (a delete
+// marker there means the key is deleted), then in the files whose key range
+// and bloom filters may hold it, skipping deleted and masked positions.
+// With DESIGN.md's deletion vectors at most one live row exists. It returns
+// a one-row record of columns (the caller releases it) and its location, or
+// found=false.
+func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, columns []int, alloc memory.Allocator) (rec arrow.Record, loc Location, found bool, err error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	for i, s := range t.Sources {
+		rec, deleted, ok, err := s.Get(ctx, key, columns, alloc)
+		if err != nil {
+			return nil, Location{}, false, err
+		}
+		if !ok {
+			continue
+		}
+		if deleted {
+			return nil, Location{}, false, nil
+		}
+		return rec, Location{File: -1, Source: i, Position: -1}, true, nil
+	}
+	for i, a := range t.Files {
+		if a.LiveRows() == 0 {
+			continue
+		}
+		f, release, err := r.file(ctx, a.Path, t.Schema)
+		if err != nil {
+			return nil, Location{}, false, err
+		}
+		rec, pos, ok, err := r.lookupFile(ctx, t, i, f, key, columns, alloc)
+		release()
+		if err != nil || ok {
+			return rec, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, err
+		}
+	}
+	return nil, Location{}, false, nil
+}
+
+func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key, columns []int, alloc memory.Allocator) (arrow.Record, int64, bool, error) {
+	a := t.Files[i]
+	may, err := f.MayContain(ctx, key)
+	if err != nil || !may {
+		return nil, 0, false, err
+	}
+	idx, err := f.KeyIndex(ctx)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("scan: key index of %s: %w", a.Path, err)
+	}
+	pos, ok := idx.Lookup(key)
+	if !ok {
+		return nil, 0, false, nil
+	}
+	deleted, err := r.deleted(ctx, a, t.Sources)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if deleted != nil && deleted.Contains(uint32(pos)) {
+		return nil, 0, false, nil
+	}
+	rec, err := f.ReadRows(ctx, []int64{pos}, columns, alloc)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return rec, pos, true, nil
+}
+
+// Count is the exact number of live rows of t: each file's rows minus its
+// deleted and masked ones, plus the sources' rows.
+func (r *Reader) Count(ctx context.Context, t *Table) (int64, error) {
+	var n int64
+	for _, a := range t.Files {
+		deleted, err := r.deleted(ctx, a, t.Sources)
+		if err != nil {
+			return 0, err
+		}
+		n += a.Rows
+		if deleted != nil {
+			n -= int64(deleted.GetCardinality())
+		}
+	}
+	for _, s := range t.Sources {
+		n += s.LiveRows()
+	}
+	return n, nil
+}

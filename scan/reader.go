@@ -1,0 +1,175 @@
+package scan
+
+import (
+	"container/list"
+	"context"
+	"path"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/scan/dv"
+	"github.com/lakesql/lakesql/store"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// Table is what a scan reads: a table at one snapshot.
+type Table struct {
+	// Schema is the table's current schema; files written under older
+	// schemas are read through it by column id.
+	Schema *base.Schema
+	// Files are the live data files, in the order a scan returns them.
+	Files []*txn.Add
+	// Sources are the in-memory sources (only in the branch's writer).
+	Sources []Source
+}
+
+// Options configure a Reader.
+type Options struct {
+	// OpenFiles bounds how many data files stay open with their footers,
+	// page indexes and key indexes cached (default 4096).
+	OpenFiles int
+	// DVCacheBytes bounds the deletion-vector cache (default 64 MiB).
+	DVCacheBytes int64
+	// Parallelism is the decode parallelism of one file read (default
+	// GOMAXPROCS).
+	Parallelism int
+}
+
+// Reader reads a database's data files. It caches open files (footers,
+// page indexes, key indexes, bloom filters) and deletion vectors across
+// scans and lookups, so it is meant to be shared. Safe for concurrent use.
+type Reader struct {
+	st     store.Reader
+	prefix string
+	opts   Options
+	dvs    *dv.Cache
+
+	mu struct {
+		sync.Mutex
+		files map[string]*fileEntry
+		lru   *list.List // of *fileEntry, most recent first
+	}
+}
+
+type fileEntry struct {
+	path string
+	once sync.Once
+	f    *parquetio.File
+	err  error
+	refs int
+	elem *list.Element
+	gone bool // evicted: close when the last user releases it
+}
+
+// NewReader returns a Reader of the data files below prefix in st.
+func NewReader(st store.Reader, prefix string, opts Options) *Reader {
+	if opts.OpenFiles <= 0 {
+		opts.OpenFiles = 4096
+	}
+	if opts.DVCacheBytes <= 0 {
+		opts.DVCacheBytes = 64 << 20
+	}
+	r := &Reader{st: st, prefix: prefix, opts: opts, dvs: dv.NewCache(opts.DVCacheBytes)}
+	r.mu.files = map[string]*fileEntry{}
+	r.mu.lru = list.New()
+	return r
+}
+
+// Close closes the cached files. Scans must be closed first.
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p, e := range r.mu.files {
+		if e.f != nil {
+			e.f.Close()
+		}
+		delete(r.mu.files, p)
+	}
+	r.mu.lru.Init()
+	return nil
+}
+
+// file returns the open data file at rel (relative to the prefix), opening
+// it on first use; release must be called when done with it.
+func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*parquetio.File, func(), error) {
+	r.mu.Lock()
+	e := r.mu.files[rel]
+	if e == nil {
+		e = &fileEntry{path: rel}
+		r.mu.files[rel] = e
+		e.elem = r.mu.lru.PushFront(e)
+	} else {
+		r.mu.lru.MoveToFront(e.elem)
+	}
+	e.refs++
+	r.evictLocked()
+	r.mu.Unlock()
+	e.once.Do(func() {
+		e.f, e.err = parquetio.OpenFile(ctx, r.st, path.Join(r.prefix, rel),
+			parquetio.ReaderOptions{Schema: schema, Parallelism: r.opts.Parallelism})
+	})
+	release := func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		e.refs--
+		if e.gone && e.refs == 0 && e.f != nil {
+			e.f.Close()
+		}
+	}
+	if e.err != nil {
+		release()
+		r.mu.Lock()
+		if r.mu.files[rel] == e { // do not cache failures
+			delete(r.mu.files, rel)
+			r.mu.lru.Remove(e.elem)
+		}
+		r.mu.Unlock()
+		return nil, nil, e.err
+	}
+	return e.f, release, nil
+}
+
+func (r *Reader) evictLocked() {
+	for r.mu.lru.Len() > r.opts.OpenFiles {
+		e := r.mu.lru.Remove(r.mu.lru.Back()).(*fileEntry)
+		delete(r.mu.files, e.path)
+		e.gone = true
+		if e.refs == 0 && e.f != nil {
+			e.f.Close()
+		}
+	}
+}
+
+// deleted returns the rows of file a that are deleted (its deletion
+// vector) or superseded by a source (their masks), or nil for none. The
+// result may be shared: do not modify it.
+func (r *Reader) deleted(ctx context.Context, a *txn.Add, sources []Source) (*roaring.Bitmap, error) {
+	var out *roaring.Bitmap
+	if a.DV != nil && a.DV.Cardinality > 0 {
+		b, err := r.dvs.Load(ctx, r.st, r.prefix, a.DV)
+		if err != nil {
+			return nil, err
+		}
+		out = b
+	}
+	copied := false
+	for _, s := range sources {
+		m := s.Mask(a.Path)
+		if m == nil || m.IsEmpty() {
+			continue
+		}
+		if out == nil {
+			out = m
+			continue
+		}
+		if !copied {
+			out = out.Clone()
+			copied = true
+		}
+		out.Or(m)
+	}
+	return out, nil
+}
