@@ -12,30 +12,30 @@ type TypeKind uint8
 // The SQL types lakesql stores (DESIGN.md section 1). Anything else is
 // refused at CREATE TABLE.
 const (
-	TypeInvalid TypeKind = iota
-	TypeInt8             // TINYINT
-	TypeInt16            // SMALLINT
-	TypeInt32            // INT, MEDIUMINT
-	TypeInt64            // BIGINT
-	TypeUint8            // TINYINT UNSIGNED
-	TypeUint16           // SMALLINT UNSIGNED
-	TypeUint32           // INT UNSIGNED, MEDIUMINT UNSIGNED
-	TypeUint64           // BIGINT UNSIGNED
-	TypeFloat32          // FLOAT
-	TypeFloat64          // DOUBLE
-	TypeDecimal          // DECIMAL(p,s), p <= 65, s <= 30
-	TypeChar             // CHAR(n)
-	TypeVarchar          // VARCHAR(n)
-	TypeText             // TEXT (and TINY/MEDIUM/LONGTEXT)
-	TypeBinary           // BINARY(n)
-	TypeVarbinary        // VARBINARY(n)
-	TypeBlob             // BLOB (and TINY/MEDIUM/LONGBLOB)
-	TypeDate             // DATE
-	TypeDatetime         // DATETIME(p): no time zone
-	TypeTimestamp        // TIMESTAMP(p): an instant, stored in UTC
-	TypeTime             // TIME(p): a signed duration, -838:59:59 to 838:59:59
-	TypeBool             // BOOLEAN
-	TypeJSON             // JSON
+	TypeInvalid   TypeKind = iota
+	TypeInt8               // TINYINT
+	TypeInt16              // SMALLINT
+	TypeInt32              // INT, MEDIUMINT
+	TypeInt64              // BIGINT
+	TypeUint8              // TINYINT UNSIGNED
+	TypeUint16             // SMALLINT UNSIGNED
+	TypeUint32             // INT UNSIGNED, MEDIUMINT UNSIGNED
+	TypeUint64             // BIGINT UNSIGNED
+	TypeFloat32            // FLOAT
+	TypeFloat64            // DOUBLE
+	TypeDecimal            // DECIMAL(p,s), p <= 65, s <= 30
+	TypeChar               // CHAR(n)
+	TypeVarchar            // VARCHAR(n)
+	TypeText               // TEXT (and TINY/MEDIUM/LONGTEXT)
+	TypeBinary             // BINARY(n)
+	TypeVarbinary          // VARBINARY(n)
+	TypeBlob               // BLOB (and TINY/MEDIUM/LONGBLOB)
+	TypeDate               // DATE
+	TypeDatetime           // DATETIME(p): no time zone
+	TypeTimestamp          // TIMESTAMP(p): an instant, stored in UTC
+	TypeTime               // TIME(p): a signed duration, -838:59:59 to 838:59:59
+	TypeBool               // BOOLEAN
+	TypeJSON               // JSON
 )
 
 var kindNames = [...]string{

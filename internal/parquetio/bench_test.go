@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sort"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -13,6 +16,9 @@ import (
 	"github.com/lakesql/lakesql/store/mem"
 )
 
+// The benchmarks use only the package's exported API, so that the same
+// file runs against older versions of the package for comparisons.
+
 var benchSchema = &base.Schema{Columns: []base.Column{
 	{ID: 1, Name: "k", Type: "BIGINT"},
 	{ID: 2, Name: "v", Type: "INT"},
@@ -20,18 +26,21 @@ var benchSchema = &base.Schema{Columns: []base.Column{
 	{ID: 4, Name: "s", Type: "VARCHAR(16)"},
 }}
 
-// benchBatches builds n rows in batches of 64Ki directly with builders.
-func benchBatches(n int) []arrow.Record {
+// benchBatches builds rows [lo, hi) in batches of 64Ki directly with
+// builders.
+func benchBatches(lo, hi int) []arrow.Record {
 	as, _ := ArrowSchema(benchSchema, nil)
 	var out []arrow.Record
-	for lo := 0; lo < n; lo += 1 << 16 {
-		hi := min(n, lo+1<<16)
+	var sbuf []byte
+	for blo := lo; blo < hi; blo += 1 << 16 {
+		bhi := min(hi, blo+1<<16)
 		b := array.NewRecordBuilder(memory.DefaultAllocator, as)
-		for i := lo; i < hi; i++ {
+		for i := blo; i < bhi; i++ {
 			b.Field(0).(*array.Int64Builder).Append(int64(i))
 			b.Field(1).(*array.Int32Builder).Append(int32(i % 1000))
 			b.Field(2).(*array.Float64Builder).Append(float64(i) * 0.5)
-			b.Field(3).(*array.StringBuilder).Append(fmt.Sprintf("v%015d", i*7919%1000003))
+			sbuf = fmt.Appendf(sbuf[:0], "v%015d", i*7919%1000003)
+			b.Field(3).(*array.StringBuilder).BinaryBuilder.Append(sbuf)
 		}
 		out = append(out, b.NewRecord())
 		b.Release()
@@ -42,7 +51,7 @@ func benchBatches(n int) []arrow.Record {
 const benchRows = 1 << 20
 
 func BenchmarkWrite(b *testing.B) {
-	batches := benchBatches(benchRows)
+	batches := benchBatches(0, benchRows)
 	var size int64
 	b.ResetTimer()
 	for b.Loop() {
@@ -66,83 +75,175 @@ func BenchmarkWrite(b *testing.B) {
 	b.SetBytes(benchRows * (8 + 4 + 8 + 16))
 }
 
-func benchFile(b *testing.B) *File {
-	st := mem.New()
-	if _, err := WriteFile(context.Background(), st, "b.parquet", benchSchema, benchBatches(benchRows),
-		WriterOptions{KeyColumns: []int{1}, RowGroupRows: 128 << 10, PageSize: 8 << 10}); err != nil {
-		b.Fatal(err)
-	}
-	f, err := OpenFile(context.Background(), st, "b.parquet", ReaderOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return f
+// benchTable is a key-sorted table of rows split into files of equal
+// size, written with the default page size of key-sorted files.
+type benchTable struct {
+	rows  int
+	files []*File
+	first []int64 // the first key of each file
 }
 
-func BenchmarkScan2Columns(b *testing.B) {
-	f := benchFile(b)
-	defer f.Close()
-	b.ResetTimer()
-	for b.Loop() {
-		rr, err := f.Read(context.Background(), ReadOptions{Columns: []int{1, 3}})
+var (
+	tablesMu sync.Mutex
+	tables   = map[[2]int]*benchTable{}
+)
+
+func benchTableOf(b *testing.B, rows, files int) *benchTable {
+	tablesMu.Lock()
+	defer tablesMu.Unlock()
+	if t := tables[[2]int{rows, files}]; t != nil {
+		return t
+	}
+	st := mem.New()
+	t := &benchTable{rows: rows}
+	per := rows / files
+	for j := 0; j < files; j++ {
+		lo, hi := j*per, (j+1)*per
+		if j == files-1 {
+			hi = rows
+		}
+		batches := benchBatches(lo, hi)
+		name := fmt.Sprintf("b%d.parquet", j)
+		if _, err := WriteFile(context.Background(), st, name, benchSchema, batches,
+			WriterOptions{KeyColumns: []int{1}, RowGroupRows: 128 << 10}); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range batches {
+			r.Release()
+		}
+		f, err := OpenFile(context.Background(), st, name, ReaderOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := 0
-		for rr.Next() {
-			n += int(rr.Record().NumRows())
-		}
-		rr.Close()
-		if n != benchRows {
-			b.Fatal(n)
-		}
+		t.files = append(t.files, f)
+		t.first = append(t.first, int64(lo))
 	}
-	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	tables[[2]int{rows, files}] = t
+	return t
+}
+
+var sizes = []struct {
+	name string
+	rows int
+}{{"1M", benchRows}, {"10M", 10 * benchRows}}
+
+func BenchmarkScan2Columns(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(sz.name, func(b *testing.B) {
+			f := benchTableOf(b, sz.rows, 1).files[0]
+			b.ResetTimer()
+			for b.Loop() {
+				rr, err := f.Read(context.Background(), ReadOptions{Columns: []int{1, 3}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for rr.Next() {
+					n += int(rr.Record().NumRows())
+				}
+				rr.Close()
+				if n != sz.rows {
+					b.Fatal(n)
+				}
+			}
+			b.ReportMetric(float64(sz.rows)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrows/s")
+		})
+	}
 }
 
 func BenchmarkFilteredCount(b *testing.B) {
-	f := benchFile(b)
-	defer f.Close()
-	b.ResetTimer()
-	for b.Loop() {
-		rr, err := f.Read(context.Background(), ReadOptions{Columns: []int{1}, Predicate: Cmp(2, OpLt, 10)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for rr.Next() {
-			n += int(rr.Record().NumRows())
-		}
-		rr.Close()
-		if n != benchRows/100+48 && n == 0 {
-			b.Fatal(n)
-		}
+	for _, sz := range sizes {
+		b.Run(sz.name, func(b *testing.B) {
+			f := benchTableOf(b, sz.rows, 1).files[0]
+			b.ResetTimer()
+			for b.Loop() {
+				rr, err := f.Read(context.Background(), ReadOptions{Columns: []int{1}, Predicate: Cmp(2, OpLt, 10)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for rr.Next() {
+					n += int(rr.Record().NumRows())
+				}
+				rr.Close()
+				if want := (sz.rows/1000)*10 + min(sz.rows%1000, 10); n != want {
+					b.Fatal(n, want)
+				}
+			}
+			b.ReportMetric(float64(sz.rows)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrows/s")
+		})
 	}
-	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// BenchmarkPointLookup measures Encode + KeyIndex.Lookup + ReadRows of all
+// 4 columns, the caller probing only the file whose key range holds the
+// key. "hot" repeats a working set of keys already looked up once (warm
+// caches); "fresh" looks up keys never looked up before (a page of each
+// column usually has to be read and decoded).
 func BenchmarkPointLookup(b *testing.B) {
-	f := benchFile(b)
-	defer f.Close()
-	ctx := context.Background()
-	ki, err := f.KeyIndex(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	enc, _ := NewKeyEncoder(benchSchema, []int{1})
-	i := 0
-	b.ResetTimer()
-	for b.Loop() {
-		i = (i + 7919) % benchRows
-		key, _ := enc.Encode(int64(i))
-		pos, ok := ki.Lookup(key)
-		if !ok {
-			b.Fatal("missing")
+	for _, tc := range []struct {
+		name        string
+		rows, files int
+	}{{"1M", benchRows, 1}, {"10Mx1file", 10 * benchRows, 1}, {"10Mx20files", 10 * benchRows, 20}} {
+		t := benchTableOf(b, tc.rows, tc.files)
+		ctx := context.Background()
+		kis := make([]*KeyIndex, len(t.files))
+		for i, f := range t.files {
+			ki, err := f.KeyIndex(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			kis[i] = ki
 		}
-		rec, err := f.ReadRows(ctx, []int64{pos}, nil, memory.DefaultAllocator)
-		if err != nil {
-			b.Fatal(err)
+		enc, _ := NewKeyEncoder(benchSchema, []int{1})
+		lookup := func(k int64) {
+			j := sort.Search(len(t.first), func(j int) bool { return t.first[j] > k }) - 1
+			key, _ := enc.Encode(k)
+			pos, ok := kis[j].Lookup(key)
+			if !ok {
+				b.Fatal("missing")
+			}
+			rec, err := t.files[j].ReadRows(ctx, []int64{pos}, nil, memory.DefaultAllocator)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rec.NumRows() != 1 || rec.Column(0).(*array.Int64).Value(0) != k ||
+				rec.Column(3).(*array.String).Value(0) != fmt.Sprintf("v%015d", k*7919%1000003) {
+				b.Fatal("wrong row")
+			}
+			rec.Release()
 		}
-		rec.Release()
+		const hot = 1000
+		b.Run(tc.name+"/hot", func(b *testing.B) {
+			keys := make([]int64, hot)
+			x := int64(0)
+			for i := range keys {
+				x = (x + 7919*131) % int64(tc.rows)
+				keys[i] = x
+				lookup(x)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for b.Loop() {
+				for _, k := range keys {
+					lookup(k)
+				}
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N*hot), "µs/lookup")
+		})
+		b.Run(tc.name+"/fresh", func(b *testing.B) {
+			x := int64(12345)
+			n := 0
+			b.ResetTimer()
+			start := time.Now()
+			for b.Loop() {
+				for range 200 {
+					x = (x + 1_000_003) % int64(tc.rows)
+					lookup(x)
+					n++
+				}
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/lookup")
+		})
 	}
 }
