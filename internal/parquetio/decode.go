@@ -30,15 +30,145 @@ type decoder struct {
 	d128  []decimal128.Num
 	d256  []decimal256.Num
 	conv  any // scratch of the converted Go type
+
+	// The end row of the last appendRows on the current page (lastOK) and
+	// the number of values before it, so that many ranges of one page
+	// count the definition levels once. newPage resets it.
+	lastOK  bool
+	lastRow int
+	lastVal int
+
+	// direct: values of a fixed-width column whose Arrow values are the
+	// Parquet values reinterpreted are copied straight into a values
+	// buffer sized for the rows expected, and the validity bitmap is set
+	// from the definition levels; no builder.
+	direct *directBuf
+}
+
+type directBuf struct {
+	alloc memory.Allocator
+	width int // bytes per value
+	cap   int // rows allocated
+	n     int // rows written
+	nulls int
+	vals  *memory.Buffer
+	valid *memory.Buffer // nil until the first NULL
 }
 
 func newDecoder(alloc memory.Allocator, c *column) *decoder {
 	return &decoder{c: c, b: array.NewBuilder(alloc, c.arrow)}
 }
 
-func (d *decoder) finish() arrow.Array { return d.b.NewArray() }
+// newDecoderN returns a decoder of n rows: fixed-width columns stored as
+// their Parquet values decode straight into Arrow buffers.
+func newDecoderN(alloc memory.Allocator, c *column, n int) *decoder {
+	w := directWidth(c)
+	if w == 0 {
+		d := newDecoder(alloc, c)
+		d.b.Reserve(n)
+		return d
+	}
+	db := &directBuf{alloc: alloc, width: w, cap: n, vals: memory.NewResizableBuffer(alloc)}
+	db.vals.Resize(n * w)
+	return &decoder{c: c, direct: db}
+}
 
-func (d *decoder) release() { d.b.Release() }
+// directWidth is the byte width of c's values when its Arrow values are
+// its Parquet values reinterpreted, else 0.
+func directWidth(c *column) int {
+	switch c.arrow.ID() {
+	case arrow.INT32, arrow.UINT32, arrow.DATE32:
+		if c.phys == physInt32 {
+			return 4
+		}
+	case arrow.INT64, arrow.UINT64, arrow.TIMESTAMP, arrow.DURATION:
+		if c.phys == physInt64 {
+			return 8
+		}
+	case arrow.FLOAT32:
+		return 4
+	case arrow.FLOAT64:
+		return 8
+	}
+	return 0
+}
+
+func (d *decoder) finish() arrow.Array {
+	if db := d.direct; db != nil {
+		db.vals.Resize(db.n * db.width)
+		var valid *memory.Buffer
+		if db.nulls > 0 {
+			valid = db.valid
+			valid.Resize(int(bitutil.BytesForBits(int64(db.n))))
+		}
+		data := array.NewData(d.c.arrow, db.n, []*memory.Buffer{valid, db.vals}, nil, db.nulls, 0)
+		defer data.Release()
+		return array.MakeFromData(data)
+	}
+	return d.b.NewArray()
+}
+
+func (d *decoder) release() {
+	if db := d.direct; db != nil {
+		db.vals.Release()
+		if db.valid != nil {
+			db.valid.Release()
+		}
+		return
+	}
+	d.b.Release()
+}
+
+// appendDirect appends vals (the defined values, as raw bytes of width
+// db.width each) with the validity of defs (nil: all valid).
+func (db *directBuf) appendDirect(raw []byte, defs []byte) error {
+	rows := len(raw) / db.width
+	if defs != nil {
+		rows = len(defs)
+	}
+	if db.n+rows > db.cap {
+		return fmt.Errorf("decoded more than the %d rows expected", db.cap)
+	}
+	dst := db.vals.Bytes()[db.n*db.width:]
+	if defs == nil {
+		copy(dst, raw)
+		if db.valid != nil {
+			bitutil.SetBitsTo(db.valid.Bytes(), int64(db.n), int64(rows), true)
+		}
+		db.n += rows
+		return nil
+	}
+	if db.valid == nil {
+		db.valid = memory.NewResizableBuffer(db.alloc)
+		db.valid.Resize(int(bitutil.BytesForBits(int64(db.cap))))
+		bm := db.valid.Bytes()
+		clear(bm)
+		bitutil.SetBitsTo(bm, 0, int64(db.n), true)
+	}
+	bm := db.valid.Bytes()
+	w := db.width
+	j := 0
+	for i, x := range defs {
+		if x != 0 {
+			copy(dst[i*w:(i+1)*w], raw[j*w:(j+1)*w])
+			j++
+			bitutil.SetBit(bm, db.n+i)
+		} else {
+			clear(dst[i*w : (i+1)*w])
+			bitutil.ClearBit(bm, db.n+i)
+			db.nulls++
+		}
+	}
+	db.n += rows
+	return nil
+}
+
+func asBytes[T any](v []T) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*int(unsafe.Sizeof(v[0])))
+}
 
 func countDefined(defs []byte) int {
 	n := 0
@@ -57,6 +187,9 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// newPage tells the decoder that the next appendRows is of another page.
+func (d *decoder) newPage() { d.lastOK = false }
+
 // appendRows appends rows [lo, hi) of pg.
 func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
 	defs := pg.DefinitionLevels()
@@ -65,8 +198,13 @@ func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
 		if hi > len(defs) {
 			return fmt.Errorf("page has %d levels, want %d", len(defs), hi)
 		}
-		vlo = countDefined(defs[:lo])
+		if d.lastOK && lo >= d.lastRow {
+			vlo = d.lastVal + countDefined(defs[d.lastRow:lo])
+		} else {
+			vlo = countDefined(defs[:lo])
+		}
 		vhi = vlo + countDefined(defs[lo:hi])
+		d.lastOK, d.lastRow, d.lastVal = true, hi, vhi
 		defs = defs[lo:hi]
 		if countDefined(defs) == len(defs) {
 			defs = nil
@@ -79,6 +217,57 @@ func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
 		dict = pg.Dictionary().Page().Data()
 	}
 	c := d.c
+	if d.direct != nil {
+		var raw []byte
+		switch c.phys {
+		case physInt32:
+			v, err := d.int32s(data, dict, hasDict, vlo, vhi)
+			if err != nil {
+				return err
+			}
+			raw = asBytes(v)
+		case physInt64:
+			v, err := d.int64s(data, dict, hasDict, vlo, vhi)
+			if err != nil {
+				return err
+			}
+			raw = asBytes(v)
+		case physFloat:
+			if hasDict {
+				idx, err := indexes(data, vlo, vhi)
+				if err != nil {
+					return err
+				}
+				d.f32 = gather(dict.Float(), idx, d.f32)
+				raw = asBytes(d.f32)
+			} else {
+				v := data.Float()
+				if vhi > len(v) {
+					return fmt.Errorf("page has %d values, want %d", len(v), vhi)
+				}
+				raw = asBytes(v[vlo:vhi])
+			}
+		case physDouble:
+			if hasDict {
+				idx, err := indexes(data, vlo, vhi)
+				if err != nil {
+					return err
+				}
+				d.f64 = gather(dict.Double(), idx, d.f64)
+				raw = asBytes(d.f64)
+			} else {
+				v := data.Double()
+				if vhi > len(v) {
+					return fmt.Errorf("page has %d values, want %d", len(v), vhi)
+				}
+				raw = asBytes(v[vlo:vhi])
+			}
+		}
+		if len(raw) != (vhi-vlo)*d.direct.width {
+			return fmt.Errorf("page values of %d bytes, want %d", len(raw), (vhi-vlo)*d.direct.width)
+		}
+		return d.direct.appendDirect(raw, defs)
+	}
 	switch c.phys {
 	case physInt32:
 		v, err := d.int32s(data, dict, hasDict, vlo, vhi)

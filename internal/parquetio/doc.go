@@ -5,8 +5,10 @@
 // # Flow
 //
 //	write:  arrow.Record ──Writer.Write──▶ parquet-go ColumnWriters ──▶ io.Writer
-//	        (caller sorts by key)   column by column, pages cut near PageSize,
-//	                                 zstd, row groups of RowGroupRows, page index,
+//	        (caller sorts by key)   columns on parallel goroutines, pages cut near
+//	                                 PageSize, zstd (fastest level), dictionary
+//	                                 only for low-cardinality strings, row groups
+//	                                 of RowGroupRows, page index,
 //	                                 bloom filters on key columns
 //	        Writer.Close ──▶ FileStats (rows, bytes, min/max/nulls by column id, key range)
 //	        WriteFile streams the bytes into store.Writer.Put with IfAbsent.
@@ -15,8 +17,10 @@
 //	        File.Read ──▶ per row group: prune by chunk statistics
 //	                      ──▶ prune pages by ColumnIndex/OffsetIndex ──▶ row ranges
 //	                      ──▶ ranged reads of just those pages (+ dictionary page)
-//	                      ──▶ decode typed page buffers into Arrow builders
+//	                      ──▶ decode the predicate's columns (fixed-width values
+//	                          copied straight into Arrow buffers)
 //	                      ──▶ evaluate the predicate on the arrays, drop deleted/masked
+//	                      ──▶ decode the other columns only for the matching runs
 //	                      ──▶ records (≤ BatchSize rows), in file order
 //
 // Files carry lakesql metadata in the footer: the base.Schema
@@ -68,7 +72,14 @@
 // A File is safe for concurrent use. It keeps the footer, the page index
 // and the schema mapping; KeyIndex (the encoded keys of a key-sorted file,
 // for binary search) and the key columns' bloom filters are loaded on
-// first use and kept for the File's life. A Read decodes row groups on up
+// first use and kept for the File's life. ReadRows of up to 64 positions
+// (point lookups) runs on the calling goroutine: it finds each row's page by
+// binary search in the offset index and takes the page, decoded whole into
+// an Arrow array, from the File's LRU page cache (ReaderOptions.
+// PageCacheBytes, 64 MiB by default), decoding and caching it on a miss.
+// Key-sorted files default to 16 KiB pages, and string columns whose first
+// values are mostly distinct are written PLAIN, so a miss decodes one small
+// page and no dictionary. A Read decodes row groups on up
 // to ReaderOptions.Parallelism goroutines (GOMAXPROCS by default), with at
 // most that many results waiting, and returns them in file order. A
 // RecordReader itself is used by one goroutine; its Record is valid until

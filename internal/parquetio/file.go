@@ -26,6 +26,10 @@ type ReaderOptions struct {
 	// Parallelism is the number of row groups decoded at once; 0 means
 	// GOMAXPROCS.
 	Parallelism int
+	// PageCacheBytes bounds the File's cache of decoded pages that
+	// ReadRows of a few positions (point lookups) reads through; 0 means
+	// DefaultPageCacheBytes, a negative value disables the cache.
+	PageCacheBytes int64
 }
 
 // tailSize is how much of the end of an object OpenFile reads at once: the
@@ -53,6 +57,10 @@ type File struct {
 
 	keyMu  sync.Mutex
 	keyIdx *KeyIndex
+
+	rgFirst []int64    // the file position of each row group's first row
+	cache   *pageCache // decoded pages for ReadRows; nil when disabled
+	plans   sync.Map   // column list -> *readPlan, for ReadRows
 }
 
 // tailReaderAt serves reads inside the cached end of the object from
@@ -197,6 +205,18 @@ func (f *File) init() error {
 			return errors.New("bad key range")
 		}
 		f.keyLo, f.keyHi = Key(l), Key(h)
+	}
+	f.rgFirst = make([]int64, len(md.RowGroups))
+	rows = 0
+	for i, rg := range md.RowGroups {
+		f.rgFirst[i] = rows
+		rows += rg.NumRows
+	}
+	switch {
+	case f.opts.PageCacheBytes == 0:
+		f.cache = newPageCache(DefaultPageCacheBytes)
+	case f.opts.PageCacheBytes > 0:
+		f.cache = newPageCache(f.opts.PageCacheBytes)
 	}
 	f.table = f.schema
 	if f.opts.Schema != nil {

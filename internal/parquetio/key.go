@@ -117,17 +117,67 @@ func keyJSON(cols []column, vals []scalar) []any {
 // use.
 type KeyIndex struct {
 	data []byte
-	offs []uint32 // key i is data[offs[i]:offs[i+1]]
+	offs []uint32 // key i is data[offs[i]:offs[i+1]]; nil when width > 0
+	// width > 0: every key has width bytes (fixed-width key columns), key
+	// i is data[i*width:(i+1)*width] and there are n keys.
+	width int
+	n     int
 }
 
 // Len is the number of keys (rows).
-func (k *KeyIndex) Len() int { return len(k.offs) - 1 }
+func (k *KeyIndex) Len() int {
+	if k.offs == nil {
+		return k.n
+	}
+	return len(k.offs) - 1
+}
 
-func (k *KeyIndex) at(i int) string { return unsafeString(k.data[k.offs[i]:k.offs[i+1]]) }
+func (k *KeyIndex) at(i int) string {
+	if k.offs == nil {
+		return unsafeString(k.data[i*k.width : (i+1)*k.width])
+	}
+	return unsafeString(k.data[k.offs[i]:k.offs[i+1]])
+}
+
+// compact drops the offsets when every key has the same length.
+func (k *KeyIndex) compact() {
+	n := len(k.offs) - 1
+	if n <= 0 {
+		return
+	}
+	w := int(k.offs[1] - k.offs[0])
+	if w == 0 {
+		return
+	}
+	for i := 1; i <= n; i++ {
+		if int(k.offs[i]-k.offs[i-1]) != w {
+			return
+		}
+	}
+	k.width, k.n, k.offs = w, n, nil
+}
 
 // Lookup returns the file position of the row with key, by binary search.
 func (k *KeyIndex) Lookup(key Key) (int64, bool) {
-	lo, hi := 0, k.Len()
+	n := k.Len()
+	if k.width == 8 && len(key) == 8 {
+		// One 8-byte key column: compare big-endian words.
+		want := binary.BigEndian.Uint64([]byte(key))
+		lo, hi := 0, n
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if binary.BigEndian.Uint64(k.data[m*8:]) < want {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		if lo < n && binary.BigEndian.Uint64(k.data[lo*8:]) == want {
+			return int64(lo), true
+		}
+		return 0, false
+	}
+	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if k.at(m) < string(key) {
@@ -136,7 +186,7 @@ func (k *KeyIndex) Lookup(key Key) (int64, bool) {
 			hi = m
 		}
 	}
-	if lo < k.Len() && k.at(lo) == string(key) {
+	if lo < n && k.at(lo) == string(key) {
 		return int64(lo), true
 	}
 	return 0, false

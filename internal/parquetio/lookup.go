@@ -50,6 +50,7 @@ func (f *File) KeyIndex(ctx context.Context) (*KeyIndex, error) {
 	if err := rr.Err(); err != nil {
 		return nil, err
 	}
+	k.compact()
 	f.keyIdx = k
 	return k, nil
 }
@@ -246,6 +247,20 @@ func (f *File) ReadRows(ctx context.Context, positions []int64, columns []int, a
 	pos := slices.Clone(positions)
 	slices.Sort(pos)
 	pos = slices.Compact(pos)
+	for _, x := range pos {
+		if x < 0 || x >= f.NumRows() {
+			return nil, fmt.Errorf("parquetio: position %d outside %s (%d rows)", x, f.name, f.NumRows())
+		}
+	}
+	if len(pos) <= syncRowsMax {
+		p, err := f.cachedPlan(columns, alloc)
+		if err != nil {
+			return nil, err
+		}
+		if rec, ok, err := f.readRowsSync(ctx, p, pos); ok {
+			return rec, err
+		}
+	}
 	p, err := f.plan(ReadOptions{Columns: columns, Alloc: alloc, BatchSize: math.MaxInt32})
 	if err != nil {
 		return nil, err
@@ -267,11 +282,6 @@ func (f *File) ReadRows(ctx context.Context, positions []int64, columns []int, a
 			tasks = append(tasks, func(ctx context.Context) ([]arrow.Record, error) {
 				return p.readRowGroup(ctx, g, info.FirstRow, ranges)
 			})
-		}
-	}
-	for _, x := range pos {
-		if x < 0 || x >= f.NumRows() {
-			return nil, fmt.Errorf("parquetio: position %d outside %s (%d rows)", x, f.name, f.NumRows())
 		}
 	}
 	rr := p.start(ctx, tasks)

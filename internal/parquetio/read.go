@@ -462,52 +462,127 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 		n += r.hi - r.lo
 	}
 	p.stats.add(&ReadStats{RowsRead: n})
-	arrs := make(map[int]arrow.Array, len(p.decode))
+	arrs := make(map[int]arrow.Array, len(p.decode)) // over ranges (n rows)
+	outs := make(map[int]arrow.Array, len(p.out))    // over the selection (count rows)
 	defer func() {
 		for _, a := range arrs {
 			a.Release()
 		}
+		for _, a := range outs {
+			a.Release()
+		}
 	}()
-	for i := range p.decode {
-		c := &p.decode[i]
-		a, err := p.decodeChunk(ctx, rg.ColumnChunks()[p.f.leaf[c.col.ID]], g, c, ranges)
+	decodeCol := func(id int, rs []rng) (arrow.Array, error) {
+		if v, ok := p.defs[id]; ok {
+			tc := p.table.ColumnByID(id)
+			rc, _ := resolveColumn(*tc)
+			var m int64
+			for _, r := range rs {
+				m += r.hi - r.lo
+			}
+			return constArray(p.alloc, &rc, v, int(m)), nil
+		}
+		for i := range p.decode {
+			if c := &p.decode[i]; c.col.ID == id {
+				return p.decodeChunk(ctx, rg.ColumnChunks()[p.f.leaf[id]], g, c, rs)
+			}
+		}
+		return nil, fmt.Errorf("parquetio: column %d not planned", id)
+	}
+	// The predicate's columns first: the others are decoded only for the
+	// rows that match.
+	for _, id := range p.pred.columns(nil) {
+		a, err := decodeCol(id, ranges)
 		if err != nil {
 			return nil, err
 		}
-		arrs[c.col.ID] = a
+		arrs[id] = a
 	}
-	for id, v := range p.defs {
-		tc := p.table.ColumnByID(id)
-		rc, _ := resolveColumn(*tc)
-		arrs[id] = constArray(p.alloc, &rc, v, int(n))
-	}
-	// The selection: the predicate, minus deleted and masked rows.
-	sel := make([]bool, n)
-	p.pred.eval(arrs, sel)
-	pos := make([]int64, 0, n)
-	for _, r := range ranges {
-		for x := r.lo; x < r.hi; x++ {
-			pos = append(pos, first+x)
-		}
-	}
+	var bitmaps []*roaring.Bitmap
 	for _, bm := range []*roaring.Bitmap{p.opts.Deleted, p.opts.Mask} {
-		if bm == nil || bm.IsEmpty() {
-			continue
+		if bm != nil && !bm.IsEmpty() {
+			bitmaps = append(bitmaps, bm)
 		}
-		for i, x := range pos {
-			if sel[i] && bm.Contains(uint32(x)) {
-				sel[i] = false
+	}
+	// The selection: the predicate, minus deleted and masked rows; nil
+	// means every row.
+	var sel []bool
+	count := int(n)
+	if p.pred.op != opTrue || len(bitmaps) > 0 {
+		sel = make([]bool, n)
+		p.pred.eval(arrs, sel)
+		if len(bitmaps) > 0 {
+			i := 0
+			for _, r := range ranges {
+				for x := r.lo; x < r.hi; x, i = x+1, i+1 {
+					if sel[i] {
+						for _, bm := range bitmaps {
+							if bm.Contains(uint32(first + x)) {
+								sel[i] = false
+								break
+							}
+						}
+					}
+				}
 			}
 		}
-	}
-	count := 0
-	for _, s := range sel {
-		if s {
-			count++
+		count = 0
+		for _, s := range sel {
+			if s {
+				count++
+			}
 		}
 	}
 	if count == 0 {
 		return nil, nil
+	}
+	// The selected rows as ranges of the row group, when they are few
+	// enough runs to decode the other columns run by run.
+	var selRanges []rng
+	if count == int(n) {
+		selRanges = ranges
+	} else {
+		i := 0
+		for _, r := range ranges {
+			for x := r.lo; x < r.hi; x, i = x+1, i+1 {
+				if !sel[i] {
+					continue
+				}
+				if k := len(selRanges); k > 0 && selRanges[k-1].hi == x {
+					selRanges[k-1].hi++
+				} else {
+					selRanges = append(selRanges, rng{x, x + 1})
+				}
+			}
+			if len(selRanges)*16 > int(n) {
+				selRanges = nil // too fragmented: decode all and filter
+				break
+			}
+		}
+	}
+	for i := range p.out {
+		id := p.out[i].col.ID
+		if outs[id] != nil {
+			continue
+		}
+		if a := arrs[id]; a != nil {
+			outs[id] = filterArray(p.alloc, a, sel, count)
+			continue
+		}
+		if selRanges != nil {
+			a, err := decodeCol(id, selRanges)
+			if err != nil {
+				return nil, err
+			}
+			outs[id] = a
+			continue
+		}
+		a, err := decodeCol(id, ranges)
+		if err != nil {
+			return nil, err
+		}
+		arrs[id] = a
+		outs[id] = filterArray(p.alloc, a, sel, count)
 	}
 	cols := make([]arrow.Array, 0, len(p.out)+1)
 	defer func() {
@@ -516,14 +591,19 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 		}
 	}()
 	for i := range p.out {
-		cols = append(cols, filterArray(p.alloc, arrs[p.out[i].col.ID], sel, count))
+		a := outs[p.out[i].col.ID]
+		a.Retain()
+		cols = append(cols, a)
 	}
 	if p.opts.WithPositions {
 		b := array.NewInt64Builder(p.alloc)
 		b.Reserve(count)
-		for i, x := range pos {
-			if sel[i] {
-				b.UnsafeAppend(x)
+		i := 0
+		for _, r := range ranges {
+			for x := r.lo; x < r.hi; x, i = x+1, i+1 {
+				if sel == nil || sel[i] {
+					b.UnsafeAppend(first + x)
+				}
 			}
 		}
 		cols = append(cols, b.NewArray())
@@ -565,12 +645,16 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 	skipped := 0
 	if oi != nil {
 		locs := oi.PageLocations
+		k := 0
 		for i := range locs {
 			lo, hi := locs[i].FirstRowIndex, rows
 			if i+1 < len(locs) {
 				hi = locs[i+1].FirstRowIndex
 			}
-			if len(intersect(ranges, []rng{{lo, hi}})) == 0 {
+			for k < len(ranges) && ranges[k].hi <= lo {
+				k++
+			}
+			if k == len(ranges) || ranges[k].lo >= hi {
 				skipped++
 				continue
 			}
@@ -592,12 +676,22 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 	ra := &rangeReaderAt{obj: p.f.obj, ranges: fetchedRanges, stats: p.stats}
 	fp := fc.PagesFrom(ra)
 	defer fp.Close()
-	d := newDecoder(p.alloc, c)
+	var want int64
+	for _, r := range ranges {
+		want += r.hi - r.lo
+	}
+	d := newDecoderN(p.alloc, c, int(want))
 	defer d.release()
+	k := 0 // the first range that may overlap the next page
 	appendPage := func(pg parquet.Page, lo int64) error {
 		hi := lo + pg.NumRows()
-		for _, r := range intersect(ranges, []rng{{lo, hi}}) {
-			if err := d.appendRows(pg, int(r.lo-lo), int(r.hi-lo)); err != nil {
+		d.newPage()
+		for k < len(ranges) && ranges[k].hi <= lo {
+			k++
+		}
+		for j := k; j < len(ranges) && ranges[j].lo < hi; j++ {
+			a, b := max(ranges[j].lo, lo), min(ranges[j].hi, hi)
+			if err := d.appendRows(pg, int(a-lo), int(b-lo)); err != nil {
 				return err
 			}
 		}
@@ -649,10 +743,6 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 		}
 	}
 	a := d.finish()
-	var want int64
-	for _, r := range ranges {
-		want += r.hi - r.lo
-	}
 	if int64(a.Len()) != want {
 		a.Release()
 		return nil, corrupt(fmt.Errorf("decoded %d rows, want %d", a.Len(), want))

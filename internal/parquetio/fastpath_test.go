@@ -1,0 +1,224 @@
+package parquetio
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/store/mem"
+)
+
+// TestReadRowsPageCache checks ReadRows of a few positions (the page cache
+// path) against the model over every type with NULLs, with a cache small
+// enough to evict constantly, a large one and none, through a table
+// schema with an added column (its default) and a renamed one.
+func TestReadRowsPageCache(t *testing.T) {
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	ctx := context.Background()
+	s := allTypesSchema()
+	rows := allTypesRows(6000)
+	st := mem.New()
+	writeFile(t, st, "c.parquet", s, alloc, rows, 1000, WriterOptions{RowGroupRows: 2500, PageSize: 512, KeyColumns: []int{1}})
+	model := modelScalars(t, s, rows)
+	table := *s
+	table.Columns = slices.Clone(s.Columns)
+	table.Columns[3].Name = "renamed"
+	table.Columns = append(table.Columns, base.Column{ID: 100, Name: "added", Type: "INT", Default: strp("42")})
+	cols, _ := tableColumns(&table)
+	for _, budget := range []int64{-1, 4 << 10, 0} {
+		t.Run(fmt.Sprint(budget), func(t *testing.T) {
+			f, err := OpenFile(ctx, st, "c.parquet", ReaderOptions{Schema: &table, PageCacheBytes: budget})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rnd := rand.New(rand.NewPCG(uint64(budget), 7))
+			for iter := 0; iter < 300; iter++ {
+				var pos []int64
+				for range 1 + rnd.IntN(4) {
+					pos = append(pos, rnd.Int64N(int64(len(rows))))
+				}
+				var ids []int
+				if iter%3 != 0 {
+					ids = []int{100, 1 + rnd.IntN(len(s.Columns)), 1}
+				}
+				rec, err := f.ReadRows(ctx, pos, ids, alloc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(pos)
+				pos = slices.Compact(pos)
+				if int(rec.NumRows()) != len(pos) {
+					t.Fatalf("%d rows for %d positions", rec.NumRows(), len(pos))
+				}
+				out := cols
+				if ids != nil {
+					out, _ = selectColumns(&table, ids)
+				}
+				for i, x := range pos {
+					for j := range out {
+						got := scalarAt(&out[j], rec.Column(j), i)
+						want := scalar{i: 42}
+						if id := out[j].col.ID; id != 100 {
+							want = model[x][id-1]
+						}
+						if !sameScalar(out[j].class(), got, want) {
+							t.Fatalf("row %d column %q: got %+v, want %+v", x, out[j].col.Name, got, want)
+						}
+					}
+				}
+				rec.Release()
+			}
+			if f.cache != nil && f.cache.used > f.cache.budget {
+				t.Fatalf("cache holds %d bytes over its budget %d", f.cache.used, f.cache.budget)
+			}
+		})
+	}
+}
+
+// TestPlainFallback checks that a high-cardinality string column is
+// written PLAIN (no dictionary page) and a low-cardinality one with a
+// dictionary, and that both read back, NULLs included, by scans, filters
+// and point lookups.
+func TestPlainFallback(t *testing.T) {
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	ctx := context.Background()
+	s := &base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "k", Type: "BIGINT"},
+		{ID: 2, Name: "hi", Type: "VARCHAR(32)", Nullable: true},
+		{ID: 3, Name: "lo", Type: "VARCHAR(32)", Nullable: true},
+		{ID: 4, Name: "bin", Type: "VARBINARY(32)", Nullable: true},
+	}}
+	rows := make([][]any, 20000)
+	for i := range rows {
+		var hi, lo, bin any = fmt.Sprintf("h%07d", i*31%20011), fmt.Sprintf("l%d", i%7), []byte(fmt.Sprintf("b%d", i))
+		if i%13 == 0 {
+			hi, lo, bin = nil, nil, nil
+		}
+		rows[i] = []any{int64(i), hi, lo, bin}
+	}
+	st := mem.New()
+	writeFile(t, st, "f.parquet", s, alloc, rows, 5000, WriterOptions{KeyColumns: []int{1}, RowGroupRows: 8000})
+	f, err := OpenFile(ctx, st, "f.parquet", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, rg := range f.pf.Metadata().RowGroups {
+		for _, id := range []int{2, 3, 4} {
+			m := rg.Columns[f.leaf[id]].MetaData
+			if dict := m.DictionaryPageOffset > 0; dict != (id == 3) {
+				t.Fatalf("column %d: dictionary page %v", id, dict)
+			}
+		}
+	}
+	model := modelScalars(t, s, rows)
+	got, _ := readAll(t, f, ReadOptions{Alloc: alloc})
+	if len(got) != len(rows) {
+		t.Fatalf("%d rows", len(got))
+	}
+	cols, _ := tableColumns(s)
+	for i := range got {
+		for j := range cols {
+			if !sameScalar(cols[j].class(), got[i][j], model[i][j]) {
+				t.Fatalf("row %d column %d: %+v, want %+v", i, j, got[i][j], model[i][j])
+			}
+		}
+	}
+	// A filter on one string column returning the others, minus deleted
+	// rows, with positions.
+	del := roaring.BitmapOf(5, 6, 7, 8000, 19999)
+	got, _ = readAll(t, f, ReadOptions{Alloc: alloc, Columns: []int{4, 2}, Predicate: Cmp(3, OpGe, "l5"), Deleted: del, WithPositions: true})
+	n := 0
+	for i := range rows {
+		if lo, ok := rows[i][2].(string); !ok || lo < "l5" || del.Contains(uint32(i)) {
+			continue
+		}
+		r := got[n]
+		if r[2].i != int64(i) || !sameScalar(clsBytes, r[0], model[i][3]) || !sameScalar(clsBytes, r[1], model[i][1]) {
+			t.Fatalf("filtered row %d: %+v", i, r)
+		}
+		n++
+	}
+	if n != len(got) {
+		t.Fatalf("%d filtered rows, want %d", len(got), n)
+	}
+	for _, x := range []int64{0, 13, 7777, 19999} {
+		rec, err := f.ReadRows(ctx, []int64{x}, nil, alloc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range cols {
+			if g := scalarAt(&cols[j], rec.Column(j), 0); !sameScalar(cols[j].class(), g, model[x][j]) {
+				t.Fatalf("lookup %d column %d: %+v", x, j, g)
+			}
+		}
+		rec.Release()
+	}
+}
+
+// TestSparseFilterNullable checks the predicate-first read on a nullable
+// fixed-width output column with many short runs of matches per page (the
+// run-by-run decode) and with dense matches (decode and filter).
+func TestSparseFilterNullable(t *testing.T) {
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	st, _, rows := pruneFile(t, alloc)
+	f, err := OpenFile(context.Background(), st, "p.parquet", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, bound := range []int{3, 600} {
+		got, _ := readAll(t, f, ReadOptions{Alloc: alloc, Columns: []int{4, 2}, Predicate: Cmp(2, OpLt, bound), WithPositions: true})
+		n := 0
+		for i, r := range rows {
+			v, ok := r[1].(int)
+			if !ok || v >= bound {
+				continue
+			}
+			g := got[n]
+			if g[2].i != int64(i) || g[0].f != r[3].(float64) || g[1].i != int64(v) {
+				t.Fatalf("row %d: %+v", i, g)
+			}
+			n++
+		}
+		if n != len(got) {
+			t.Fatalf("%d rows, want %d", len(got), n)
+		}
+	}
+}
+
+// TestKeyIndexVariableWidth checks lookups in a key index of string keys
+// (offsets kept) next to the fixed-width one.
+func TestKeyIndexVariableWidth(t *testing.T) {
+	s := &base.Schema{Columns: []base.Column{{ID: 1, Name: "k", Type: "VARCHAR(8)"}, {ID: 2, Name: "n", Type: "INT"}}}
+	enc, _ := NewKeyEncoder(s, []int{1})
+	k := &KeyIndex{offs: []uint32{0}}
+	for _, v := range []string{"", "a", "ab", "b", "bcd"} {
+		key, _ := enc.Encode(v)
+		k.data = append(k.data, key...)
+		k.offs = append(k.offs, uint32(len(k.data)))
+	}
+	k.compact()
+	if k.offs == nil {
+		t.Fatal("variable-width keys compacted")
+	}
+	for i, v := range []string{"", "a", "ab", "b", "bcd"} {
+		key, _ := enc.Encode(v)
+		if p, ok := k.Lookup(key); !ok || p != int64(i) {
+			t.Fatalf("%q: %d %v", v, p, ok)
+		}
+	}
+	key, _ := enc.Encode("abc")
+	if _, ok := k.Lookup(key); ok {
+		t.Fatal("found abc")
+	}
+}
