@@ -511,19 +511,22 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 	if p.pred.op != opTrue || len(bitmaps) > 0 {
 		sel = make([]bool, n)
 		p.pred.eval(arrs, sel)
-		if len(bitmaps) > 0 {
-			i := 0
+		// Walk each bitmap's members inside the ranges: the cost is the
+		// deleted rows, not a lookup per row.
+		for _, bm := range bitmaps {
+			base := 0 // index in sel of the range's first row
 			for _, r := range ranges {
-				for x := r.lo; x < r.hi; x, i = x+1, i+1 {
-					if sel[i] {
-						for _, bm := range bitmaps {
-							if bm.Contains(uint32(first + x)) {
-								sel[i] = false
-								break
-							}
-						}
+				it := bm.Iterator()
+				it.AdvanceIfNeeded(uint32(first + r.lo))
+				for it.HasNext() {
+					v := int64(it.PeekNext())
+					if v >= first+r.hi {
+						break
 					}
+					sel[base+int(v-first-r.lo)] = false
+					it.Next()
 				}
+				base += int(r.hi - r.lo)
 			}
 		}
 		count = 0
