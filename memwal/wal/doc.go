@@ -1,3 +1,123 @@
-// Package wal frames, writes and replays the write-ahead log of a branch:
-// records with length and CRC32C in segments written put-if-absent.
+// Package wal frames, writes, fences, replays and collects the write-ahead
+// log of a branch: records with length and CRC32C in immutable segments
+// written put-if-absent.
+//
+// # Layout and format
+//
+//	<db>/_lakesql_wal/<branch-id>/<epoch>/<segment>.wal
+//
+// dir is <db>/_lakesql_wal/<branch-id>; <epoch> is the writer's lease epoch
+// and <segment> the segment number within the epoch, from 1, both
+// zero-padded to 20 digits so names sort by number. Other names in dir (the
+// LEASE) are ignored.
+//
+// A record is one transaction, Record{Seq, Changes}; a Change puts a row,
+// deletes a key or truncates a table (ChangeKind), naming the table id and
+// the schema id it was written for. Keys and rows are opaque bytes. Sequence
+// numbers increase strictly across the segments and the epochs of a branch.
+//
+//	segment = header frame*
+//	header  = "LQWL" version(1) kind(records|fence) 0 0 epoch:u64 segment:u64
+//	          seq:u64 crc32c(previous 32 bytes):u32             (36 bytes, LE)
+//	frame   = len:u32 crc32c(payload):u32 payload
+//	payload = uvarint(seq) uvarint(count) change*
+//	change  = kind:u8 uvarint(len) table-id varint(schema-id)
+//	          [uvarint(len) key]   (put, delete)
+//	          [uvarint(len) row]   (put)
+//
+// A records segment's header seq is its first record's seq; it holds at
+// least one record. A fence is a header of kind fence with no frames; its
+// seq is the last record seq before it (0: none in the epoch).
+//
+// # Writer and group commit
+//
+// A Writer owns one epoch. Append assigns the next seq under a mutex (so
+// records are ordered by seq in call order) and queues the record; one
+// flusher goroutine writes segments one at a time, in order: segment n+1 is
+// put only once segment n is durable, so a failure never leaves a gap that
+// replay could skip. Records that arrive while a put is in flight batch into
+// the next segment (up to MaxSegmentBytes; MaxBatchDelay can hold a segment
+// back to batch more). Append returns when its record's segment, and so
+// every earlier one, is durable.
+//
+//	Append(a) Append(b) Append(c) Append(d) Append(e)
+//	   |  seq 7   |  seq 8  |  seq 9  |  seq 10  |  seq 11
+//	   v          v         v         v          v
+//	queue: [7] -> put 0005.wal{7} ............ ack 7
+//	       [8 9 10] queued meanwhile -> put 0006.wal{8,9,10} ... ack 8, 9, 10
+//	       [11] ...................... -> put 0007.wal{11} ...... ack 11
+//
+// The outcome of a segment put is decided like this:
+//
+//   - success: durable, acknowledge the batch;
+//   - any error: read the name back. Our bytes: durable (the response was
+//     lost, or the store's own retry found an earlier attempt). Other bytes:
+//     a fence holds the name, the writer is fenced. No object: the put did
+//     not land; retry with backoff (1 ms doubling to 100 ms).
+//   - no answer after MaxAttempts: ErrWriterFailed.
+//
+// ErrFenced and ErrWriterFailed are terminal: the batch in flight, every
+// queued record and every later Append fail with the same error, and the
+// writer writes nothing more, so nothing not yet acknowledged is
+// acknowledged later and no segment follows one whose fate is unknown.
+//
+// # What a failed Append means
+//
+// A record is acknowledged only by a nil error from Append. A caller whose
+// Append failed must treat the transaction as not committed, and memwal
+// reports the statement as failed. But after a lost response, a crash,
+// ErrWriterFailed or a canceled ctx the record may still be in the log, and
+// so be replayed by the next writer. Records are atomic (one frame with one
+// checksum in one object written whole), so such a transaction is replayed
+// entirely or not at all: no unacknowledged transaction is ever partly
+// visible. A fenced writer's failed batch never is in the log: its name
+// holds the fence.
+//
+// # Fencing and takeover
+//
+// Fence(epoch) lists the epoch, reads its highest segment and puts a fence
+// at the next number. If the old writer wins that name first, the fence
+// moves to the next number; if another fence holds it, that fence is the
+// epoch's. Once the fence is at k, the old writer's put at k fails, so it
+// can acknowledge nothing more, and Replay stops at k.
+//
+//	old writer (epoch 4)            new lease holder (epoch 6)
+//	put 0007 ok, ack                list epoch 4: highest 0007
+//	put 0008 ok, ack  <-- race -->  put fence 0008: exists (a records segment)
+//	put 0009 fails: exists          put fence 0009 ok   => FenceInfo{Segment 9,
+//	=> ErrFenced, for it and every                           LastSeq of 0008}
+//	   queued and later Append
+//
+// The takeover (DESIGN.md section 3) is memwal's; this package gives it
+// Fence and Replay. The new holder of lease epoch e+1, before serving:
+//
+//	(a) for every epoch from the newest one claimed in the branch log up to
+//	    the lease's previous one: Fence(epoch)
+//	(b) P = the LastSeq of the newest fence with records (the position just
+//	    before it)
+//	(c) commit walPosition{epoch e+1, position P} to the branch log: the
+//	    epoch claim, so any later commit of an older epoch fails
+//	(d) for each of those epochs in order: Replay(epoch, persisted
+//	    position, fn), each stopping at its fence; the new Writer starts
+//	    with NextSeq = the last ReplayInfo.Position + 1
+//
+// # Replay
+//
+// Replay lists an epoch only to find its lowest and highest segment number
+// and reads every number in between in order (a few ahead, concurrently),
+// so a missing segment is detected, not skipped. It stops at a fence or
+// after the highest segment and passes the records above afterSeq to fn. A
+// frame cut short at the end of the highest segment is a torn write (a store
+// that wrote part of an object) and is dropped with a slog warning; every
+// other defect (a checksum, a header, a segment missing below the highest,
+// seqs not increasing, records deleted above afterSeq) is a
+// base.ErrCorruption naming the segment.
+//
+// # Garbage collection
+//
+// DeleteBefore(epoch, seq) deletes, in epoch and older ones, the segments
+// whose records are all at or below seq (persisted in data files), lowest
+// first, so the log stays contiguous. The highest segment of every epoch
+// stays: in a live epoch it tells Fence where to fence, in an older one it
+// is the fence that keeps a zombie writer out.
 package wal

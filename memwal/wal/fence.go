@@ -1,0 +1,111 @@
+package wal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lakesql/lakesql/store"
+)
+
+// FenceInfo describes the fence of an epoch.
+type FenceInfo struct {
+	Epoch int64
+	// Segment is the fence's segment number. Replay stops there, and the
+	// epoch's writer can no longer write it.
+	Segment uint64
+	// LastSegment is the last records segment before the fence, 0 when
+	// the epoch has none.
+	LastSegment uint64
+	// LastSeq is the seq of the last record before the fence, 0 when the
+	// epoch has none.
+	LastSeq uint64
+}
+
+// fenceAttempts bounds the reads and writes of one name that fail with an
+// unknown outcome.
+const fenceAttempts = 8
+
+// Fence stops the writer of epoch: it writes a fence object, put-if-absent,
+// at the segment number after the epoch's highest. When the old writer wins
+// that name first, Fence moves on to the next number, until the fence lands;
+// when another fence holds the name (a concurrent takeover), that fence is
+// the epoch's. An epoch already fenced is left as it is. Fence is
+// idempotent.
+//
+// After Fence returns, the old writer's next segment write fails, so it
+// acknowledges nothing more, and Replay stops at the fence.
+func Fence(ctx context.Context, st store.Store, dir string, epoch int64) (FenceInfo, error) {
+	dir = strings.TrimSuffix(dir, "/")
+	if epoch < 0 {
+		return FenceInfo{}, fmt.Errorf("wal: negative epoch %d", epoch)
+	}
+	_, hi, err := segmentRange(ctx, st, dir, epoch)
+	if err != nil {
+		return FenceInfo{}, err
+	}
+	var lastSeq uint64
+	if hi > 0 {
+		s, err := readSegment(ctx, st, dir, epoch, hi, true)
+		if err != nil {
+			return FenceInfo{}, fmt.Errorf("wal: fencing epoch %d: %w", epoch, err)
+		}
+		if s.kind == kindFence {
+			return FenceInfo{Epoch: epoch, Segment: hi, LastSegment: hi - 1, LastSeq: s.seq}, nil
+		}
+		lastSeq = s.lastSeq()
+	}
+	for n := hi + 1; ; n++ {
+		data := fenceSegment(epoch, n, lastSeq)
+		s, err := putFence(ctx, st, dir, epoch, n, data)
+		if err != nil {
+			return FenceInfo{}, err
+		}
+		if s == nil || s.kind == kindFence {
+			info := FenceInfo{Epoch: epoch, Segment: n, LastSegment: n - 1, LastSeq: lastSeq}
+			if s != nil {
+				info.LastSeq = s.seq
+			}
+			return info, nil
+		}
+		// The old writer won segment n: fence after it.
+		lastSeq = s.lastSeq()
+	}
+}
+
+// putFence writes the fence data at segment n. It returns nil when the
+// fence landed, or the segment that holds the name instead.
+func putFence(ctx context.Context, st store.Store, dir string, epoch int64, n uint64, data []byte) (*segment, error) {
+	name := segmentName(dir, epoch, n)
+	var last error
+	for attempt := 0; attempt < fenceAttempts; attempt++ {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return nil, err
+			}
+		}
+		_, err := store.PutBytes(ctx, st, name, data, store.IfAbsent())
+		if err == nil {
+			return nil, nil
+		}
+		last = err
+		got, rerr := store.ReadAll(ctx, st, name)
+		switch {
+		case rerr == nil && bytes.Equal(got, data):
+			return nil, nil // ours, after a lost response
+		case rerr == nil:
+			// A records segment may be torn only if it is the last, which
+			// it is: nothing is above it yet.
+			return parseSegment(name, got, epoch, n, true)
+		case errors.Is(rerr, store.ErrNotExist):
+		default:
+			last = fmt.Errorf("%v; reading it back: %w", err, rerr)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, fmt.Errorf("wal: fencing epoch %d at %s: %w", epoch, name, last)
+}
