@@ -218,53 +218,9 @@ func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
 	}
 	c := d.c
 	if d.direct != nil {
-		var raw []byte
-		switch c.phys {
-		case physInt32:
-			v, err := d.int32s(data, dict, hasDict, vlo, vhi)
-			if err != nil {
-				return err
-			}
-			raw = asBytes(v)
-		case physInt64:
-			v, err := d.int64s(data, dict, hasDict, vlo, vhi)
-			if err != nil {
-				return err
-			}
-			raw = asBytes(v)
-		case physFloat:
-			if hasDict {
-				idx, err := indexes(data, vlo, vhi)
-				if err != nil {
-					return err
-				}
-				d.f32 = gather(dict.Float(), idx, d.f32)
-				raw = asBytes(d.f32)
-			} else {
-				v := data.Float()
-				if vhi > len(v) {
-					return fmt.Errorf("page has %d values, want %d", len(v), vhi)
-				}
-				raw = asBytes(v[vlo:vhi])
-			}
-		case physDouble:
-			if hasDict {
-				idx, err := indexes(data, vlo, vhi)
-				if err != nil {
-					return err
-				}
-				d.f64 = gather(dict.Double(), idx, d.f64)
-				raw = asBytes(d.f64)
-			} else {
-				v := data.Double()
-				if vhi > len(v) {
-					return fmt.Errorf("page has %d values, want %d", len(v), vhi)
-				}
-				raw = asBytes(v[vlo:vhi])
-			}
-		}
-		if len(raw) != (vhi-vlo)*d.direct.width {
-			return fmt.Errorf("page values of %d bytes, want %d", len(raw), (vhi-vlo)*d.direct.width)
+		raw, err := d.directRaw(data, dict, hasDict, vlo, vhi)
+		if err != nil {
+			return err
 		}
 		return d.direct.appendDirect(raw, defs)
 	}
@@ -365,6 +321,135 @@ func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
 	case physFLBA:
 		return d.appendFLBA(data, dict, hasDict, vlo, vhi, defs)
 	}
+	return nil
+}
+
+// directRaw returns values [vlo, vhi) of a page of a direct column as the
+// raw bytes of its Arrow values.
+func (d *decoder) directRaw(data, dict encoding.Values, hasDict bool, vlo, vhi int) ([]byte, error) {
+	var raw []byte
+	switch d.c.phys {
+	case physInt32:
+		v, err := d.int32s(data, dict, hasDict, vlo, vhi)
+		if err != nil {
+			return nil, err
+		}
+		raw = asBytes(v)
+	case physInt64:
+		v, err := d.int64s(data, dict, hasDict, vlo, vhi)
+		if err != nil {
+			return nil, err
+		}
+		raw = asBytes(v)
+	case physFloat:
+		if hasDict {
+			idx, err := indexes(data, vlo, vhi)
+			if err != nil {
+				return nil, err
+			}
+			d.f32 = gather(dict.Float(), idx, d.f32)
+			raw = asBytes(d.f32)
+		} else {
+			v := data.Float()
+			if vhi > len(v) {
+				return nil, fmt.Errorf("page has %d values, want %d", len(v), vhi)
+			}
+			raw = asBytes(v[vlo:vhi])
+		}
+	case physDouble:
+		if hasDict {
+			idx, err := indexes(data, vlo, vhi)
+			if err != nil {
+				return nil, err
+			}
+			d.f64 = gather(dict.Double(), idx, d.f64)
+			raw = asBytes(d.f64)
+		} else {
+			v := data.Double()
+			if vhi > len(v) {
+				return nil, fmt.Errorf("page has %d values, want %d", len(v), vhi)
+			}
+			raw = asBytes(v[vlo:vhi])
+		}
+	}
+	if len(raw) != (vhi-vlo)*d.direct.width {
+		return nil, fmt.Errorf("page values of %d bytes, want %d", len(raw), (vhi-vlo)*d.direct.width)
+	}
+	return raw, nil
+}
+
+// appendRuns appends the rows of runs (rows of the page: sorted, disjoint,
+// non-empty) of pg. A direct column takes the page's values once and
+// copies run after run into its buffer, skipping the rows between runs;
+// other columns append run by run.
+func (d *decoder) appendRuns(pg parquet.Page, runs []rng) error {
+	if len(runs) == 0 {
+		return nil
+	}
+	if d.direct == nil || len(runs) == 1 {
+		for _, r := range runs {
+			if err := d.appendRows(pg, int(r.lo), int(r.hi)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	db := d.direct
+	w := db.width
+	last := int(runs[len(runs)-1].hi)
+	defs := pg.DefinitionLevels()
+	nvals := last
+	if defs != nil {
+		if last > len(defs) {
+			return fmt.Errorf("page has %d levels, want %d", len(defs), last)
+		}
+		defs = defs[:last]
+		if nvals = countDefined(defs); nvals == last {
+			defs = nil // no NULL in the rows wanted
+		}
+	}
+	var dict encoding.Values
+	hasDict := pg.Dictionary() != nil
+	if hasDict {
+		dict = pg.Dictionary().Page().Data()
+	}
+	raw, err := d.directRaw(pg.Data(), dict, hasDict, 0, nvals)
+	if err != nil {
+		return err
+	}
+	if defs != nil {
+		row, val := 0, 0
+		for _, r := range runs {
+			lo, hi := int(r.lo), int(r.hi)
+			val += countDefined(defs[row:lo])
+			sub := defs[lo:hi]
+			k := countDefined(sub)
+			if k == len(sub) {
+				sub = nil
+			}
+			if err := db.appendDirect(raw[val*w:(val+k)*w], sub); err != nil {
+				return err
+			}
+			val, row = val+k, hi
+		}
+		return nil
+	}
+	total := 0
+	for _, r := range runs {
+		total += int(r.hi - r.lo)
+	}
+	if db.n+total > db.cap {
+		return fmt.Errorf("decoded more than the %d rows expected", db.cap)
+	}
+	dst := db.vals.Bytes()[db.n*w : (db.n+total)*w]
+	k := 0
+	for _, r := range runs {
+		k += copy(dst[k:], raw[int(r.lo)*w:int(r.hi)*w])
+	}
+	if db.valid != nil {
+		bitutil.SetBitsTo(db.valid.Bytes(), int64(db.n), int64(total), true)
+	}
+	db.n += total
 	return nil
 }
 

@@ -21,6 +21,8 @@
 //	                          copied straight into Arrow buffers)
 //	                      ──▶ evaluate the predicate on the arrays, drop deleted/masked
 //	                      ──▶ decode the other columns only for the matching runs
+//	                          (no predicate: deleted/masked rows are skipped while
+//	                          decoding, values copied run by run between them)
 //	                      ──▶ records (≤ BatchSize rows), in file order
 //
 // Files carry lakesql metadata in the footer: the base.Schema
@@ -77,7 +79,8 @@
 // binary search in the offset index and takes the page, decoded whole into
 // an Arrow array, from the File's LRU page cache (ReaderOptions.
 // PageCacheBytes, 64 MiB by default), decoding and caching it on a miss.
-// Key-sorted files default to 16 KiB pages, and string columns whose first
+// Key columns default to 16 KiB pages (the first, when an integer,
+// DELTA_BINARY_PACKED), the other columns to 64 KiB, and string columns whose first
 // values are mostly distinct are written PLAIN, so a miss decodes one small
 // page and no dictionary. A Read decodes row groups on up
 // to ReaderOptions.Parallelism goroutines (GOMAXPROCS by default), with at

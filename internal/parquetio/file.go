@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -322,6 +323,50 @@ func (r *rangeReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // fetch reads the byte ranges (sorted, merged when closer than gap) from
 // the object.
 func fetch(ctx context.Context, obj io.ReaderAt, spans [][2]int64, stats *ReadStats) ([]fetched, error) {
+	return fetchInto(ctx, obj, spans, stats, func(n int64) []byte { return make([]byte, n) })
+}
+
+// fetchPooled is fetch into buffers of fetchPool; releaseFetched returns
+// them once nothing refers to them any more.
+func fetchPooled(ctx context.Context, obj io.ReaderAt, spans [][2]int64, stats *ReadStats) ([]fetched, error) {
+	out, err := fetchInto(ctx, obj, spans, stats, getFetchBuf)
+	if err != nil {
+		releaseFetched(out)
+	}
+	return out, err
+}
+
+func releaseFetched(fs []fetched) {
+	for _, f := range fs {
+		putFetchBuf(f.data)
+	}
+}
+
+// fetchPool holds read buffers by size class: class c holds buffers of
+// capacity 1<<c.
+var fetchPool [48]sync.Pool
+
+func getFetchBuf(n int64) []byte {
+	c := bits.Len64(uint64(max(n, 4096) - 1))
+	if c >= len(fetchPool) {
+		return make([]byte, n)
+	}
+	if b, ok := fetchPool[c].Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return make([]byte, n, 1<<c)
+}
+
+func putFetchBuf(b []byte) {
+	c := bits.Len64(uint64(cap(b))) - 1
+	if c < 0 || c >= len(fetchPool) || cap(b) != 1<<c {
+		return
+	}
+	b = b[:cap(b)]
+	fetchPool[c].Put(&b)
+}
+
+func fetchInto(ctx context.Context, obj io.ReaderAt, spans [][2]int64, stats *ReadStats, alloc func(int64) []byte) ([]fetched, error) {
 	sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
 	const gap = 64 << 10
 	var merged [][2]int64
@@ -335,12 +380,15 @@ func fetch(ctx context.Context, obj io.ReaderAt, spans [][2]int64, stats *ReadSt
 	out := make([]fetched, 0, len(merged))
 	for _, s := range merged {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return out, err
 		}
-		buf := make([]byte, s[1]-s[0])
-		if _, err := obj.ReadAt(buf, s[0]); err != nil && !(errors.Is(err, io.EOF)) {
-			return nil, err
+		buf := alloc(s[1] - s[0])
+		n, err := obj.ReadAt(buf, s[0])
+		if err != nil && !(errors.Is(err, io.EOF)) {
+			putFetchBuf(buf)
+			return out, err
 		}
+		clear(buf[n:]) // a pooled buffer holds old bytes
 		stats.add(&ReadStats{BytesRead: int64(len(buf)), RangedReads: 1})
 		out = append(out, fetched{off: s[0], data: buf})
 	}

@@ -425,9 +425,17 @@ func evalCmp(arr arrow.Array, c *column, op Op, v scalar, out []bool) {
 	case *array.Duration:
 		cmpLoop(a.DurationValues(), v.i, op, out, func(x arrow.Duration) int64 { return int64(x) })
 	case *array.Float32:
-		cmpFunc(a.Float32Values(), op, out, func(x float32) int { return cmpFloat(float64(x), v.f) })
+		if c := float32(v.f); float64(c) == v.f {
+			cmpFloatLoop(a.Float32Values(), c, op, out)
+		} else {
+			cmpFunc(a.Float32Values(), op, out, func(x float32) int { return cmpFloat(float64(x), v.f) })
+		}
 	case *array.Float64:
-		cmpFunc(a.Float64Values(), op, out, func(x float64) int { return cmpFloat(x, v.f) })
+		if v.f == v.f {
+			cmpFloatLoop(a.Float64Values(), v.f, op, out)
+		} else {
+			cmpFunc(a.Float64Values(), op, out, func(x float64) int { return cmpFloat(x, v.f) })
+		}
 	case *array.Boolean:
 		for i := range out {
 			x := int64(0)
@@ -525,5 +533,37 @@ func cmpFunc[T any](vals []T, op Op, out []bool, cmp func(T) int) {
 	vals = vals[:len(out)]
 	for i, x := range vals {
 		out[i] = opHolds(op, cmp(x))
+	}
+}
+
+// cmpFloatLoop is cmpFunc with cmpFloat against c, which is not NaN, with
+// one loop per operator: NaN sorts above every number, as in cmpFloat.
+func cmpFloatLoop[T float32 | float64](vals []T, c T, op Op, out []bool) {
+	vals = vals[:len(out)]
+	switch op {
+	case OpEq:
+		for i, x := range vals {
+			out[i] = x == c
+		}
+	case OpNe:
+		for i, x := range vals {
+			out[i] = x != c
+		}
+	case OpLt:
+		for i, x := range vals {
+			out[i] = x < c
+		}
+	case OpLe:
+		for i, x := range vals {
+			out[i] = x <= c
+		}
+	case OpGt: // NaN > c: !(NaN <= c), without a branch
+		for i, x := range vals {
+			out[i] = !(x <= c)
+		}
+	default:
+		for i, x := range vals {
+			out[i] = !(x < c)
+		}
 	}
 }

@@ -504,61 +504,46 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 			bitmaps = append(bitmaps, bm)
 		}
 	}
-	// The selection: the predicate, minus deleted and masked rows; nil
-	// means every row.
+	// The selection, as sel (one bool per row of ranges: the predicate,
+	// minus deleted and masked rows) or, when there is no predicate, as
+	// runs of rows (ranges minus deleted and masked rows); sel nil means
+	// every row of selRanges.
 	var sel []bool
+	selRanges := ranges
 	count := int(n)
-	if p.pred.op != opTrue || len(bitmaps) > 0 {
-		sel = make([]bool, n)
+	if p.pred.op == opTrue {
+		for _, bm := range bitmaps {
+			selRanges = subtractBitmap(selRanges, first, bm)
+		}
+		count = 0
+		for _, r := range selRanges {
+			count += int(r.hi - r.lo)
+		}
+	} else {
+		sel = getBools(int(n))
+		defer putBools(sel)
 		p.pred.eval(arrs, sel)
 		// Walk each bitmap's members inside the ranges: the cost is the
 		// deleted rows, not a lookup per row.
 		for _, bm := range bitmaps {
-			base := 0 // index in sel of the range's first row
-			for _, r := range ranges {
-				it := bm.Iterator()
-				it.AdvanceIfNeeded(uint32(first + r.lo))
-				for it.HasNext() {
-					v := int64(it.PeekNext())
-					if v >= first+r.hi {
-						break
-					}
-					sel[base+int(v-first-r.lo)] = false
-					it.Next()
-				}
-				base += int(r.hi - r.lo)
-			}
+			clearBitmap(sel, ranges, first, bm)
 		}
-		count = 0
-		for _, s := range sel {
-			if s {
-				count++
-			}
-		}
+		count = countTrue(sel)
+		selRanges = nil
 	}
 	if count == 0 {
 		return nil, nil
 	}
-	// The selected rows as ranges of the row group, when they are few
-	// enough runs to decode the other columns run by run.
-	var selRanges []rng
-	if count == int(n) {
-		selRanges = ranges
-	} else {
-		i := 0
-		for _, r := range ranges {
-			for x := r.lo; x < r.hi; x, i = x+1, i+1 {
-				if !sel[i] {
-					continue
-				}
-				if k := len(selRanges); k > 0 && selRanges[k-1].hi == x {
-					selRanges[k-1].hi++
-				} else {
-					selRanges = append(selRanges, rng{x, x + 1})
-				}
-			}
-			if len(selRanges)*16 > int(n) {
-				selRanges = nil // too fragmented: decode all and filter
+	if sel != nil && count == int(n) {
+		sel, selRanges = nil, ranges
+	}
+	// With a predicate, the selected rows as ranges of the row group when
+	// they are few enough runs to decode the other columns run by run (only
+	// when some column remains to decode).
+	if sel != nil {
+		for i := range p.out {
+			if id := p.out[i].col.ID; arrs[id] == nil {
+				selRanges = runsOf(sel, ranges, int(n)/8)
 				break
 			}
 		}
@@ -601,11 +586,19 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 	if p.opts.WithPositions {
 		b := array.NewInt64Builder(p.alloc)
 		b.Reserve(count)
-		i := 0
-		for _, r := range ranges {
-			for x := r.lo; x < r.hi; x, i = x+1, i+1 {
-				if sel == nil || sel[i] {
+		if sel == nil {
+			for _, r := range selRanges {
+				for x := r.lo; x < r.hi; x++ {
 					b.UnsafeAppend(first + x)
+				}
+			}
+		} else {
+			i := 0
+			for _, r := range ranges {
+				for x := r.lo; x < r.hi; x, i = x+1, i+1 {
+					if sel[i] {
+						b.UnsafeAppend(first + x)
+					}
 				}
 			}
 		}
@@ -672,10 +665,13 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 		spans = [][2]int64{{start, start + meta.TotalCompressedSize}}
 	}
 	p.stats.add(&ReadStats{PagesSkipped: int64(skipped)})
-	fetchedRanges, err := fetch(ctx, p.f.obj, spans, p.stats)
+	// parquet-go copies the pages out of the fetched buffers: they go back
+	// to the pool when the chunk is decoded.
+	fetchedRanges, err := fetchPooled(ctx, p.f.obj, spans, p.stats)
 	if err != nil {
 		return nil, fmt.Errorf("parquetio: reading %s: %w", p.f.name, err)
 	}
+	defer releaseFetched(fetchedRanges)
 	ra := &rangeReaderAt{obj: p.f.obj, ranges: fetchedRanges, stats: p.stats}
 	fp := fc.PagesFrom(ra)
 	defer fp.Close()
@@ -686,19 +682,18 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 	d := newDecoderN(p.alloc, c, int(want))
 	defer d.release()
 	k := 0 // the first range that may overlap the next page
+	var runs []rng
 	appendPage := func(pg parquet.Page, lo int64) error {
 		hi := lo + pg.NumRows()
 		d.newPage()
 		for k < len(ranges) && ranges[k].hi <= lo {
 			k++
 		}
+		runs = runs[:0]
 		for j := k; j < len(ranges) && ranges[j].lo < hi; j++ {
-			a, b := max(ranges[j].lo, lo), min(ranges[j].hi, hi)
-			if err := d.appendRows(pg, int(a-lo), int(b-lo)); err != nil {
-				return err
-			}
+			runs = append(runs, rng{max(ranges[j].lo, lo) - lo, min(ranges[j].hi, hi) - lo})
 		}
-		return nil
+		return d.appendRuns(pg, runs)
 	}
 	corrupt := func(err error) error {
 		return base.Corruptf(p.f.name, "column %q row group %d: %v", c.col.Name, g, err)

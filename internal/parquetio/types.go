@@ -121,6 +121,15 @@ func (c *column) field() arrow.Field {
 
 // node is the column's Parquet node, with its field id.
 func (c *column) node() parquet.Node {
+	n := c.leafNode()
+	if c.col.Nullable {
+		n = parquet.Optional(n)
+	}
+	return parquet.FieldID(n, c.col.ID)
+}
+
+// leafNode is c's Parquet leaf, neither optional nor with a field id.
+func (c *column) leafNode() parquet.Node {
 	var n parquet.Node
 	t := c.typ
 	switch t.Kind {
@@ -170,10 +179,7 @@ func (c *column) node() parquet.Node {
 	case base.TypeBool:
 		n = parquet.Leaf(parquet.BooleanType)
 	}
-	if c.col.Nullable {
-		n = parquet.Optional(n)
-	}
-	return parquet.FieldID(n, c.col.ID)
+	return n
 }
 
 // tableColumns resolves every column of s.

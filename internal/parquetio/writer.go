@@ -55,10 +55,14 @@ type WriterOptions struct {
 	// hold fewer); 0 means DefaultRowGroupRows.
 	RowGroupRows int
 	// PageSize is the uncompressed size in bytes at which a data page is
-	// cut; 0 means DefaultKeyedPageSize with KeyColumns, DefaultPageSize
-	// without. Small pages make point lookups and page pruning cheaper in
-	// key-sorted files.
+	// cut; 0 means DefaultPageSize.
 	PageSize int
+	// KeyPageSize is the page size of the key columns; 0 means PageSize
+	// when that is set, else DefaultKeyedPageSize. Small key pages make
+	// page pruning on the key and key lookups cheap; the other columns'
+	// larger pages make scans cheaper (fewer pages to decompress and
+	// decode).
+	KeyPageSize int
 	// KeyColumns are the ids of the key columns, in key order. The caller
 	// writes rows sorted by key; the key columns get bloom filters and
 	// FileStats gets the key range (the first and the last row's key).
@@ -118,8 +122,16 @@ type Writer struct {
 	keyBuf  []byte
 	scratch []colScratch // per column, so columns encode in parallel
 	piece   int          // rows per WriteRowValues call
-	closed  bool
-	err     error
+	// Key columns with pages smaller than PageSize (isKey) are written in
+	// pieces of keyPiece rows, and their pages cut by a Flush of the
+	// column writer when pageBytes, the bytes written since the last cut,
+	// reach KeyPageSize (parquet-go cuts every column's pages at
+	// PageSize).
+	keyPiece  int
+	isKey     []bool
+	pageBytes []int
+	closed    bool
+	err       error
 }
 
 type colScratch struct {
@@ -155,23 +167,28 @@ func NewWriter(w io.Writer, schema *base.Schema, opts WriterOptions) (*Writer, e
 	if opts.RowGroupRows <= 0 {
 		opts.RowGroupRows = DefaultRowGroupRows
 	}
+	if opts.KeyPageSize <= 0 {
+		opts.KeyPageSize = opts.PageSize
+		if opts.KeyPageSize <= 0 {
+			opts.KeyPageSize = DefaultKeyedPageSize
+		}
+	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
-		if len(opts.KeyColumns) > 0 {
-			opts.PageSize = DefaultKeyedPageSize
-		}
 	}
 	if opts.BloomBitsPerValue == 0 {
 		opts.BloomBitsPerValue = DefaultBloomBitsPerValue
 	}
 	wr := &Writer{schema: schema, cols: cols, opts: opts, out: &countingWriter{w: w}, acc: make([]colAcc, len(cols)),
-		scratch: make([]colScratch, len(cols)), piece: min(max(opts.PageSize/16, 64), 8192)}
+		scratch: make([]colScratch, len(cols)), piece: min(max(opts.PageSize/16, 64), 8192),
+		keyPiece: min(max(opts.KeyPageSize/16, 64), 8192), pageBytes: make([]int, len(cols)), isKey: make([]bool, len(cols))}
 	var filters []parquet.BloomFilterColumn
 	for _, id := range opts.KeyColumns {
 		found := false
 		for i := range cols {
 			if cols[i].col.ID == id {
 				wr.keyIdx = append(wr.keyIdx, i)
+				wr.isKey[i] = opts.KeyPageSize < opts.PageSize
 				filters = append(filters, parquet.SplitBlockFilter(opts.BloomBitsPerValue, cols[i].col.Name))
 				found = true
 			}
@@ -227,9 +244,26 @@ func (w *Writer) start(rec arrow.Record) {
 			}
 		}
 	}
+	// The first key column, when it is an integer, is written
+	// DELTA_BINARY_PACKED: sorted integers take a few bits each (none for
+	// consecutive ones), and decoding deltas is much cheaper than
+	// decompressing the zstd matches that PLAIN sorted integers make.
+	delta := -1
+	if len(w.keyIdx) > 0 {
+		if k := w.keyIdx[0]; w.cols[k].phys == physInt32 || w.cols[k].phys == physInt64 {
+			delta = k
+		}
+	}
 	g := parquet.Group{}
 	for i := range w.cols {
 		n := w.cols[i].node()
+		if i == delta {
+			n = parquet.Encoded(w.cols[i].leafNode(), &parquet.DeltaBinaryPacked)
+			if w.cols[i].col.Nullable {
+				n = parquet.Optional(n)
+			}
+			n = parquet.FieldID(n, w.cols[i].col.ID)
+		}
 		if plain[i] {
 			c := w.cols[i]
 			c.col.Nullable = false
@@ -324,6 +358,7 @@ func (w *Writer) Write(rec arrow.Record) error {
 				return w.err
 			}
 			w.inGroup = 0
+			clear(w.pageBytes)
 		}
 	}
 	return nil
@@ -372,14 +407,44 @@ func (w *Writer) writeColumn(i int, arr arrow.Array, lo, hi int) error {
 	cw := w.pw.ColumnWriters()[w.leaf[i]]
 	// parquet-go cuts a page after a WriteRowValues call that fills the
 	// page buffer: write in pieces so pages stay near PageSize.
-	for plo := lo; plo < hi; plo += w.piece {
-		phi := min(hi, plo+w.piece)
+	piece := w.piece
+	if w.isKey[i] {
+		piece = w.keyPiece
+	}
+	for plo := lo; plo < hi; plo += piece {
+		phi := min(hi, plo+piece)
 		vals := w.values(i, arr, plo, phi)
 		if _, err := cw.WriteRowValues(vals); err != nil {
 			return fmt.Errorf("parquetio: writing column %q: %w", w.cols[i].col.Name, err)
 		}
+		if !w.isKey[i] {
+			continue
+		}
+		if w.pageBytes[i] += valueBytes(arr, plo, phi); w.pageBytes[i] >= w.opts.KeyPageSize {
+			if err := cw.Flush(); err != nil {
+				return fmt.Errorf("parquetio: writing column %q: %w", w.cols[i].col.Name, err)
+			}
+			w.pageBytes[i] = 0
+		}
 	}
 	return nil
+}
+
+// valueBytes estimates the uncompressed size of rows [lo, hi) of arr in a
+// page: fixed-width values, or the bytes and lengths of byte strings.
+func valueBytes(arr arrow.Array, lo, hi int) int {
+	switch a := arr.(type) {
+	case *array.String:
+		offs := a.ValueOffsets()
+		return int(offs[hi]-offs[lo]) + 4*(hi-lo)
+	case *array.Binary:
+		offs := a.ValueOffsets()
+		return int(offs[hi]-offs[lo]) + 4*(hi-lo)
+	}
+	if fw, ok := arr.DataType().(arrow.FixedWidthDataType); ok {
+		return max(fw.BitWidth()/8, 1) * (hi - lo)
+	}
+	return 8 * (hi - lo)
 }
 
 // trackKeys records the key range and, with CheckKeyOrder, checks order.
