@@ -201,7 +201,7 @@ func stateFromCheckpoint(name string, rows []checkpointRow) (*State, error) {
 				s.Versions = append(s.Versions, v)
 			}
 		case "table":
-			cur = &TableState{files: btree.NewG(32, lessAdd)}
+			cur = &TableState{files: btree.NewG(32, lessAdd), cloneMu: &sync.Mutex{}}
 			if err = json.Unmarshal([]byte(r.Data), &cur.Meta); err == nil {
 				s.tables[cur.Meta.ID] = cur
 			}

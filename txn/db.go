@@ -430,7 +430,10 @@ func (db *DB) head(ctx context.Context, name string, force bool) (*Snapshot, err
 		return nil, err
 	}
 	db.mu.Lock()
-	h := db.mu.heads[br.ID]
+	var h *head
+	if cur := db.mu.heads[br.ID]; cur != nil {
+		h = &head{state: cur.state, at: cur.at} // a copy: advance changes them
+	}
 	db.mu.Unlock()
 	now := db.opts.Now()
 	if h == nil {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/btree"
 )
@@ -30,6 +31,9 @@ type State struct {
 
 	tables     map[string]*TableState
 	tombstones *btree.BTreeG[*Remove]
+	// cloneMu guards Clone of tombstones: a B-tree's Clone writes to the
+	// tree it copies, and states are shared between goroutines.
+	cloneMu *sync.Mutex
 
 	// NextGeneration and NextRowID are the high-water marks: the next
 	// generation and base row id a commit assigns.
@@ -56,8 +60,9 @@ type VersionInfo struct {
 
 // TableState is a table in a State: its metadata and live files.
 type TableState struct {
-	Meta  Table
-	files *btree.BTreeG[*Add]
+	Meta    Table
+	files   *btree.BTreeG[*Add]
+	cloneMu *sync.Mutex // guards Clone of files (see State.cloneMu)
 	// Rows, LiveRows and Bytes total the live files.
 	Rows, LiveRows, Bytes int64
 }
@@ -71,6 +76,7 @@ func NewState(p Protocol) *State {
 		Protocol:       p,
 		tables:         map[string]*TableState{},
 		tombstones:     btree.NewG(32, lessRemove),
+		cloneMu:        &sync.Mutex{},
 		NextGeneration: 1,
 		txns:           map[string]int64{},
 	}
@@ -154,7 +160,10 @@ type builder struct {
 func (s *State) builder() *builder {
 	ns := *s
 	ns.tables = maps.Clone(s.tables)
+	s.cloneMu.Lock()
 	ns.tombstones = s.tombstones.Clone()
+	s.cloneMu.Unlock()
+	ns.cloneMu = &sync.Mutex{}
 	ns.Versions = s.Versions[:len(s.Versions):len(s.Versions)]
 	return &builder{s: &ns, owned: map[*TableState]bool{}}
 }
@@ -166,7 +175,10 @@ func (b *builder) table(id string) (*TableState, error) {
 	}
 	if !b.owned[t] {
 		c := *t
+		t.cloneMu.Lock()
 		c.files = t.files.Clone()
+		t.cloneMu.Unlock()
+		c.cloneMu = &sync.Mutex{}
 		t = &c
 		b.s.tables[id] = t
 		b.owned[t] = true
@@ -210,7 +222,7 @@ func (b *builder) apply(branchID string, e *Entry) error {
 			t.Meta = tm
 			continue
 		}
-		t := &TableState{Meta: tm, files: btree.NewG(32, lessAdd)}
+		t := &TableState{Meta: tm, files: btree.NewG(32, lessAdd), cloneMu: &sync.Mutex{}}
 		s.tables[tm.ID] = t
 		b.owned[t] = true
 	}
@@ -263,7 +275,9 @@ func (b *builder) apply(branchID string, e *Entry) error {
 		s.NextRowID = max(s.NextRowID, a.BaseRowID+a.Rows)
 	}
 	if e.WAL != nil {
-		s.WAL = *e.WAL
+		// Positions only grow: an epoch claim carries the position its
+		// writer read, which a racing flush may have passed.
+		s.WAL = WALPosition{Epoch: max(s.WAL.Epoch, e.WAL.Epoch), Position: max(s.WAL.Position, e.WAL.Position)}
 		s.MaxEpoch = max(s.MaxEpoch, e.WAL.Epoch)
 	}
 	s.MaxEpoch = max(s.MaxEpoch, ci.Epoch)

@@ -360,3 +360,24 @@ func fill[T any, B interface {
 		}
 	}
 }
+
+// NormalizeRow converts row (every column of schema, in order) to the Go
+// types the MemTable stores (see above), checking that each value fits its
+// column. The WAL stores rows in this form.
+func NormalizeRow(schema *base.Schema, row []any) ([]any, error) {
+	if len(row) != len(schema.Columns) {
+		return nil, fmt.Errorf("memtable: a row of %d values for %d columns", len(row), len(schema.Columns))
+	}
+	out := make([]any, len(row))
+	for i, c := range schema.Columns {
+		typ, err := base.ParseType(c.Type)
+		if err != nil {
+			return nil, err
+		}
+		col := column{col: c, typ: typ}
+		if out[i], err = normalize(&col, row[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -126,6 +126,20 @@ func (tv *TableView) Get(ctx context.Context, key parquetio.Key, columns []int, 
 	return buildRecord(alloc, schema, idx, [][]any{row}), false, true, nil
 }
 
+// Has reports whether the view holds a version of key (a row or a delete
+// marker) at or below its seq: a newer MemTable that has the key shadows
+// every older source's row of it.
+func (tv *TableView) Has(key parquetio.Key) bool {
+	if tv.t == nil {
+		return false
+	}
+	m := tv.v.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, ok := tv.t.tree.Get(&chain{key: key})
+	return ok && c.at(tv.v.seq) != nil
+}
+
 // project returns the Arrow schema of columns (ids; nil for all) and their
 // positions in the table's rows.
 func (t *table) project(columns []int) (*arrow.Schema, []int, error) {
@@ -172,7 +186,14 @@ func buildRecord(alloc memory.Allocator, schema *arrow.Schema, idx []int, rows [
 // Each batch's rows are gathered under the read lock; the arrays are built
 // outside it. The iterator retains the view until Close.
 func (tv *TableView) Records(ctx context.Context, columns []int, alloc memory.Allocator) (scan.RecordIterator, error) {
-	it := &recordIter{ctx: ctx, tv: tv, alloc: alloc}
+	return tv.RecordsExcept(ctx, columns, alloc, nil)
+}
+
+// RecordsExcept is Records without the keys for which skip returns true
+// (the keys a newer MemTable shadows). skip runs under this MemTable's read
+// lock; it may take other MemTables' read locks, never this one's.
+func (tv *TableView) RecordsExcept(ctx context.Context, columns []int, alloc memory.Allocator, skip func(parquetio.Key) bool) (scan.RecordIterator, error) {
+	it := &recordIter{ctx: ctx, tv: tv, alloc: alloc, skip: skip}
 	if tv.t == nil {
 		it.done = true
 		return it, nil
@@ -203,6 +224,7 @@ type recordIter struct {
 	err      error
 	done     bool
 	retained bool
+	skip     func(parquetio.Key) bool
 }
 
 func (it *recordIter) Next() bool {
@@ -226,7 +248,7 @@ func (it *recordIter) Next() bool {
 			return true
 		}
 		it.after = c
-		if v := c.at(seq); v != nil && !v.deleted {
+		if v := c.at(seq); v != nil && !v.deleted && (it.skip == nil || !it.skip(c.key)) {
 			rows = append(rows, v.row)
 			if len(rows) == batch {
 				complete = false

@@ -170,23 +170,39 @@ func NewWriter(st store.Store, dir string, epoch int64, opts Options) (*Writer, 
 // still be in the log, whole (a record is never partly in the log), and so
 // be replayed; see the package documentation.
 func (w *Writer) Append(ctx context.Context, changes []Change) (uint64, error) {
-	if err := validateChanges(changes); err != nil {
-		return 0, err
-	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	seq, wait, err := w.Submit(changes)
+	if err != nil {
+		return 0, err
+	}
+	if err := wait(ctx); err != nil {
+		return 0, err
+	}
+	return seq, nil
+}
+
+// Submit queues one record and returns its sequence number at once, with a
+// wait function that returns nil when the record and every record before it
+// are durable, or the writer's terminal error. A caller that applies
+// records in sequence order under its own lock (the MemTable) submits under
+// that lock and waits outside it, so concurrent sessions share segments.
+func (w *Writer) Submit(changes []Change) (seq uint64, wait func(ctx context.Context) error, err error) {
+	if err := validateChanges(changes); err != nil {
+		return 0, nil, err
 	}
 	body := appendChanges(nil, changes)
 	w.mu.Lock()
 	if err := w.mu.err; err != nil {
 		w.mu.Unlock()
-		return 0, err
+		return 0, nil, err
 	}
 	if w.mu.closing {
 		w.mu.Unlock()
-		return 0, ErrClosed
+		return 0, nil, ErrClosed
 	}
-	seq := w.mu.nextSeq
+	seq = w.mu.nextSeq
 	w.mu.nextSeq++
 	p := pending{seq: seq, body: body, size: frameLen(seq, body), done: make(chan struct{})}
 	w.mu.queue = append(w.mu.queue, p)
@@ -196,17 +212,20 @@ func (w *Writer) Append(ctx context.Context, changes []Change) (uint64, error) {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		return 0, fmt.Errorf("wal: record %d: outcome unknown: %w", seq, ctx.Err())
+	wait = func(ctx context.Context) error {
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return fmt.Errorf("wal: record %d: outcome unknown: %w", seq, ctx.Err())
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.mu.durable >= seq {
+			return nil
+		}
+		return w.mu.err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.mu.durable >= seq {
-		return seq, nil
-	}
-	return 0, w.mu.err
+	return seq, wait, nil
 }
 
 // Position returns the last durable sequence number: every record up to it

@@ -1,0 +1,357 @@
+package memwal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/lease"
+	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/memwal/wal"
+	"github.com/lakesql/lakesql/scan"
+	"github.com/lakesql/lakesql/store"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// Errors of a branch writer.
+var (
+	// ErrConflict: a transaction's write-write conflict with one committed
+	// since its snapshot (first committer wins). Retryable; the SQL layer
+	// reports it as 1213.
+	ErrConflict = errors.New("memwal: write conflict with a concurrent transaction")
+	// ErrClosed: the writer was closed.
+	ErrClosed = errors.New("memwal: branch writer closed")
+	// ErrFailed: the writer stopped for good (fenced by a newer writer, or
+	// its WAL or lease failed); nothing more is acknowledged. Reopen.
+	ErrFailed = errors.New("memwal: branch writer failed")
+)
+
+// Options configure a branch writer.
+type Options struct {
+	// FlushBytes flushes the live MemTable when it holds this much
+	// (default 32 MiB).
+	FlushBytes int64
+	// LeaseDuration is the writer lease's duration (default: the lease
+	// package's).
+	LeaseDuration time.Duration
+	// WaitForLease waits for a live holder's lease to expire instead of
+	// failing.
+	WaitForLease bool
+	// Writer configures the data files flushes write.
+	Writer parquetio.WriterOptions
+	// Alloc allocates Arrow memory (default memory.DefaultAllocator).
+	Alloc memory.Allocator
+	// Logger receives what the writer does (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *Options) fill() {
+	if o.FlushBytes <= 0 {
+		o.FlushBytes = 32 << 20
+	}
+	if o.Alloc == nil {
+		o.Alloc = memory.DefaultAllocator
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// tableInfo is what the writer knows of a table.
+type tableInfo struct {
+	meta txn.Table
+	enc  *parquetio.KeyEncoder
+}
+
+// Branch is the writer of one branch: it holds the branch's lease, appends
+// to its WAL, keeps its MemTables and flushes them. It is the branch's only
+// committer of data entries. Safe for concurrent use.
+type Branch struct {
+	db     *txn.DB
+	st     store.Store
+	name   string
+	id     string
+	walDir string
+	opts   Options
+	held   *lease.Held
+	epoch  int64
+	w      *wal.Writer
+	reader *scan.Reader
+
+	// commitMu serializes this writer's log commits (flushes, DDL,
+	// versions): they never race each other for the log.
+	commitMu sync.Mutex
+
+	mu struct {
+		sync.Mutex // the branch's write lock
+		head       *txn.Snapshot
+		tables     map[string]*tableInfo
+		live       *memtable.MemTable
+		frozen     []*memtable.MemTable // oldest first
+		submitted  uint64               // the last seq given to a record
+		published  uint64               // the last durable and applied seq
+		published2 *sync.Cond           // signalled when published moves
+		lastWrite  map[string]map[parquetio.Key]uint64
+		tableGen   map[string]uint64 // seq of the last bulk change of a table
+		filesGen   uint64            // bumped when the log's files change
+		err        error             // terminal
+		closed     bool
+		paused     bool // DDL in progress: commits wait
+		flushing   bool // a background flush is running
+	}
+}
+
+// Open becomes the writer of branch: it takes the lease, fences the WAL of
+// older writers, claims its epoch in the branch's log, and replays the WAL
+// after the log's persisted position into a MemTable. Nothing is served
+// before that is done (DESIGN.md section 3).
+func Open(ctx context.Context, db *txn.DB, branch string, opts Options) (*Branch, error) {
+	opts.fill()
+	head, err := db.RefreshHead(ctx, branch)
+	if err != nil {
+		return nil, err
+	}
+	st := db.Store()
+	b := &Branch{db: db, st: st, name: branch, id: head.Branch.ID, opts: opts,
+		walDir: path.Join(db.Prefix(), "_lakesql_wal", head.Branch.ID)}
+	b.reader = scan.NewReader(st, db.Prefix(), scan.Options{})
+	b.mu.published2 = sync.NewCond(&b.mu)
+	held, err := lease.Acquire(ctx, st, b.walDir+"/LEASE", lease.Options{
+		Duration: opts.LeaseDuration, MinEpoch: head.State.MaxEpoch, Wait: opts.WaitForLease})
+	if err != nil {
+		return nil, fmt.Errorf("memwal: branch %q: %w", branch, err)
+	}
+	b.held, b.epoch = held, held.Epoch()
+	if err := b.takeover(ctx, head); err != nil {
+		held.Release(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("memwal: taking over branch %q: %w", branch, err)
+	}
+	go b.watchLease()
+	return b, nil
+}
+
+// takeover runs steps (a)-(d) of DESIGN.md section 3.
+func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
+	persisted := uint64(max(head.State.WAL.Position, 0))
+	// (a) Fence every epoch from the newest claimed in the log up to the
+	// one before ours, so no older writer can append or acknowledge.
+	for ep := max(head.State.MaxEpoch, 1); ep < b.epoch; ep++ {
+		if _, err := wal.Fence(ctx, b.st, b.walDir, ep); err != nil {
+			return fmt.Errorf("fencing epoch %d: %w", ep, err)
+		}
+	}
+	// (b, c) Claim the epoch. The position stays the persisted one: the
+	// claim persists nothing.
+	claimed, err := b.db.Commit(ctx, head, &txn.Commit{Operation: "CLAIM", Epoch: b.epoch,
+		WAL: &txn.WALPosition{Epoch: b.epoch, Position: int64(persisted)}})
+	if err != nil {
+		return fmt.Errorf("claiming epoch %d: %w", b.epoch, err)
+	}
+	// No older writer can commit after the claim: the persisted position
+	// read now is final (a zombie's flush may have landed before it).
+	persisted = uint64(max(claimed.State.WAL.Position, 0))
+	b.mu.head = claimed
+	if err := b.resetTables(claimed); err != nil {
+		return err
+	}
+	b.mu.live = b.newMemTable()
+	b.mu.lastWrite = map[string]map[parquetio.Key]uint64{}
+	b.mu.tableGen = map[string]uint64{}
+	// (d) Replay every epoch before ours, in order, each up to its fence.
+	epochs, err := wal.Epochs(ctx, b.st, b.walDir)
+	if err != nil {
+		return err
+	}
+	last := persisted
+	for _, ep := range epochs {
+		if ep >= b.epoch {
+			continue
+		}
+		_, err := wal.Replay(ctx, b.st, b.walDir, ep, persisted, func(r wal.Record) error {
+			last = max(last, r.Seq)
+			return b.replay(ctx, r)
+		})
+		if err != nil {
+			return fmt.Errorf("replaying epoch %d: %w", ep, err)
+		}
+	}
+	b.mu.submitted, b.mu.published = last, last
+	if b.w, err = wal.NewWriter(b.st, b.walDir, b.epoch, wal.Options{NextSeq: last + 1, Logger: b.opts.Logger}); err != nil {
+		return err
+	}
+	b.opts.Logger.Info("memwal: writer ready", "branch", b.name, "epoch", b.epoch,
+		"persisted", persisted, "replayed to", last)
+	return nil
+}
+
+// replay applies one WAL record to the live MemTable. Changes of a table
+// that no longer exists, or whose schema changed since the record was
+// written, are skipped: they were written for another table.
+func (b *Branch) replay(ctx context.Context, r wal.Record) error {
+	byTable := map[string][]memtable.Change{}
+	for _, c := range r.Changes {
+		t := b.mu.tables[c.TableID]
+		if t == nil || t.meta.SchemaID != c.SchemaID || c.Kind == wal.ChangeTruncate {
+			continue
+		}
+		mc := memtable.Change{Key: parquetio.Key(c.Key), Deleted: c.Kind == wal.ChangeDelete}
+		if !mc.Deleted {
+			row, err := decodeRow(c.Row)
+			if err != nil {
+				return base.Corruptf(fmt.Sprintf("WAL record %d", r.Seq), "table %s: %v", c.TableID, err)
+			}
+			mc.Row = row
+		}
+		byTable[c.TableID] = append(byTable[c.TableID], mc)
+	}
+	for id, changes := range byTable {
+		locs, err := b.locate(ctx, b.mu.head, id, changes)
+		if err != nil {
+			return err
+		}
+		if err := b.mu.live.Apply(r.Seq, id, changes...); err != nil {
+			return err
+		}
+		for i, c := range changes {
+			if locs[i] != nil {
+				if err := b.mu.live.SetLocation(id, c.Key, *locs[i], r.Seq); err != nil {
+					return err
+				}
+			}
+			b.noteWrite(id, c.Key, r.Seq)
+		}
+	}
+	return nil
+}
+
+// resetTables loads the tables of a log state.
+func (b *Branch) resetTables(head *txn.Snapshot) error {
+	tables := map[string]*tableInfo{}
+	for _, t := range head.State.Tables() {
+		enc, err := parquetio.NewKeyEncoder(&t.Meta.Schema, t.Meta.Key)
+		if err != nil && len(t.Meta.Key) > 0 {
+			return fmt.Errorf("memwal: table %s: %w", t.Meta.Name, err)
+		}
+		tables[t.Meta.ID] = &tableInfo{meta: t.Meta, enc: enc}
+	}
+	b.mu.tables = tables
+	return nil
+}
+
+// newMemTable returns an empty MemTable holding the writer's tables.
+func (b *Branch) newMemTable() *memtable.MemTable {
+	m := memtable.New(memtable.Options{})
+	for id, t := range b.mu.tables {
+		if err := m.AddTable(id, &t.meta.Schema); err != nil {
+			panic(err) // the schemas are the log's and were parsed already
+		}
+	}
+	return m
+}
+
+func (b *Branch) noteWrite(table string, key parquetio.Key, seq uint64) {
+	m := b.mu.lastWrite[table]
+	if m == nil {
+		m = map[parquetio.Key]uint64{}
+		b.mu.lastWrite[table] = m
+	}
+	m[key] = seq
+}
+
+// locate finds, in the files of head, the live row of each change's key:
+// the location a new version must mask. nil for a key with no file row.
+func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string, changes []memtable.Change) ([]*memtable.Location, error) {
+	ts := head.State.Table(tableID)
+	out := make([]*memtable.Location, len(changes))
+	if ts == nil || ts.FileCount() == 0 {
+		return out, nil
+	}
+	t := &scan.Table{Schema: &ts.Meta.Schema}
+	ts.Files(func(a *txn.Add) bool {
+		t.Files = append(t.Files, a)
+		return true
+	})
+	keyCols := ts.Meta.Key
+	for i, c := range changes {
+		rec, loc, found, err := b.reader.Lookup(ctx, t, c.Key, keyCols[:1], b.opts.Alloc)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			rec.Release()
+			out[i] = &memtable.Location{Path: loc.Path, Position: loc.Position}
+		}
+	}
+	return out, nil
+}
+
+// watchLease fails the writer when its lease is lost.
+func (b *Branch) watchLease() {
+	<-b.held.Lost()
+	b.fail(fmt.Errorf("%w: the lease of branch %q was lost: %v", ErrFailed, b.name, b.held.Err()))
+}
+
+// fail stops the writer for good.
+func (b *Branch) fail(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.mu.err == nil {
+		b.mu.err = err
+		b.opts.Logger.Error("memwal: writer stopped", "branch", b.name, "epoch", b.epoch, "error", err)
+	}
+	b.mu.published2.Broadcast()
+}
+
+// Epoch is the writer's lease epoch.
+func (b *Branch) Epoch() int64 { return b.epoch }
+
+// Head is the log state the writer's MemTables sit on.
+func (b *Branch) Head() *txn.Snapshot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mu.head
+}
+
+// Close flushes the MemTables, closes the WAL and releases the lease.
+func (b *Branch) Close(ctx context.Context) error {
+	err := b.Flush(ctx)
+	return errors.Join(err, b.shutdown(ctx, true))
+}
+
+// Abandon stops the writer without flushing, as a crash would, but
+// releases the lease so that a new writer takes over at once (tests).
+func (b *Branch) Abandon() error { return b.shutdown(context.Background(), true) }
+
+func (b *Branch) shutdown(ctx context.Context, release bool) error {
+	b.mu.Lock()
+	if b.mu.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.closed = true
+	if b.mu.err == nil {
+		b.mu.err = ErrClosed
+	}
+	b.mu.published2.Broadcast()
+	live, frozen := b.mu.live, slices.Clone(b.mu.frozen)
+	b.mu.Unlock()
+	var errs []error
+	errs = append(errs, b.w.Close())
+	if release {
+		errs = append(errs, b.held.Release(ctx))
+	}
+	for _, m := range append(frozen, live) {
+		m.Release()
+	}
+	errs = append(errs, b.reader.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,299 @@
+package memwal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/memwal/wal"
+	"github.com/lakesql/lakesql/scan/dv"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// Flush persists every acknowledged write in data files: it freezes the
+// live MemTable, writes one key-sorted Parquet file per table and the
+// deletion vectors of the file rows it supersedes, and commits them with
+// the WAL position in one storage entry (no version).
+func (b *Branch) Flush(ctx context.Context) error {
+	_, err := b.flush(ctx, nil)
+	return err
+}
+
+// CommitVersion creates a version holding every write acknowledged before
+// it: the MemTable is flushed in the same entry. With nothing pending since
+// the newest version it creates none and returns the head.
+func (b *Branch) CommitVersion(ctx context.Context, message, user string) (*txn.Snapshot, error) {
+	return b.flush(ctx, &txn.Commit{Operation: "COMMIT", Message: message, User: user, CreatesVersion: true})
+}
+
+// CommitDDL commits a table change (create, alter, drop, truncate) as a
+// version: writers pause, the MemTable is flushed in the same entry, and
+// the writer continues on the new schemas.
+func (b *Branch) CommitDDL(ctx context.Context, c *txn.Commit) (*txn.Snapshot, error) {
+	c.CreatesVersion = true
+	b.mu.Lock()
+	b.mu.paused = true
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.mu.paused = false
+		b.mu.published2.Broadcast()
+		b.mu.Unlock()
+	}()
+	return b.flush(ctx, c)
+}
+
+func (b *Branch) maybeFlush() {
+	b.mu.Lock()
+	big := b.mu.live.Bytes() >= b.opts.FlushBytes && !b.mu.flushing
+	if big {
+		b.mu.flushing = true
+	}
+	b.mu.Unlock()
+	if big {
+		go func() {
+			if err := b.Flush(context.Background()); err != nil {
+				b.opts.Logger.Warn("memwal: background flush failed", "branch", b.name, "error", err)
+			}
+			b.mu.Lock()
+			b.mu.flushing = false
+			b.mu.Unlock()
+		}()
+	}
+}
+
+// relocation is a flushed key's row in its new file.
+type relocation struct {
+	table string
+	key   parquetio.Key
+	loc   memtable.Location
+}
+
+func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, error) {
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
+	b.mu.Lock()
+	if err := b.mu.err; err != nil {
+		b.mu.Unlock()
+		return nil, err
+	}
+	frozen := b.mu.live
+	empty := frozen.Len() == 0
+	if !empty {
+		frozen.Freeze()
+		b.mu.live = b.newMemTable()
+		b.mu.frozen = append(b.mu.frozen, frozen)
+	}
+	upto := b.mu.submitted
+	for b.mu.published < upto && b.mu.err == nil {
+		b.mu.published2.Wait() // records in flight become durable first
+	}
+	head, err := b.mu.head, b.mu.err
+	tables := b.mu.tables
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if empty && extra == nil {
+		return head, nil
+	}
+	if empty && extra != nil && extra.Operation == "COMMIT" && len(extra.Tables)+len(extra.Drops)+len(extra.Truncates) == 0 {
+		if vi, ok := head.State.VersionAt(head.Version()); head.Version() > 0 && ok && vi.Entry == head.Entry() && vi.BranchID == head.Branch.ID {
+			return head, nil // nothing since the newest version
+		}
+	}
+	c := &txn.Commit{Operation: "FLUSH"}
+	if extra != nil {
+		*c = *extra
+	}
+	c.Epoch = b.epoch
+	c.WAL = &txn.WALPosition{Epoch: b.epoch, Position: max(int64(upto), head.State.WAL.Position)}
+	var relocs []relocation
+	if !empty {
+		if relocs, err = b.writeFlush(ctx, head, tables, frozen, upto, c); err != nil {
+			return nil, fmt.Errorf("memwal: flush of branch %q: %w", b.name, err)
+		}
+	}
+	newHead, err := b.db.Commit(ctx, head, c)
+	if err != nil {
+		if errors.Is(err, txn.ErrFenced) {
+			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+		}
+		return nil, fmt.Errorf("memwal: flush of branch %q: %w", b.name, err)
+	}
+	b.mu.Lock()
+	// Keys the newer MemTable holds must mask their flushed rows in the
+	// new files, from the moment those files are visible.
+	if len(relocs) > 0 {
+		v, err := b.mu.live.Snapshot(math.MaxUint64)
+		if err == nil {
+			for _, r := range relocs {
+				if v.Table(r.table).Has(r.key) {
+					b.mu.live.SetLocation(r.table, r.key, r.loc, 0)
+				}
+			}
+			v.Release()
+		}
+	}
+	b.mu.head = newHead
+	b.mu.filesGen++
+	if !empty {
+		b.mu.frozen = b.mu.frozen[1:]
+	}
+	if extra != nil && len(extra.Tables)+len(extra.Drops)+len(extra.Truncates) > 0 {
+		for _, id := range changedTables(extra) {
+			b.mu.tableGen[id] = b.mu.submitted + 1
+		}
+		if err := b.resetTables(newHead); err == nil {
+			old := b.mu.live
+			b.mu.live = b.newMemTable() // writers were paused: it is empty
+			old.Release()
+		}
+	}
+	b.mu.Unlock()
+	if !empty {
+		frozen.Release()
+		if _, err := wal.DeleteBefore(ctx, b.st, b.walDir, b.epoch, upto); err != nil {
+			b.opts.Logger.Warn("memwal: WAL garbage collection failed", "branch", b.name, "error", err)
+		}
+	}
+	return newHead, nil
+}
+
+func changedTables(c *txn.Commit) []string {
+	var ids []string
+	for _, t := range c.Tables {
+		ids = append(ids, t.ID)
+	}
+	for _, d := range c.Drops {
+		ids = append(ids, d.ID)
+	}
+	for _, t := range c.Truncates {
+		ids = append(ids, t.ID)
+	}
+	return ids
+}
+
+// writeFlush writes the frozen MemTable's tables as files and deletion
+// vectors, adding the actions to c, and returns where the flushed keys now
+// live.
+func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[string]*tableInfo,
+	frozen *memtable.MemTable, upto uint64, c *txn.Commit) ([]relocation, error) {
+	view, err := frozen.Snapshot(upto)
+	if err != nil {
+		return nil, err
+	}
+	defer view.Release()
+	var relocs []relocation
+	for _, id := range frozen.Tables() {
+		t := tables[id]
+		ts := head.State.Table(id)
+		if t == nil || ts == nil {
+			continue // dropped meanwhile
+		}
+		deleted := map[string][]int64{}
+		var keys []parquetio.Key
+		for e := range frozen.Iterate(id, upto) {
+			for _, l := range e.Locations {
+				if ts.File(l.Path) != nil {
+					deleted[l.Path] = append(deleted[l.Path], l.Position)
+				}
+			}
+			if !e.Deleted {
+				keys = append(keys, e.Key)
+			}
+		}
+		if len(keys) > 0 {
+			rel := path.Join("data", id, newFileID()+".parquet")
+			it, err := view.Table(id).Records(ctx, nil, b.opts.Alloc)
+			if err != nil {
+				return nil, err
+			}
+			var recs []arrow.Record
+			for it.Next() {
+				r := it.Record()
+				r.Retain()
+				recs = append(recs, r)
+			}
+			err = it.Err()
+			it.Close()
+			if err != nil {
+				release(recs)
+				return nil, err
+			}
+			opts := b.opts.Writer
+			opts.KeyColumns = t.meta.Key
+			stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &t.meta.Schema, recs, opts)
+			release(recs)
+			if err != nil {
+				return nil, err
+			}
+			add := txn.Add{Table: id, Path: rel, Kind: txn.KindFlushed, Rows: stats.Rows, Bytes: stats.Bytes}
+			if js, err := json.Marshal(stats.Columns); err == nil {
+				add.Stats = js
+			}
+			if stats.KeyMin != nil {
+				kmin, _ := json.Marshal(stats.KeyMin)
+				kmax, _ := json.Marshal(stats.KeyMax)
+				add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
+			}
+			c.Adds = append(c.Adds, add)
+			for i, k := range keys {
+				relocs = append(relocs, relocation{table: id, key: k, loc: memtable.Location{Path: rel, Position: int64(i)}})
+			}
+		}
+		if len(deleted) > 0 {
+			w := dv.NewWriter(b.db.Prefix(), id, dv.WriterOptions{})
+			for _, p := range sortedPaths(deleted) {
+				old := ts.File(p)
+				bm, err := dv.Extend(ctx, b.st, b.db.Prefix(), old.DV, deleted[p])
+				if err != nil {
+					return nil, err
+				}
+				d, err := w.Add(p, bm)
+				if err != nil {
+					return nil, err
+				}
+				upd := *old
+				upd.DV = &d
+				c.Removes = append(c.Removes, txn.Remove{Table: id, Path: p})
+				c.Adds = append(c.Adds, upd)
+			}
+			if err := w.Finish(ctx, b.st); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return relocs, nil
+}
+
+func release(recs []arrow.Record) {
+	for _, r := range recs {
+		r.Release()
+	}
+}
+
+func sortedPaths(m map[string][]int64) []string {
+	out := make([]string, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func newFileID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,308 @@
+package memwal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/scan"
+	"github.com/lakesql/lakesql/store"
+	"github.com/lakesql/lakesql/store/local"
+	"github.com/lakesql/lakesql/store/mem"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// The model: table t1 (id BIGINT PRIMARY KEY, v BIGINT, s VARCHAR(16))
+// as a map from id to (v, s).
+type mrow struct {
+	v int64
+	s string
+}
+
+func tableSchema() base.Schema {
+	return base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "id", Type: "BIGINT"},
+		{ID: 2, Name: "v", Type: "BIGINT", Nullable: true},
+		{ID: 3, Name: "s", Type: "VARCHAR(16)", Nullable: true},
+	}, NextColumnID: 4}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func newDB(t testing.TB, st store.Store) *txn.DB {
+	ctx := context.Background()
+	db, err := txn.Create(ctx, st, "db", txn.Options{HeadRefresh: -1, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := db.Head(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Commit(ctx, h, &txn.Commit{Operation: "CREATE TABLE", CreatesVersion: true,
+		Tables: []txn.Table{{ID: "t1", Name: "t1", Schema: tableSchema(), SchemaID: 1, Key: []int{1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// scanAll reads every row of t1 at a snapshot.
+func scanAll(t testing.TB, s *Snapshot) map[int64]mrow {
+	it, err := s.Scan(context.Background(), "t1", scan.Request{Columns: []int{1, 2, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	got := map[int64]mrow{}
+	for it.Next() {
+		rec := it.Record()
+		ids := rec.Column(0).(*array.Int64)
+		vs := rec.Column(1).(*array.Int64)
+		ss := rec.Column(2).(*array.String)
+		for i := range int(rec.NumRows()) {
+			id := ids.Value(i)
+			if _, dup := got[id]; dup {
+				t.Fatalf("key %d appears twice in a scan", id)
+			}
+			got[id] = mrow{v: vs.Value(i), s: ss.Value(i)}
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// scanVersion reads every row of t1 at a version of the log (files only).
+func scanVersion(t testing.TB, db *txn.DB, v int64) map[int64]mrow {
+	ctx := context.Background()
+	snap, err := db.AtVersion(ctx, "main", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := scan.NewReader(db.Store(), db.Prefix(), scan.Options{})
+	defer r.Close()
+	ts := snap.State.Table("t1")
+	tbl := &scan.Table{Schema: &ts.Meta.Schema}
+	ts.Files(func(a *txn.Add) bool {
+		tbl.Files = append(tbl.Files, a)
+		return true
+	})
+	it, err := r.Scan(ctx, tbl, scan.Request{Columns: []int{1, 2, 3}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	got := map[int64]mrow{}
+	for it.Next() {
+		rec := it.Record()
+		for i := range int(rec.NumRows()) {
+			got[rec.Column(0).(*array.Int64).Value(i)] = mrow{v: rec.Column(1).(*array.Int64).Value(i), s: rec.Column(2).(*array.String).Value(i)}
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func diff(got, want map[int64]mrow) string {
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			return fmt.Sprintf("key %d: got %v (present %v), want %v", k, g, ok, w)
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			return fmt.Sprintf("key %d: got %v, want no row", k, g)
+		}
+	}
+	return ""
+}
+
+// TestModel runs random transactions, flushes, versions, checkpoints,
+// crashes and reopenings against a branch writer and a map, under several
+// configurations; every read must agree with the model.
+func TestModel(t *testing.T) {
+	for _, cfg := range []struct {
+		name       string
+		store      func(t *testing.T) store.Store
+		flushBytes int64
+		ops        int
+	}{
+		{"mem-tiny-memtables", func(t *testing.T) store.Store { return mem.New() }, 600, 1500},
+		{"mem", func(t *testing.T) store.Store { return mem.New() }, 64 << 10, 1500},
+		{"local", func(t *testing.T) store.Store {
+			st, err := local.Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}, 4 << 10, 400},
+	} {
+		t.Run(cfg.name, func(t *testing.T) {
+			seed := rand.Uint64()
+			t.Logf("seed %d", seed)
+			runModel(t, seed, cfg.store(t), cfg.flushBytes, cfg.ops)
+		})
+	}
+}
+
+func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops int) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(seed, 2))
+	db := newDB(t, st)
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	opts := Options{FlushBytes: flushBytes, Logger: quiet(), Alloc: alloc}
+	open := func() *Branch {
+		b, err := Open(ctx, db, "main", opts)
+		if err != nil {
+			t.Fatalf("seed %d: open: %v", seed, err)
+		}
+		return b
+	}
+	b := open()
+	model := map[int64]mrow{}
+	versions := map[int64]map[int64]mrow{1: {}}
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("seed %d: "+format, append([]any{seed}, args...)...)
+	}
+	check := func(what string) {
+		t.Helper()
+		s, err := b.Snapshot()
+		if err != nil {
+			fail("%s: snapshot: %v", what, err)
+		}
+		defer s.Close()
+		if d := diff(scanAll(t, s), model); d != "" {
+			fail("%s: scan differs from the model: %s", what, d)
+		}
+		n, err := s.Count(ctx, "t1")
+		if err != nil || n != int64(len(model)) {
+			fail("%s: count %d (%v), model has %d", what, n, err, len(model))
+		}
+		for range 5 {
+			id := r.Int64N(60)
+			key, _ := (&Txn{b: b}).Key("t1", id)
+			row, found, err := s.Lookup(ctx, "t1", key)
+			want, ok := model[id]
+			if err != nil || found != ok || found && (row[1] != want.v || row[2] != want.s) {
+				fail("%s: lookup %d = %v %v %v, want %v %v", what, id, row, found, err, want, ok)
+			}
+		}
+	}
+	for op := range ops {
+		switch k := r.IntN(100); {
+		case k < 45: // a transaction of upserts and deletes
+			tx, err := b.Begin()
+			if err != nil {
+				fail("begin: %v", err)
+			}
+			next := maps.Clone(model)
+			for range 1 + r.IntN(5) {
+				id := r.Int64N(60)
+				if r.IntN(4) == 0 {
+					key, _ := tx.Key("t1", id)
+					if err := tx.Delete("t1", key); err != nil {
+						fail("delete: %v", err)
+					}
+					delete(next, id)
+					continue
+				}
+				row := mrow{v: r.Int64N(1000), s: fmt.Sprintf("s%d", r.IntN(50))}
+				if _, err := tx.Put("t1", []any{id, row.v, row.s}); err != nil {
+					fail("put: %v", err)
+				}
+				next[id] = row
+			}
+			if _, err := tx.Commit(ctx); err != nil {
+				fail("op %d: commit: %v", op, err)
+			}
+			model = next
+		case k < 55: // read-modify-write: v = v + 1
+			tx, _ := b.Begin()
+			id := r.Int64N(60)
+			key, _ := tx.Key("t1", id)
+			row, found, err := tx.Get(ctx, "t1", key)
+			if err != nil {
+				fail("get: %v", err)
+			}
+			if w, ok := model[id]; found != ok || found && row[1] != w.v {
+				fail("op %d: txn get %d = %v %v, model %v %v", op, id, row, found, w, ok)
+			}
+			if found {
+				nv := row[1].(int64) + 1
+				if _, err := tx.Put("t1", []any{id, nv, row[2]}); err != nil {
+					fail("put: %v", err)
+				}
+				if _, err := tx.Commit(ctx); err != nil {
+					fail("commit: %v", err)
+				}
+				model[id] = mrow{v: nv, s: row[2].(string)}
+			} else {
+				tx.Rollback()
+			}
+		case k < 60: // two transactions on one key: the second loses
+			id := r.Int64N(60)
+			t1, _ := b.Begin()
+			t2, _ := b.Begin()
+			t1.Put("t1", []any{id, int64(1), "first"})
+			t2.Put("t1", []any{id, int64(2), "second"})
+			if _, err := t1.Commit(ctx); err != nil {
+				fail("first commit: %v", err)
+			}
+			if _, err := t2.Commit(ctx); !errors.Is(err, ErrConflict) {
+				fail("second commit on one key: %v, want ErrConflict", err)
+			}
+			model[id] = mrow{v: 1, s: "first"}
+		case k < 70:
+			check(fmt.Sprintf("op %d", op))
+		case k < 75:
+			if err := b.Flush(ctx); err != nil {
+				fail("flush: %v", err)
+			}
+		case k < 80:
+			head, err := b.CommitVersion(ctx, fmt.Sprintf("op %d", op), "test")
+			if err != nil {
+				fail("commit version: %v", err)
+			}
+			versions[head.Version()] = maps.Clone(model)
+		case k < 83:
+			if _, err := db.Checkpoint(ctx, "main"); err != nil {
+				fail("checkpoint: %v", err)
+			}
+		case k < 88: // a clean restart
+			if err := b.Close(ctx); err != nil {
+				fail("close: %v", err)
+			}
+			b = open()
+		case k < 93: // a crash: nothing flushed; the WAL brings it back
+			if err := b.Abandon(); err != nil {
+				fail("abandon: %v", err)
+			}
+			b = open()
+			check(fmt.Sprintf("op %d, after a crash", op))
+		default: // an old version reads what it held
+			vs := slices.Collect(maps.Keys(versions))
+			v := vs[r.IntN(len(vs))]
+			if d := diff(scanVersion(t, db, v), versions[v]); d != "" {
+				fail("op %d: AS OF %d differs: %s", op, v, d)
+			}
+		}
+	}
+	check("end")
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alloc.AssertSize(t, 0)
+}

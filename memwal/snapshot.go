@@ -1,0 +1,238 @@
+package memwal
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/scan"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// Snapshot is a consistent read view of the branch: a log state and the
+// MemTables at the published sequence number, taken together under the
+// write lock. It pins its MemTables until Close.
+type Snapshot struct {
+	b     *Branch
+	Log   *txn.Snapshot
+	Seq   uint64
+	views []*memtable.View // newest first
+	once  sync.Once
+}
+
+// Snapshot returns a view of everything acknowledged so far.
+func (b *Branch) Snapshot() (*Snapshot, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.mu.err; err != nil {
+		return nil, err
+	}
+	return b.snapshotLocked(b.mu.published)
+}
+
+func (b *Branch) snapshotLocked(seq uint64) (*Snapshot, error) {
+	s := &Snapshot{b: b, Log: b.mu.head, Seq: seq}
+	mems := append([]*memtable.MemTable{b.mu.live}, reversed(b.mu.frozen)...)
+	for _, m := range mems {
+		v, err := m.Snapshot(seq)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.views = append(s.views, v)
+	}
+	return s, nil
+}
+
+func reversed[T any](s []T) []T {
+	out := make([]T, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
+}
+
+// Close releases the snapshot's MemTables.
+func (s *Snapshot) Close() {
+	s.once.Do(func() {
+		for _, v := range s.views {
+			v.Release()
+		}
+	})
+}
+
+// Table is the snapshot's view of a table for the scan package: its files
+// and one source combining the MemTables.
+func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
+	ts := s.Log.State.Table(tableID)
+	if ts == nil {
+		return nil, fmt.Errorf("memwal: table %s does not exist at entry %d", tableID, s.Log.Entry())
+	}
+	t := &scan.Table{Schema: &ts.Meta.Schema}
+	ts.Files(func(a *txn.Add) bool {
+		t.Files = append(t.Files, a)
+		return true
+	})
+	var tvs []*memtable.TableView
+	for _, v := range s.views {
+		tvs = append(tvs, v.Table(tableID))
+	}
+	t.Sources = []scan.Source{&mergedSource{views: tvs}}
+	return t, nil
+}
+
+// Lookup returns key's live row at the snapshot (all columns, as the
+// MemTable's normalized Go values).
+func (s *Snapshot) Lookup(ctx context.Context, tableID string, key parquetio.Key) ([]any, bool, error) {
+	t, err := s.Table(tableID)
+	if err != nil {
+		return nil, false, err
+	}
+	rec, _, found, err := s.b.reader.Lookup(ctx, t, key, nil, s.b.opts.Alloc)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	defer rec.Release()
+	row, err := rowOf(rec, 0)
+	return row, err == nil, err
+}
+
+// Scan scans a table at the snapshot.
+func (s *Snapshot) Scan(ctx context.Context, tableID string, req scan.Request) (*scan.Iterator, error) {
+	t, err := s.Table(tableID)
+	if err != nil {
+		return nil, err
+	}
+	if req.Alloc == nil {
+		req.Alloc = s.b.opts.Alloc
+	}
+	return s.b.reader.Scan(ctx, t, req, nil)
+}
+
+// Count is the exact number of rows of a table at the snapshot.
+func (s *Snapshot) Count(ctx context.Context, tableID string) (int64, error) {
+	t, err := s.Table(tableID)
+	if err != nil {
+		return 0, err
+	}
+	return s.b.reader.Count(ctx, t)
+}
+
+// mergedSource presents MemTables (newest first) as one scan.Source: a key
+// is taken from the newest MemTable that holds it; the older ones' rows of
+// it are shadowed.
+type mergedSource struct {
+	views []*memtable.TableView
+}
+
+var _ scan.Source = (*mergedSource)(nil)
+
+func (m *mergedSource) Mask(path string) *roaring.Bitmap {
+	var out *roaring.Bitmap
+	copied := false
+	for _, v := range m.views {
+		b := v.Mask(path)
+		if b == nil || b.IsEmpty() {
+			continue
+		}
+		if out == nil {
+			out = b
+			continue
+		}
+		if !copied {
+			out, copied = out.Clone(), true
+		}
+		out.Or(b)
+	}
+	return out
+}
+
+func (m *mergedSource) shadowed(i int) func(parquetio.Key) bool {
+	if i == 0 {
+		return nil
+	}
+	return func(k parquetio.Key) bool {
+		for _, v := range m.views[:i] {
+			if v.Has(k) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (m *mergedSource) Records(ctx context.Context, columns []int, alloc memory.Allocator) (scan.RecordIterator, error) {
+	it := &chainIter{}
+	for i, v := range m.views {
+		ri, err := v.RecordsExcept(ctx, columns, alloc, m.shadowed(i))
+		if err != nil {
+			it.Close()
+			return nil, err
+		}
+		it.its = append(it.its, ri)
+	}
+	return it, nil
+}
+
+func (m *mergedSource) Get(ctx context.Context, key parquetio.Key, columns []int, alloc memory.Allocator) (arrow.Record, bool, bool, error) {
+	for _, v := range m.views {
+		rec, deleted, found, err := v.Get(ctx, key, columns, alloc)
+		if err != nil || found {
+			return rec, deleted, found, err
+		}
+	}
+	return nil, false, false, nil
+}
+
+func (m *mergedSource) LiveRows() int64 {
+	if len(m.views) == 1 {
+		return m.views[0].LiveRows()
+	}
+	// Count what Records yields: older MemTables' shadowed keys excluded.
+	var n int64
+	it, err := m.Records(context.Background(), []int{}, memory.DefaultAllocator)
+	if err != nil {
+		return 0
+	}
+	defer it.Close()
+	for it.Next() {
+		n += it.Record().NumRows()
+	}
+	return n
+}
+
+// chainIter concatenates record iterators.
+type chainIter struct {
+	its []scan.RecordIterator
+	i   int
+	err error
+}
+
+func (c *chainIter) Next() bool {
+	for c.i < len(c.its) {
+		if c.its[c.i].Next() {
+			return true
+		}
+		if err := c.its[c.i].Err(); err != nil {
+			c.err = err
+			return false
+		}
+		c.i++
+	}
+	return false
+}
+
+func (c *chainIter) Record() arrow.Record { return c.its[c.i].Record() }
+func (c *chainIter) Err() error           { return c.err }
+func (c *chainIter) Close() {
+	for _, it := range c.its {
+		it.Close()
+	}
+	c.its = nil
+}

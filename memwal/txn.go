@@ -1,0 +1,268 @@
+package memwal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/memwal/wal"
+)
+
+// Txn is a transaction on the branch: snapshot isolation with
+// first-committer-wins. It reads at the snapshot it began with, sees its own
+// writes, buffers them, and commits them as one WAL record. A Txn is used by
+// one goroutine.
+type Txn struct {
+	b      *Branch
+	snap   *Snapshot
+	writes map[string]*tableWrites
+	done   bool
+}
+
+type tableWrites struct {
+	keys []parquetio.Key // in write order
+	rows map[parquetio.Key]*memtable.Change
+}
+
+// Begin starts a transaction at everything acknowledged so far.
+func (b *Branch) Begin() (*Txn, error) {
+	s, err := b.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &Txn{b: b, snap: s, writes: map[string]*tableWrites{}}, nil
+}
+
+// Snapshot is the transaction's read snapshot (without its own writes).
+func (tx *Txn) Snapshot() *Snapshot { return tx.snap }
+
+func (tx *Txn) table(tableID string) (*tableInfo, error) {
+	tx.b.mu.Lock()
+	defer tx.b.mu.Unlock()
+	t := tx.b.mu.tables[tableID]
+	if t == nil {
+		return nil, fmt.Errorf("memwal: table %s does not exist", tableID)
+	}
+	if t.enc == nil {
+		return nil, fmt.Errorf("memwal: table %s has no primary key; keyless tables are written through the bulk path", t.meta.Name)
+	}
+	return t, nil
+}
+
+// Key encodes a key tuple of a table.
+func (tx *Txn) Key(tableID string, keyValues ...any) (parquetio.Key, error) {
+	t, err := tx.table(tableID)
+	if err != nil {
+		return "", err
+	}
+	return t.enc.Encode(keyValues...)
+}
+
+// Get returns the row of key: the transaction's own write if it made one,
+// else the row at its snapshot.
+func (tx *Txn) Get(ctx context.Context, tableID string, key parquetio.Key) ([]any, bool, error) {
+	if w := tx.writes[tableID]; w != nil {
+		if c := w.rows[key]; c != nil {
+			if c.Deleted {
+				return nil, false, nil
+			}
+			return slices.Clone(c.Row), true, nil
+		}
+	}
+	return tx.snap.Lookup(ctx, tableID, key)
+}
+
+// Put writes a row (every column of the table, in schema order).
+func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
+	t, err := tx.table(tableID)
+	if err != nil {
+		return "", err
+	}
+	norm, err := memtable.NormalizeRow(&t.meta.Schema, row)
+	if err != nil {
+		return "", err
+	}
+	vals := make([]any, len(t.meta.Key))
+	for i, id := range t.meta.Key {
+		for j, c := range t.meta.Schema.Columns {
+			if c.ID == id {
+				vals[i] = norm[j]
+			}
+		}
+	}
+	key, err := t.enc.Encode(vals...)
+	if err != nil {
+		return "", err
+	}
+	tx.write(tableID, memtable.Change{Key: key, Row: norm})
+	return key, nil
+}
+
+// Delete deletes the row of key (a no-op when there is none).
+func (tx *Txn) Delete(tableID string, key parquetio.Key) error {
+	if _, err := tx.table(tableID); err != nil {
+		return err
+	}
+	tx.write(tableID, memtable.Change{Key: key, Deleted: true})
+	return nil
+}
+
+func (tx *Txn) write(tableID string, c memtable.Change) {
+	w := tx.writes[tableID]
+	if w == nil {
+		w = &tableWrites{rows: map[parquetio.Key]*memtable.Change{}}
+		tx.writes[tableID] = w
+	}
+	if w.rows[c.Key] == nil {
+		w.keys = append(w.keys, c.Key)
+	}
+	w.rows[c.Key] = &c
+}
+
+// Rollback drops the transaction's writes.
+func (tx *Txn) Rollback() {
+	if !tx.done {
+		tx.done = true
+		tx.snap.Close()
+	}
+}
+
+// Commit makes the transaction's writes durable and visible, and returns
+// their sequence number. File locations of the written keys are looked up
+// before the write lock and revalidated under it (a flush that published
+// meanwhile makes it look again). A key written by a transaction that
+// committed after this one's snapshot is a conflict (ErrConflict).
+func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
+	if tx.done {
+		return 0, fmt.Errorf("memwal: transaction already ended")
+	}
+	defer tx.Rollback()
+	if len(tx.writes) == 0 {
+		return tx.snap.Seq, nil
+	}
+	b := tx.b
+	tables := make([]string, 0, len(tx.writes))
+	for id := range tx.writes {
+		tables = append(tables, id)
+	}
+	slices.Sort(tables)
+	changes := map[string][]memtable.Change{}
+	for _, id := range tables {
+		w := tx.writes[id]
+		for _, k := range w.keys {
+			changes[id] = append(changes[id], *w.rows[k])
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		b.mu.Lock()
+		for b.mu.paused && b.mu.err == nil {
+			b.mu.published2.Wait()
+		}
+		head, gen, err := b.mu.head, b.mu.filesGen, b.mu.err
+		b.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		locs := map[string][]*memtable.Location{}
+		for _, id := range tables {
+			l, err := b.locate(ctx, head, id, changes[id])
+			if err != nil {
+				return 0, err
+			}
+			locs[id] = l
+		}
+		b.mu.Lock()
+		if b.mu.filesGen != gen || b.mu.paused {
+			b.mu.Unlock()
+			continue // a flush published files meanwhile: look again
+		}
+		seq, wait, err := tx.applyLocked(tables, changes, locs)
+		b.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		if err := wait(ctx); err != nil {
+			if errors.Is(err, wal.ErrFenced) || errors.Is(err, wal.ErrWriterFailed) {
+				b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+			}
+			return 0, err
+		}
+		b.publish(seq)
+		b.maybeFlush()
+		return seq, nil
+	}
+}
+
+// applyLocked checks conflicts, submits the WAL record and applies it to the
+// live MemTable, under the write lock.
+func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change, locs map[string][]*memtable.Location) (uint64, func(context.Context) error, error) {
+	b := tx.b
+	if err := b.mu.err; err != nil {
+		return 0, nil, err
+	}
+	var record []wal.Change
+	for _, id := range tables {
+		t := b.mu.tables[id]
+		if t == nil {
+			return 0, nil, fmt.Errorf("memwal: table %s was dropped", id)
+		}
+		if b.mu.tableGen[id] > tx.snap.Seq {
+			return 0, nil, fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
+		}
+		last := b.mu.lastWrite[id]
+		for _, c := range changes[id] {
+			if last[c.Key] > tx.snap.Seq {
+				return 0, nil, fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
+			}
+			wc := wal.Change{Kind: wal.ChangePut, TableID: id, SchemaID: t.meta.SchemaID, Key: []byte(c.Key)}
+			if c.Deleted {
+				wc.Kind = wal.ChangeDelete
+			} else {
+				row, err := encodeRow(nil, c.Row)
+				if err != nil {
+					return 0, nil, err
+				}
+				wc.Row = row
+			}
+			record = append(record, wc)
+		}
+	}
+	seq, wait, err := b.w.Submit(record)
+	if err != nil {
+		if errors.Is(err, wal.ErrFenced) || errors.Is(err, wal.ErrWriterFailed) {
+			b.mu.err = fmt.Errorf("%w: %v", ErrFailed, err)
+		}
+		return 0, nil, err
+	}
+	b.mu.submitted = seq
+	for _, id := range tables {
+		if err := b.mu.live.Apply(seq, id, changes[id]...); err != nil {
+			// The record is in the WAL but not in memory: stop.
+			b.mu.err = fmt.Errorf("%w: applying record %d: %v", ErrFailed, seq, err)
+			return 0, nil, b.mu.err
+		}
+		for i, c := range changes[id] {
+			if l := locs[id][i]; l != nil {
+				if err := b.mu.live.SetLocation(id, c.Key, *l, seq); err != nil {
+					b.mu.err = fmt.Errorf("%w: %v", ErrFailed, err)
+					return 0, nil, b.mu.err
+				}
+			}
+			b.noteWrite(id, c.Key, seq)
+		}
+	}
+	return seq, wait, nil
+}
+
+// publish makes seq (and everything before it, durable too) visible.
+func (b *Branch) publish(seq uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if seq > b.mu.published {
+		b.mu.published = seq
+		b.mu.published2.Broadcast()
+	}
+}
