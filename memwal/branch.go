@@ -52,6 +52,16 @@ type Options struct {
 	Alloc memory.Allocator
 	// Logger receives what the writer does (default slog.Default()).
 	Logger *slog.Logger
+	// Hook, if set, is called at the named points of a takeover ("fenced",
+	// "claimed", "replayed") and of a flush ("flush-written",
+	// "flush-committed"); tests use it to pause a writer there.
+	Hook func(point string)
+}
+
+func (o *Options) hook(point string) {
+	if o.Hook != nil {
+		o.Hook(point)
+	}
 }
 
 func (o *Options) fill() {
@@ -101,7 +111,8 @@ type Branch struct {
 		published  uint64               // the last durable and applied seq
 		published2 *sync.Cond           // signalled when published moves
 		lastWrite  map[string]map[parquetio.Key]uint64
-		tableGen   map[string]uint64 // seq of the last bulk change of a table
+		tableGen   map[string]uint64 // ddlGen of the last table change of a table
+		ddlGen     uint64            // counts table changes
 		filesGen   uint64            // bumped when the log's files change
 		err        error             // terminal
 		closed     bool
@@ -149,6 +160,7 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 			return fmt.Errorf("fencing epoch %d: %w", ep, err)
 		}
 	}
+	b.opts.hook("fenced")
 	// (b, c) Claim the epoch. The position stays the persisted one: the
 	// claim persists nothing.
 	claimed, err := b.db.Commit(ctx, head, &txn.Commit{Operation: "CLAIM", Epoch: b.epoch,
@@ -156,6 +168,7 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 	if err != nil {
 		return fmt.Errorf("claiming epoch %d: %w", b.epoch, err)
 	}
+	b.opts.hook("claimed")
 	// No older writer can commit after the claim: the persisted position
 	// read now is final (a zombie's flush may have landed before it).
 	persisted = uint64(max(claimed.State.WAL.Position, 0))
@@ -184,6 +197,7 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 			return fmt.Errorf("replaying epoch %d: %w", ep, err)
 		}
 	}
+	b.opts.hook("replayed")
 	b.mu.submitted, b.mu.published = last, last
 	if b.w, err = wal.NewWriter(b.st, b.walDir, b.epoch, wal.Options{NextSeq: last + 1, Logger: b.opts.Logger}); err != nil {
 		return err

@@ -124,6 +124,7 @@ func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, e
 			return nil, fmt.Errorf("memwal: flush of branch %q: %w", b.name, err)
 		}
 	}
+	b.opts.hook("flush-written")
 	newHead, err := b.db.Commit(ctx, head, c)
 	if err != nil {
 		if errors.Is(err, txn.ErrFenced) {
@@ -131,6 +132,7 @@ func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, e
 		}
 		return nil, fmt.Errorf("memwal: flush of branch %q: %w", b.name, err)
 	}
+	b.opts.hook("flush-committed")
 	b.mu.Lock()
 	// Keys the newer MemTable holds must mask their flushed rows in the
 	// new files, from the moment those files are visible.
@@ -151,8 +153,9 @@ func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, e
 		b.mu.frozen = b.mu.frozen[1:]
 	}
 	if extra != nil && len(extra.Tables)+len(extra.Drops)+len(extra.Truncates) > 0 {
+		b.mu.ddlGen++
 		for _, id := range changedTables(extra) {
-			b.mu.tableGen[id] = b.mu.submitted + 1
+			b.mu.tableGen[id] = b.mu.ddlGen
 		}
 		if err := b.resetTables(newHead); err == nil {
 			old := b.mu.live
@@ -195,11 +198,18 @@ func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[
 	}
 	defer view.Release()
 	var relocs []relocation
+	gone := map[string]bool{} // tables the same entry drops or truncates
+	for _, d := range c.Drops {
+		gone[d.ID] = true
+	}
+	for _, tr := range c.Truncates {
+		gone[tr.ID] = true
+	}
 	for _, id := range frozen.Tables() {
 		t := tables[id]
 		ts := head.State.Table(id)
-		if t == nil || ts == nil {
-			continue // dropped meanwhile
+		if t == nil || ts == nil || gone[id] {
+			continue // dropped, or its rows go with the truncate
 		}
 		deleted := map[string][]int64{}
 		var keys []parquetio.Key

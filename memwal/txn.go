@@ -18,6 +18,7 @@ import (
 type Txn struct {
 	b      *Branch
 	snap   *Snapshot
+	gen    uint64 // the branch's ddlGen when the transaction began
 	writes map[string]*tableWrites
 	done   bool
 }
@@ -29,11 +30,16 @@ type tableWrites struct {
 
 // Begin starts a transaction at everything acknowledged so far.
 func (b *Branch) Begin() (*Txn, error) {
-	s, err := b.Snapshot()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.mu.err; err != nil {
+		return nil, err
+	}
+	s, err := b.snapshotLocked(b.mu.published)
 	if err != nil {
 		return nil, err
 	}
-	return &Txn{b: b, snap: s, writes: map[string]*tableWrites{}}, nil
+	return &Txn{b: b, snap: s, gen: b.mu.ddlGen, writes: map[string]*tableWrites{}}, nil
 }
 
 // Snapshot is the transaction's read snapshot (without its own writes).
@@ -209,7 +215,7 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 		if t == nil {
 			return 0, nil, fmt.Errorf("memwal: table %s was dropped", id)
 		}
-		if b.mu.tableGen[id] > tx.snap.Seq {
+		if b.mu.tableGen[id] > tx.gen {
 			return 0, nil, fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
 		}
 		last := b.mu.lastWrite[id]
