@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/mergeplan"
 	"github.com/lakesql/lakesql/scan"
 	"github.com/lakesql/lakesql/store"
 	"github.com/lakesql/lakesql/store/local"
@@ -174,6 +175,7 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 	}
 	b := open()
 	model := map[int64]mrow{}
+	merges := 0
 	versions := map[int64]map[int64]mrow{1: {}}
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -267,8 +269,15 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 				fail("second commit on one key: %v, want ErrConflict", err)
 			}
 			model[id] = mrow{v: 1, s: "first"}
-		case k < 70:
+		case k < 66:
 			check(fmt.Sprintf("op %d", op))
+		case k < 70: // the merge job: rewrite and merge aggressively
+			n, err := b.Compact(ctx, "", mergeplan.MergeOptions{MaxProbeDepth: 1 + r.IntN(2), RewriteFraction: 0.1})
+			if err != nil {
+				fail("op %d: compact: %v", op, err)
+			}
+			merges += n
+			check(fmt.Sprintf("op %d, after %d merges", op, n))
 		case k < 75:
 			if err := b.Flush(ctx); err != nil {
 				fail("flush: %v", err)
@@ -320,6 +329,7 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 		}
 	}
 	check("end")
+	t.Logf("%d merges", merges)
 	if err := b.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/scan"
 )
@@ -289,4 +290,18 @@ func (it *recordIter) Close() {
 		it.retained = false
 		it.tv.v.Release()
 	}
+}
+
+// BuildRecord builds an Arrow record of schema (every column, the Arrow
+// types of parquetio.ArrowSchema) from normalized rows (see NormalizeRow).
+func BuildRecord(alloc memory.Allocator, schema *base.Schema, rows [][]any) (arrow.Record, error) {
+	as, err := parquetio.ArrowSchema(schema, nil)
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]int, len(schema.Columns))
+	for i := range idx {
+		idx[i] = i
+	}
+	return buildRecord(alloc, as, idx, rows), nil
 }

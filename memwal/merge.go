@@ -1,0 +1,249 @@
+package memwal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/mergeplan"
+	"github.com/lakesql/lakesql/scan"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// Compact runs the merge job once over one table ("" for every table): it
+// plans merges (mergeplan) — files whose deletion vectors hide much of them
+// are rewritten, overlapping flushed files merged into key-disjoint ones —
+// and commits each as a data-preserving entry. The MemTables' locations in
+// merged files are remapped to the new files in the same step that
+// publishes them. It returns the number of merges committed.
+//
+// Compact runs in the branch's writer through the same commit path as
+// flushes; a flush waits for it.
+func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.MergeOptions) (int, error) {
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
+	b.mu.Lock()
+	head, err := b.mu.head, b.mu.err
+	tables := b.mu.tables
+	b.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, ts := range head.State.Tables() {
+		id := ts.Meta.ID
+		if tableID != "" && id != tableID || len(ts.Meta.Key) == 0 || tables[id] == nil {
+			continue
+		}
+		byPath := map[string]*txn.Add{}
+		var files []mergeplan.File
+		ts.Files(func(a *txn.Add) bool {
+			byPath[a.Path] = a
+			files = append(files, planFile(a, &ts.Meta, tables[id].enc))
+			return true
+		})
+		for _, m := range mergeplan.PlanMerges(files, opts) {
+			inputs := make([]*txn.Add, len(m.Inputs))
+			for i, p := range m.Inputs {
+				inputs[i] = byPath[p]
+			}
+			next, err := b.merge(ctx, head, &ts.Meta, tables[id].enc, m, inputs)
+			if err != nil {
+				return done, fmt.Errorf("memwal: merge of table %s (%s): %w", ts.Meta.Name, m.Reason, err)
+			}
+			head = next
+			done++
+		}
+	}
+	return done, nil
+}
+
+// planFile describes a file for mergeplan; its key range comes from the
+// add action, encoded like the keys.
+func planFile(a *txn.Add, meta *txn.Table, enc *parquetio.KeyEncoder) mergeplan.File {
+	f := mergeplan.File{Path: a.Path, Rows: a.Rows, Bytes: a.Bytes, Generation: a.Generation, Kind: mergeplan.Flushed}
+	if a.Kind == txn.KindBase {
+		f.Kind = mergeplan.Base
+	}
+	if a.DV != nil {
+		f.Deleted = a.DV.Cardinality
+	}
+	if a.KeyRange != nil && enc != nil {
+		lo, err1 := decodeKeyJSON(meta, enc, a.KeyRange.Min)
+		hi, err2 := decodeKeyJSON(meta, enc, a.KeyRange.Max)
+		if err1 == nil && err2 == nil {
+			f.Keys = &mergeplan.Range{Min: mergeplan.Key(lo), Max: mergeplan.Key(hi)}
+		}
+	}
+	return f
+}
+
+// decodeKeyJSON encodes a key recorded as a JSON array of values (integers
+// and strings; other key types are not planned for probe depth).
+func decodeKeyJSON(meta *txn.Table, enc *parquetio.KeyEncoder, raw json.RawMessage) (parquetio.Key, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var vals []any
+	if err := dec.Decode(&vals); err != nil || len(vals) != len(meta.Key) {
+		return "", fmt.Errorf("key range %s", raw)
+	}
+	for i, id := range meta.Key {
+		c := meta.Schema.ColumnByID(id)
+		if c == nil {
+			return "", fmt.Errorf("key column %d", id)
+		}
+		typ, err := base.ParseType(c.Type)
+		if err != nil {
+			return "", err
+		}
+		switch v := vals[i].(type) {
+		case json.Number:
+			if !typ.IsInteger() {
+				return "", fmt.Errorf("key type %s", typ)
+			}
+			n, err := v.Int64()
+			if err != nil {
+				return "", err
+			}
+			vals[i] = n
+		case string:
+			if !typ.IsString() {
+				return "", fmt.Errorf("key type %s", typ)
+			}
+		default:
+			return "", fmt.Errorf("key value %v", v)
+		}
+	}
+	return enc.Encode(vals...)
+}
+
+// merge rewrites inputs into one key-sorted file and commits the swap.
+func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table, enc *parquetio.KeyEncoder,
+	m mergeplan.Merge, inputs []*txn.Add) (*txn.Snapshot, error) {
+	// Read the inputs' live rows (minus their deletion vectors; rows the
+	// MemTables supersede stay: they are live in files).
+	t := &scan.Table{Schema: &meta.Schema, Files: inputs}
+	cols := make([]int, len(meta.Schema.Columns))
+	for i, c := range meta.Schema.Columns {
+		cols[i] = c.ID
+	}
+	it, err := b.reader.Scan(ctx, t, scan.Request{Columns: cols, WithLocation: true, Alloc: b.opts.Alloc}, nil)
+	if err != nil {
+		return nil, err
+	}
+	type mergeRow struct {
+		key  parquetio.Key
+		row  []any
+		from memtable.Location
+	}
+	keyIdx := make([]int, len(meta.Key))
+	for i, id := range meta.Key {
+		keyIdx[i] = slices.IndexFunc(meta.Schema.Columns, func(c base.Column) bool { return c.ID == id })
+	}
+	var rows []mergeRow
+	for it.Next() {
+		rec := it.Record()
+		n := int(rec.NumCols())
+		files := rec.Column(n - 2)
+		positions := rec.Column(n - 1)
+		for i := range int(rec.NumRows()) {
+			full, err := rowOf(rec, i)
+			if err != nil {
+				it.Close()
+				return nil, err
+			}
+			row := full[:len(cols)]
+			kv := make([]any, len(keyIdx))
+			for j, k := range keyIdx {
+				kv[j] = row[k]
+			}
+			key, err := enc.Encode(kv...)
+			if err != nil {
+				it.Close()
+				return nil, err
+			}
+			fi := int(files.(interface{ Value(int) int32 }).Value(i))
+			pos := positions.(interface{ Value(int) int64 }).Value(i)
+			rows = append(rows, mergeRow{key: key, row: row, from: memtable.Location{Path: inputs[fi].Path, Position: pos}})
+		}
+	}
+	err = it.Err()
+	it.Close()
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rows, func(a, b mergeRow) int { return strings.Compare(string(a.key), string(b.key)) })
+	c := &txn.Commit{Operation: "MERGE", Preserve: true, Epoch: b.epoch}
+	for _, in := range inputs {
+		c.Removes = append(c.Removes, txn.Remove{Table: meta.ID, Path: in.Path})
+	}
+	rel := path.Join("data", meta.ID, newFileID()+".parquet")
+	remap := map[memtable.Location]memtable.Location{}
+	if len(rows) > 0 {
+		values := make([][]any, len(rows))
+		for i, r := range rows {
+			values[i] = r.row
+			remap[r.from] = memtable.Location{Path: rel, Position: int64(i)}
+		}
+		rec, err := memtable.BuildRecord(b.opts.Alloc, &meta.Schema, values)
+		if err != nil {
+			return nil, err
+		}
+		opts := b.opts.Writer
+		opts.KeyColumns = meta.Key
+		stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &meta.Schema, []arrow.Record{rec}, opts)
+		rec.Release()
+		if err != nil {
+			return nil, err
+		}
+		kind := txn.KindFlushed
+		if m.Kind == mergeplan.Base {
+			kind = txn.KindBase
+		}
+		add := txn.Add{Table: meta.ID, Path: rel, Kind: kind, Rows: stats.Rows, Bytes: stats.Bytes}
+		if js, err := json.Marshal(stats.Columns); err == nil {
+			add.Stats = js
+		}
+		if stats.KeyMin != nil {
+			kmin, _ := json.Marshal(stats.KeyMin)
+			kmax, _ := json.Marshal(stats.KeyMax)
+			add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
+		}
+		c.Adds = append(c.Adds, add)
+	}
+	next, err := b.db.Commit(ctx, head, c)
+	if err != nil {
+		if isFenced(err) {
+			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+		}
+		return nil, err
+	}
+	// Publish the new files and the remapped locations together.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, mt := range append([]*memtable.MemTable{b.mu.live}, b.mu.frozen...) {
+		for e := range mt.Iterate(meta.ID, math.MaxUint64) {
+			for _, l := range e.Locations {
+				if to, ok := remap[l.Location]; ok {
+					mt.SetLocation(meta.ID, e.Key, to, l.ValidFrom)
+				}
+			}
+		}
+	}
+	b.mu.head = next
+	b.mu.filesGen++
+	return next, nil
+}
+
+func isFenced(err error) bool { return errors.Is(err, txn.ErrFenced) }
