@@ -102,7 +102,7 @@ log "go vet ./..."
 go vet ./...
 if [[ $whole -eq 1 ]]; then
 	# A few seconds of each fuzz target, on top of its committed corpus.
-	for target in "FuzzParseEntry ./txn/" "FuzzDecode ./scan/dv/"; do
+	for target in "FuzzParseEntry ./txn/" "FuzzDecode ./scan/dv/" "FuzzDecodeRecord ./memwal/wal/"; do
 		read -r name pkg <<<"$target"
 		log "go test -fuzz $name $pkg (5s)"
 		go test -run '^$' -fuzz "^$name\$" -fuzztime 5s "$pkg"
