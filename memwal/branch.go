@@ -30,6 +30,8 @@ var (
 	ErrConflict = errors.New("memwal: write conflict with a concurrent transaction")
 	// ErrClosed: the writer was closed.
 	ErrClosed = errors.New("memwal: branch writer closed")
+	// ErrSnapshotTooOld: a snapshot was read after Options.SnapshotTTL.
+	ErrSnapshotTooOld = errors.New("memwal: snapshot too old")
 	// ErrFailed: the writer stopped for good (fenced by a newer writer, or
 	// its WAL or lease failed); nothing more is acknowledged. Reopen.
 	ErrFailed = errors.New("memwal: branch writer failed")
@@ -52,6 +54,10 @@ type Options struct {
 	Alloc memory.Allocator
 	// Logger receives what the writer does (default slog.Default()).
 	Logger *slog.Logger
+	// SnapshotTTL is how long a snapshot may be read (default 10
+	// minutes): an older one pins MemTables too long and gets
+	// ErrSnapshotTooOld.
+	SnapshotTTL time.Duration
 	// Hook, if set, is called at the named points of a takeover ("fenced",
 	// "claimed", "replayed") and of a flush ("flush-written",
 	// "flush-committed"); tests use it to pause a writer there.
@@ -73,6 +79,9 @@ func (o *Options) fill() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.SnapshotTTL <= 0 {
+		o.SnapshotTTL = 10 * time.Minute
 	}
 }
 

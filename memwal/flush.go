@@ -67,6 +67,7 @@ func (b *Branch) maybeFlush() {
 			}
 			b.mu.Lock()
 			b.mu.flushing = false
+			b.mu.published2.Broadcast() // writers held back by backpressure
 			b.mu.Unlock()
 		}()
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -391,4 +392,27 @@ func TestConcurrentIncrements(t *testing.T) {
 		t.Fatalf("counter = %v (%v), want %d", row, err, workers*increments)
 	}
 	t.Logf("%d conflicts retried", conflicts.Load())
+}
+
+// TestSnapshotTooOld: a snapshot read after the TTL is refused.
+func TestSnapshotTooOld(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t, mem.New())
+	b, err := Open(ctx, db, "main", Options{Logger: quiet(), SnapshotTTL: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	s, err := b.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Count(ctx, "t1"); err != nil {
+		t.Fatalf("a fresh snapshot: %v", err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if _, err := s.Count(ctx, "t1"); !errors.Is(err, ErrSnapshotTooOld) {
+		t.Fatalf("an old snapshot: %v", err)
+	}
 }

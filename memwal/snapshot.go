@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,6 +25,7 @@ type Snapshot struct {
 	Seq   uint64
 	views []*memtable.View // newest first
 	once  sync.Once
+	taken time.Time
 }
 
 // Snapshot returns a view of everything acknowledged so far.
@@ -37,7 +39,7 @@ func (b *Branch) Snapshot() (*Snapshot, error) {
 }
 
 func (b *Branch) snapshotLocked(seq uint64) (*Snapshot, error) {
-	s := &Snapshot{b: b, Log: b.mu.head, Seq: seq}
+	s := &Snapshot{b: b, Log: b.mu.head, Seq: seq, taken: time.Now()}
 	mems := append([]*memtable.MemTable{b.mu.live}, reversed(b.mu.frozen)...)
 	for _, m := range mems {
 		v, err := m.Snapshot(seq)
@@ -70,6 +72,9 @@ func (s *Snapshot) Close() {
 // Table is the snapshot's view of a table for the scan package: its files
 // and one source combining the MemTables.
 func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
+	if age := time.Since(s.taken); age > s.b.opts.SnapshotTTL {
+		return nil, fmt.Errorf("%w: taken %s ago (the limit is %s)", ErrSnapshotTooOld, age.Round(time.Second), s.b.opts.SnapshotTTL)
+	}
 	ts := s.Log.State.Table(tableID)
 	if ts == nil {
 		return nil, fmt.Errorf("memwal: table %s does not exist at entry %d", tableID, s.Log.Entry())

@@ -181,6 +181,11 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 			locs[id] = l
 		}
 		b.mu.Lock()
+		// Backpressure: while a flush runs, the live MemTable may grow to
+		// twice the flush size, no further.
+		for b.mu.flushing && b.mu.live.Bytes() > 2*b.opts.FlushBytes && b.mu.err == nil {
+			b.mu.published2.Wait()
+		}
 		if b.mu.filesGen != gen || b.mu.paused {
 			b.mu.Unlock()
 			continue // a flush published files meanwhile: look again
