@@ -47,9 +47,15 @@
 // Snapshots combine the MemTables newest first: an older MemTable's row of a
 // key that a newer one holds is shadowed.
 //
+// The merge job (Compact) rewrites mostly-deleted files and merges
+// overlapping flushed ones through the same commit path, remapping the
+// MemTables' locations as it publishes. A snapshot older than SnapshotTTL is
+// refused; while a background flush runs, writers wait once the live
+// MemTable reaches twice the flush size.
+//
 // # Not yet
 //
-// The bulk path (LOAD DATA, import, large statements), keyless tables,
-// TRUNCATE of a table with rows in the MemTable, the merge job, snapshot_ttl
-// and backpressure on frozen MemTables are later work (see the issue notes).
+// The bulk path (LOAD DATA, import, statements touching many rows, with a
+// table lock from freeze to commit and staged files in transactions) and
+// keyless tables (a hidden row id) come with the SQL front end.
 package memwal
