@@ -83,19 +83,42 @@ type relocation struct {
 func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, error) {
 	b.commitMu.Lock()
 	defer b.commitMu.Unlock()
-	b.mu.Lock()
-	if err := b.mu.err; err != nil {
+	// A frozen MemTable that a failed flush left behind goes first: its
+	// rows are older than the live MemTable's.
+	for {
+		b.mu.Lock()
+		if err := b.mu.err; err != nil {
+			b.mu.Unlock()
+			return nil, err
+		}
+		if len(b.mu.frozen) == 0 {
+			break
+		}
+		left := b.mu.frozen[0]
 		b.mu.Unlock()
-		return nil, err
+		if _, err := b.flushFrozen(ctx, left, left.LastSeq(), nil); err != nil {
+			return nil, err
+		}
 	}
-	frozen := b.mu.live
-	empty := frozen.Len() == 0
-	if !empty {
+	// b.mu is held.
+	var frozen *memtable.MemTable
+	if b.mu.live.Len() > 0 {
+		frozen = b.mu.live
 		frozen.Freeze()
 		b.mu.live = b.newMemTable()
 		b.mu.frozen = append(b.mu.frozen, frozen)
 	}
 	upto := b.mu.submitted
+	b.mu.Unlock()
+	return b.flushFrozen(ctx, frozen, upto, extra)
+}
+
+// flushFrozen persists frozen (nil: nothing to write) up to upto and
+// commits it with extra's actions, if any. On failure frozen stays in the
+// list, still read by snapshots, for the next flush to retry.
+func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upto uint64, extra *txn.Commit) (*txn.Snapshot, error) {
+	empty := frozen == nil
+	b.mu.Lock()
 	for b.mu.published < upto && b.mu.err == nil {
 		b.mu.published2.Wait() // records in flight become durable first
 	}
@@ -135,24 +158,28 @@ func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, e
 	}
 	b.opts.hook("flush-committed")
 	b.mu.Lock()
-	// Keys the newer MemTable holds must mask their flushed rows in the
+	if !empty {
+		b.mu.frozen = slices.DeleteFunc(b.mu.frozen, func(m *memtable.MemTable) bool { return m == frozen })
+	}
+	// Keys the newer MemTables hold must mask their flushed rows in the
 	// new files, from the moment those files are visible.
-	if len(relocs) > 0 {
-		v, err := b.mu.live.Snapshot(math.MaxUint64)
-		if err == nil {
-			for _, r := range relocs {
-				if v.Table(r.table).Has(r.key) {
-					b.mu.live.SetLocation(r.table, r.key, r.loc, 0)
-				}
-			}
-			v.Release()
+	for _, m := range append(slices.Clone(b.mu.frozen), b.mu.live) {
+		if len(relocs) == 0 {
+			break
 		}
+		v, err := m.Snapshot(math.MaxUint64)
+		if err != nil {
+			continue
+		}
+		for _, r := range relocs {
+			if v.Table(r.table).Has(r.key) {
+				m.SetLocation(r.table, r.key, r.loc, 0)
+			}
+		}
+		v.Release()
 	}
 	b.mu.head = newHead
 	b.mu.filesGen++
-	if !empty {
-		b.mu.frozen = b.mu.frozen[1:]
-	}
 	if extra != nil && len(extra.Tables)+len(extra.Drops)+len(extra.Truncates) > 0 {
 		b.mu.ddlGen++
 		for _, id := range changedTables(extra) {

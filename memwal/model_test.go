@@ -20,6 +20,7 @@ import (
 	"github.com/lakesql/lakesql/mergeplan"
 	"github.com/lakesql/lakesql/scan"
 	"github.com/lakesql/lakesql/store"
+	"github.com/lakesql/lakesql/store/faultstore"
 	"github.com/lakesql/lakesql/store/local"
 	"github.com/lakesql/lakesql/store/mem"
 	"github.com/lakesql/lakesql/txn"
@@ -152,6 +153,10 @@ func TestModel(t *testing.T) {
 			}
 			return st
 		}, 4 << 10, 400},
+		// Puts fail or lose their response now and then: the WAL, the log
+		// and the lease retry and resolve; flushes and versions may fail
+		// and are retried later; nothing acknowledged may be lost.
+		{"faultstore", func(t *testing.T) store.Store { return faultstore.New(mem.New(), faultstore.Options{}) }, 2 << 10, 800},
 	} {
 		t.Run(cfg.name, func(t *testing.T) {
 			seed := rand.Uint64()
@@ -165,14 +170,30 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed, 2))
 	db := newDB(t, st)
+	fs, faulty := st.(*faultstore.Store)
+	if faulty {
+		for _, rule := range faultstore.Random(int64(seed), 0.05, faultstore.OpPut).Rules {
+			fs.AddRule(rule)
+		}
+	}
+	// tolerate lets an operation fail under injected faults.
+	tolerate := func(err error) bool { return err != nil && faulty && errors.Is(err, faultstore.ErrInjected) }
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	opts := Options{FlushBytes: flushBytes, Logger: quiet(), Alloc: alloc}
+	if faulty {
+		// A release that fails leaves the lease held: wait for it.
+		opts.WaitForLease, opts.LeaseDuration = true, 400*time.Millisecond
+	}
 	open := func() *Branch {
-		b, err := Open(ctx, db, "main", opts)
-		if err != nil {
-			t.Fatalf("seed %d: open: %v", seed, err)
+		for try := 0; ; try++ {
+			b, err := Open(ctx, db, "main", opts)
+			if err == nil {
+				return b
+			}
+			if !tolerate(err) || try == 20 {
+				t.Fatalf("seed %d: open: %v", seed, err)
+			}
 		}
-		return b
 	}
 	b := open()
 	model := map[int64]mrow{}
@@ -274,27 +295,33 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 			check(fmt.Sprintf("op %d", op))
 		case k < 70: // the merge job: rewrite and merge aggressively
 			n, err := b.Compact(ctx, "", mergeplan.MergeOptions{MaxProbeDepth: 1 + r.IntN(2), RewriteFraction: 0.1})
-			if err != nil {
+			if err != nil && !tolerate(err) {
 				fail("op %d: compact: %v", op, err)
 			}
 			merges += n
 			check(fmt.Sprintf("op %d, after %d merges", op, n))
 		case k < 75:
-			if err := b.Flush(ctx); err != nil {
+			if err := b.Flush(ctx); err != nil && !tolerate(err) {
 				fail("flush: %v", err)
 			}
 		case k < 80:
 			head, err := b.CommitVersion(ctx, fmt.Sprintf("op %d", op), "test")
+			if tolerate(err) {
+				break
+			}
 			if err != nil {
 				fail("commit version: %v", err)
 			}
 			versions[head.Version()] = maps.Clone(model)
 		case k < 82:
-			if _, err := db.Checkpoint(ctx, "main"); err != nil {
+			if _, err := db.Checkpoint(ctx, "main"); err != nil && !tolerate(err) {
 				fail("checkpoint: %v", err)
 			}
 		case k < 83: // TRUNCATE: a version without the table's rows
 			head, err := b.CommitDDL(ctx, &txn.Commit{Operation: "TRUNCATE", Truncates: []txn.Truncate{{ID: "t1"}}})
+			if tolerate(err) {
+				break
+			}
 			if err != nil {
 				fail("truncate: %v", err)
 			}
@@ -306,17 +333,20 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 			meta.Name = fmt.Sprintf("t1_%d", op)
 			meta.SchemaID++
 			next, err := b.CommitDDL(ctx, &txn.Commit{Operation: "ALTER TABLE", Tables: []txn.Table{meta}})
+			if tolerate(err) {
+				break
+			}
 			if err != nil {
 				fail("alter: %v", err)
 			}
 			versions[next.Version()] = maps.Clone(model)
 		case k < 88: // a clean restart
-			if err := b.Close(ctx); err != nil {
+			if err := b.Close(ctx); err != nil && !tolerate(err) {
 				fail("close: %v", err)
 			}
 			b = open()
 		case k < 93: // a crash: nothing flushed; the WAL brings it back
-			if err := b.Abandon(); err != nil {
+			if err := b.Abandon(); err != nil && !tolerate(err) {
 				fail("abandon: %v", err)
 			}
 			b = open()
@@ -331,6 +361,14 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 	}
 	check("end")
 	t.Logf("%d merges", merges)
+	if faulty {
+		st := fs.Stats().Put
+		t.Logf("faults: %d puts, %d failed, %d lost responses", st.Calls, st.Errors, st.Lost)
+		if st.Errors+st.Lost == 0 {
+			t.Fatal("no faults were injected")
+		}
+		fs.ClearRules()
+	}
 	if err := b.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
