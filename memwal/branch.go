@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -105,6 +106,8 @@ type Branch struct {
 	epoch  int64
 	w      *wal.Writer
 	reader *scan.Reader
+
+	rowIDs atomic.Int64 // the counter of hidden row ids
 
 	// commitMu serializes this writer's log commits (flushes, DDL,
 	// versions): they never race each other for the log.

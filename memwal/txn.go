@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lakesql/lakesql/internal/base"
 	"slices"
 
 	"github.com/lakesql/lakesql/internal/parquetio"
@@ -87,6 +88,14 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 	if err != nil {
 		return "", err
 	}
+	if len(row) == len(t.meta.Schema.Columns) {
+		for i, c := range t.meta.Schema.Columns {
+			if c.Hidden && c.Name == base.RowIDColumn && row[i] == nil {
+				row = slices.Clone(row)
+				row[i] = tx.b.newRowID()
+			}
+		}
+	}
 	norm, err := memtable.NormalizeRow(&t.meta.Schema, row)
 	if err != nil {
 		return "", err
@@ -105,6 +114,12 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 	}
 	tx.write(tableID, memtable.Change{Key: key, Row: norm})
 	return key, nil
+}
+
+// newRowID returns a row id no other row of the branch has: ids of one
+// writer count up, and each writer has its own epoch.
+func (b *Branch) newRowID() int64 {
+	return b.epoch<<40 | b.rowIDs.Add(1)
 }
 
 // Delete deletes the row of key (a no-op when there is none).

@@ -39,3 +39,9 @@ func (s *Schema) ColumnByID(id int) *Column {
 	}
 	return nil
 }
+
+// RowIDColumn names the hidden BIGINT column that keys a table without a
+// primary key: its writer assigns each inserted row a unique id (the
+// writer's epoch << 40 | a counter), which files store like any column and
+// which WAL records, MemTables and deletion vectors use as the key.
+const RowIDColumn = "_lakesql_rowid"
