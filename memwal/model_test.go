@@ -327,7 +327,25 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 			}
 			model = map[int64]mrow{}
 			versions[head.Version()] = map[int64]mrow{}
-		case k < 84: // ALTER: a new name and schema id; the rows stay
+		case k < 85: // the bulk path: rows straight into a file, as a version
+			var rows [][]any
+			next := maps.Clone(model)
+			for range 1 + r.IntN(40) {
+				id := r.Int64N(80)
+				row := mrow{v: r.Int64N(1000), s: fmt.Sprintf("bulk%d", r.IntN(9))}
+				rows = append(rows, []any{id, row.v, row.s})
+				next[id] = row // a later row of a key wins
+			}
+			head, err := b.Bulk(ctx, "t1", rows, BulkOptions{Operation: "LOAD DATA", Version: true})
+			if tolerate(err) {
+				break
+			}
+			if err != nil {
+				fail("op %d: bulk: %v", op, err)
+			}
+			model = next
+			versions[head.Version()] = maps.Clone(model)
+		case k < 86: // ALTER: a new name and schema id; the rows stay
 			head := b.Head()
 			meta := head.State.Table("t1").Meta
 			meta.Name = fmt.Sprintf("t1_%d", op)
@@ -340,7 +358,7 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 				fail("alter: %v", err)
 			}
 			versions[next.Version()] = maps.Clone(model)
-		case k < 88: // a clean restart
+		case k < 89: // a clean restart
 			if err := b.Close(ctx); err != nil && !tolerate(err) {
 				fail("close: %v", err)
 			}

@@ -100,6 +100,16 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 	if err != nil {
 		return "", err
 	}
+	key, err := tx.keyOf(t, norm)
+	if err != nil {
+		return "", err
+	}
+	tx.write(tableID, memtable.Change{Key: key, Row: norm})
+	return key, nil
+}
+
+// keyOf encodes the key of a normalized row.
+func (tx *Txn) keyOf(t *tableInfo, norm []any) (parquetio.Key, error) {
 	vals := make([]any, len(t.meta.Key))
 	for i, id := range t.meta.Key {
 		for j, c := range t.meta.Schema.Columns {
@@ -108,12 +118,7 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 			}
 		}
 	}
-	key, err := t.enc.Encode(vals...)
-	if err != nil {
-		return "", err
-	}
-	tx.write(tableID, memtable.Change{Key: key, Row: norm})
-	return key, nil
+	return t.enc.Encode(vals...)
 }
 
 // newRowID returns a row id no other row of the branch has: ids of one

@@ -1,0 +1,172 @@
+package memwal
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/scan/dv"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// BulkOptions configure a bulk write.
+type BulkOptions struct {
+	// Operation names it in the log ("LOAD DATA", "IMPORT", ...).
+	Operation string
+	// Version makes the commit a user version (LOAD DATA and import do).
+	Version bool
+	Message string
+	User    string
+}
+
+// Bulk writes rows (every column of the table, in schema order) straight
+// into a data file, bypassing the WAL and the MemTable: the bulk path of
+// LOAD DATA, import and statements that touch many rows. Writers pause
+// (the table lock, held from freeze to commit), the MemTable is flushed, the
+// rows are written sorted by key (a later row of a key wins over an
+// earlier one), the file rows they supersede get deletion vectors, and one
+// entry commits it all. The result is everything up to the freeze plus the
+// rows.
+func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkOptions) (*txn.Snapshot, error) {
+	if o.Operation == "" {
+		o.Operation = "BULK WRITE"
+	}
+	b.mu.Lock()
+	b.mu.paused = true
+	t := b.mu.tables[tableID]
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.mu.paused = false
+		b.mu.published2.Broadcast()
+		b.mu.Unlock()
+	}()
+	if t == nil || t.enc == nil {
+		return nil, fmt.Errorf("memwal: bulk write: table %s does not exist or has no key", tableID)
+	}
+	head, err := b.flush(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
+	// Normalize, key and sort the rows; the last row of a key wins.
+	type keyed struct {
+		key parquetio.Key
+		row []any
+		i   int
+	}
+	ks := make([]keyed, 0, len(rows))
+	tx := &Txn{b: b}
+	for i, row := range rows {
+		r := slices.Clone(row)
+		for j, c := range t.meta.Schema.Columns {
+			if c.Hidden && r[j] == nil {
+				r[j] = b.newRowID()
+			}
+		}
+		norm, err := memtable.NormalizeRow(&t.meta.Schema, r)
+		if err != nil {
+			return nil, fmt.Errorf("memwal: bulk write, row %d: %w", i+1, err)
+		}
+		key, err := tx.keyOf(t, norm)
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, keyed{key: key, row: norm, i: i})
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(string(a.key), string(b.key)) })
+	last := ks[:0] // of each run of one key, its last row
+	for i := range ks {
+		if i+1 < len(ks) && ks[i+1].key == ks[i].key {
+			continue
+		}
+		last = append(last, ks[i])
+	}
+	ks = last
+	c := &txn.Commit{Operation: o.Operation, Message: o.Message, User: o.User, CreatesVersion: o.Version, Epoch: b.epoch}
+	if len(ks) > 0 {
+		// Rows the bulk write supersedes in the files.
+		changes := make([]memtable.Change, len(ks))
+		values := make([][]any, len(ks))
+		for i, k := range ks {
+			changes[i] = memtable.Change{Key: k.key}
+			values[i] = k.row
+		}
+		locs, err := b.locate(ctx, head, tableID, changes)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := memtable.BuildRecord(b.opts.Alloc, &t.meta.Schema, values)
+		if err != nil {
+			return nil, err
+		}
+		rel := path.Join("data", tableID, newFileID()+".parquet")
+		opts := b.opts.Writer
+		opts.KeyColumns = t.meta.Key
+		stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &t.meta.Schema, []arrow.Record{rec}, opts)
+		rec.Release()
+		if err != nil {
+			return nil, err
+		}
+		add := txn.Add{Table: tableID, Path: rel, Kind: txn.KindBase, Rows: stats.Rows, Bytes: stats.Bytes}
+		if js, err := json.Marshal(stats.Columns); err == nil {
+			add.Stats = js
+		}
+		if stats.KeyMin != nil {
+			kmin, _ := json.Marshal(stats.KeyMin)
+			kmax, _ := json.Marshal(stats.KeyMax)
+			add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
+		}
+		c.Adds = append(c.Adds, add)
+		deleted := map[string][]int64{}
+		for _, l := range locs {
+			if l != nil {
+				deleted[l.Path] = append(deleted[l.Path], l.Position)
+			}
+		}
+		if len(deleted) > 0 {
+			ts := head.State.Table(tableID)
+			w := dv.NewWriter(b.db.Prefix(), tableID, dv.WriterOptions{})
+			for _, p := range sortedPaths(deleted) {
+				old := ts.File(p)
+				bm, err := dv.Extend(ctx, b.st, b.db.Prefix(), old.DV, deleted[p])
+				if err != nil {
+					return nil, err
+				}
+				d, err := w.Add(p, bm)
+				if err != nil {
+					return nil, err
+				}
+				upd := *old
+				upd.DV = &d
+				c.Removes = append(c.Removes, txn.Remove{Table: tableID, Path: p})
+				c.Adds = append(c.Adds, upd)
+			}
+			if err := w.Finish(ctx, b.st); err != nil {
+				return nil, err
+			}
+		}
+	}
+	next, err := b.db.Commit(ctx, head, c)
+	if err != nil {
+		if isFenced(err) {
+			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+		}
+		return nil, err
+	}
+	b.mu.Lock()
+	b.mu.head = next
+	b.mu.filesGen++
+	b.mu.ddlGen++
+	b.mu.tableGen[tableID] = b.mu.ddlGen // open transactions conflict with it
+	b.mu.Unlock()
+	return next, nil
+}
