@@ -48,12 +48,15 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 		if a.LiveRows() == 0 {
 			continue
 		}
-		f, release, err := r.file(ctx, a.Path, t.Schema)
+		f, e, err := r.fileFor(ctx, a.Path, t.Schema, &key)
 		if err != nil {
 			return nil, Location{}, false, err
 		}
+		if f == nil { // its key range rules the key out
+			continue
+		}
 		rec, pos, ok, err := r.lookupFile(ctx, t, i, f, key, columns, alloc)
-		release()
+		r.release(e)
 		if err != nil || ok {
 			return rec, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, err
 		}
@@ -63,15 +66,10 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 
 func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key, columns []int, alloc memory.Allocator) (arrow.Record, int64, bool, error) {
 	a := t.Files[i]
-	may, err := f.MayContain(ctx, key)
-	if err != nil || !may {
-		return nil, 0, false, err
-	}
-	idx, err := f.KeyIndex(ctx)
+	pos, ok, err := f.FindKey(ctx, key)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("scan: key index of %s: %w", a.Path, err)
+		return nil, 0, false, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err)
 	}
-	pos, ok := idx.Lookup(key)
 	if !ok {
 		return nil, 0, false, nil
 	}

@@ -36,7 +36,17 @@ type Options struct {
 	// Parallelism is the decode parallelism of one file read (default
 	// GOMAXPROCS).
 	Parallelism int
+	// PageCacheBytes bounds the cache of decoded pages that lookups read
+	// through, one for all the Reader's files (default
+	// DefaultPageCacheBytes; negative: no cache).
+	PageCacheBytes int64
+	// PageCache, when set, is used instead of a cache of the Reader's own
+	// (PageCacheBytes is then ignored): several Readers may share one.
+	PageCache *parquetio.PageCache
 }
+
+// DefaultPageCacheBytes is the default budget of a Reader's page cache.
+const DefaultPageCacheBytes = 256 << 20
 
 // Reader reads a database's data files. It caches open files (footers,
 // page indexes, key indexes, bloom filters) and deletion vectors across
@@ -46,6 +56,7 @@ type Reader struct {
 	prefix string
 	opts   Options
 	dvs    *dv.Cache
+	pages  *parquetio.PageCache // nil: no page cache
 
 	mu struct {
 		sync.Mutex
@@ -62,6 +73,10 @@ type fileEntry struct {
 	refs int
 	elem *list.Element
 	gone bool // evicted: close when the last user releases it
+	// open: f was opened (under mu); keyLo and keyHi are its key range
+	// (empty: it has no key), for lookups to skip it without using it.
+	open         bool
+	keyLo, keyHi parquetio.Key
 }
 
 // NewReader returns a Reader of the data files below prefix in st.
@@ -72,11 +87,23 @@ func NewReader(st store.Reader, prefix string, opts Options) *Reader {
 	if opts.DVCacheBytes <= 0 {
 		opts.DVCacheBytes = 64 << 20
 	}
-	r := &Reader{st: st, prefix: prefix, opts: opts, dvs: dv.NewCache(opts.DVCacheBytes)}
+	r := &Reader{st: st, prefix: prefix, opts: opts, dvs: dv.NewCache(opts.DVCacheBytes), pages: opts.PageCache}
+	if r.pages == nil {
+		switch {
+		case opts.PageCacheBytes == 0:
+			r.pages = parquetio.NewPageCache(DefaultPageCacheBytes)
+		case opts.PageCacheBytes > 0:
+			r.pages = parquetio.NewPageCache(opts.PageCacheBytes)
+		}
+	}
 	r.mu.files = map[string]*fileEntry{}
 	r.mu.lru = list.New()
 	return r
 }
+
+// PageCache is the cache of decoded pages the Reader's lookups read
+// through, or nil when it has none.
+func (r *Reader) PageCache() *parquetio.PageCache { return r.pages }
 
 // Close closes the cached files. Scans must be closed first.
 func (r *Reader) Close() error {
@@ -93,10 +120,21 @@ func (r *Reader) Close() error {
 }
 
 // file returns the open data file at rel (relative to the prefix), opening
-// it on first use; release must be called when done with it.
-func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*parquetio.File, func(), error) {
+// it on first use; r.release(e) must be called when done with it.
+func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*parquetio.File, *fileEntry, error) {
+	return r.fileFor(ctx, rel, schema, nil)
+}
+
+// fileFor is file, except that with a key it returns a nil File and entry
+// when the file is open and its key range rules the key out (without
+// counting it as a use).
+func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, key *parquetio.Key) (*parquetio.File, *fileEntry, error) {
 	r.mu.Lock()
 	e := r.mu.files[rel]
+	if key != nil && e != nil && e.open && (e.keyLo == "" || *key < e.keyLo || *key > e.keyHi) {
+		r.mu.Unlock()
+		return nil, nil, nil
+	}
 	if e == nil {
 		e = &fileEntry{path: rel}
 		r.mu.files[rel] = e
@@ -108,19 +146,20 @@ func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*pa
 	r.evictLocked()
 	r.mu.Unlock()
 	e.once.Do(func() {
-		e.f, e.err = parquetio.OpenFile(ctx, r.st, path.Join(r.prefix, rel),
-			parquetio.ReaderOptions{Schema: schema, Parallelism: r.opts.Parallelism})
-	})
-	release := func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		e.refs--
-		if e.gone && e.refs == 0 && e.f != nil {
-			e.f.Close()
+		opts := parquetio.ReaderOptions{Schema: schema, Parallelism: r.opts.Parallelism, PageCache: r.pages}
+		if r.pages == nil {
+			opts.PageCacheBytes = -1
 		}
-	}
+		e.f, e.err = parquetio.OpenFile(ctx, r.st, path.Join(r.prefix, rel), opts)
+		if e.err == nil {
+			lo, hi := e.f.KeyRange()
+			r.mu.Lock()
+			e.open, e.keyLo, e.keyHi = true, lo, hi
+			r.mu.Unlock()
+		}
+	})
 	if e.err != nil {
-		release()
+		r.release(e)
 		r.mu.Lock()
 		if r.mu.files[rel] == e { // do not cache failures
 			delete(r.mu.files, rel)
@@ -129,7 +168,17 @@ func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*pa
 		r.mu.Unlock()
 		return nil, nil, e.err
 	}
-	return e.f, release, nil
+	return e.f, e, nil
+}
+
+// release ends a use of the file of e (from file).
+func (r *Reader) release(e *fileEntry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e.refs--
+	if e.gone && e.refs == 0 && e.f != nil {
+		e.f.Close()
+	}
 }
 
 func (r *Reader) evictLocked() {

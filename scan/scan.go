@@ -232,10 +232,11 @@ func firstErr(a, b error) error {
 
 func (it *Iterator) openFile(p Part) error {
 	a := it.t.Files[p.File]
-	f, release, err := it.r.file(it.ctx, a.Path, it.t.Schema)
+	f, e, err := it.r.file(it.ctx, a.Path, it.t.Schema)
 	if err != nil {
 		return err
 	}
+	release := func() { it.r.release(e) }
 	deleted, err := it.r.deleted(it.ctx, a, it.t.Sources)
 	if err != nil {
 		release()

@@ -161,6 +161,7 @@ func (it *sliceIter) Close() {
 
 // world is one random table: the model, the files, the source.
 type world struct {
+	st     store.Store
 	model  map[int64]row
 	table  *Table
 	reader *Reader
@@ -278,7 +279,7 @@ func newWorld(t *testing.T, r *rand.Rand, alloc memory.Allocator, gens int) *wor
 	for _, f := range files {
 		tbl.Files = append(tbl.Files, f.add)
 	}
-	return &world{model: model, table: tbl, reader: NewReader(st, "db", Options{OpenFiles: 1 + r.IntN(4)}), enc: enc}
+	return &world{st: st, model: model, table: tbl, reader: NewReader(st, "db", Options{OpenFiles: 1 + r.IntN(4)}), enc: enc}
 }
 
 // randomPredicate returns a predicate and the same test in Go (SQL

@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/lakesql/lakesql/internal/base"
-	"github.com/lakesql/lakesql/store/mem"
+	"github.com/lakesql/lakesql/store/local"
 )
 
 // The benchmarks use only the package's exported API, so that the same
@@ -39,7 +41,7 @@ func benchBatches(lo, hi int) []arrow.Record {
 			b.Field(0).(*array.Int64Builder).Append(int64(i))
 			b.Field(1).(*array.Int32Builder).Append(int32(i % 1000))
 			b.Field(2).(*array.Float64Builder).Append(float64(i) * 0.5)
-			sbuf = fmt.Appendf(sbuf[:0], "v%015d", i*7919%1000003)
+			sbuf = benchString(sbuf, i)
 			b.Field(3).(*array.StringBuilder).BinaryBuilder.Append(sbuf)
 		}
 		out = append(out, b.NewRecord())
@@ -49,6 +51,8 @@ func benchBatches(lo, hi int) []arrow.Record {
 }
 
 const benchRows = 1 << 20
+
+func benchString(buf []byte, k int) []byte { return fmt.Appendf(buf[:0], "v%015d", k*7919%1000003) }
 
 func BenchmarkWrite(b *testing.B) {
 	batches := benchBatches(0, benchRows)
@@ -76,11 +80,13 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 // benchTable is a key-sorted table of rows split into files of equal
-// size, written with the default page size of key-sorted files.
+// size, written with the default page size of key-sorted files, its files
+// sharing one page cache.
 type benchTable struct {
 	rows  int
 	files []*File
 	first []int64 // the first key of each file
+	cache *PageCache
 }
 
 var (
@@ -88,35 +94,76 @@ var (
 	tables   = map[[2]int]*benchTable{}
 )
 
+// The generated files are kept in os.TempDir()/lakesql-lookup-bench by
+// their parameters and reused by later runs; scan/bench_test.go generates
+// the same files into the same place: keep the generators identical, or
+// change benchFilesVersion in both.
+const (
+	benchFilesVersion = 1
+	benchRowGroupRows = 128 << 10
+)
+
+// benchDir returns the directory holding the table of rows in files
+// b00.parquet, b01.parquet, ..., generating it when missing (in a
+// temporary directory renamed into place, so a directory found there is
+// complete).
+func benchDir(b *testing.B, rows, files int) string {
+	root := filepath.Join(os.TempDir(), "lakesql-lookup-bench")
+	dir := filepath.Join(root, fmt.Sprintf("kv4-r%d-f%d-rg%d-v%d", rows, files, benchRowGroupRows, benchFilesVersion))
+	if _, err := os.Stat(dir); err == nil {
+		return dir
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp(root, "gen-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := local.Open(tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	per := rows / files
+	for j := range files {
+		lo, hi := j*per, (j+1)*per
+		if j == files-1 {
+			hi = rows
+		}
+		batches := benchBatches(lo, hi)
+		if _, err := WriteFile(context.Background(), st, fmt.Sprintf("b%02d.parquet", j), benchSchema, batches,
+			WriterOptions{KeyColumns: []int{1}, RowGroupRows: benchRowGroupRows}); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range batches {
+			r.Release()
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp) // another process published it first
+	}
+	return dir
+}
+
 func benchTableOf(b *testing.B, rows, files int) *benchTable {
 	tablesMu.Lock()
 	defer tablesMu.Unlock()
 	if t := tables[[2]int{rows, files}]; t != nil {
 		return t
 	}
-	st := mem.New()
-	t := &benchTable{rows: rows}
+	st, err := local.Open(benchDir(b, rows, files))
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := &benchTable{rows: rows, cache: NewPageCache(256 << 20)}
 	per := rows / files
-	for j := 0; j < files; j++ {
-		lo, hi := j*per, (j+1)*per
-		if j == files-1 {
-			hi = rows
-		}
-		batches := benchBatches(lo, hi)
-		name := fmt.Sprintf("b%d.parquet", j)
-		if _, err := WriteFile(context.Background(), st, name, benchSchema, batches,
-			WriterOptions{KeyColumns: []int{1}, RowGroupRows: 128 << 10}); err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range batches {
-			r.Release()
-		}
-		f, err := OpenFile(context.Background(), st, name, ReaderOptions{})
+	for j := range files {
+		f, err := OpenFile(context.Background(), st, fmt.Sprintf("b%02d.parquet", j), ReaderOptions{PageCache: t.cache})
 		if err != nil {
 			b.Fatal(err)
 		}
 		t.files = append(t.files, f)
-		t.first = append(t.first, int64(lo))
+		t.first = append(t.first, int64(j*per))
 	}
 	tables[[2]int{rows, files}] = t
 	return t
@@ -177,9 +224,12 @@ func BenchmarkFilteredCount(b *testing.B) {
 
 // BenchmarkPointLookup measures Encode + KeyIndex.Lookup + ReadRows of all
 // 4 columns, the caller probing only the file whose key range holds the
-// key. "hot" repeats a working set of keys already looked up once (warm
-// caches); "fresh" looks up keys never looked up before (a page of each
-// column usually has to be read and decoded).
+// key, the files sharing a 256 MiB page cache. "hot" repeats a working set
+// of 1000 keys already looked up once (warm caches); "fresh" looks up
+// random keys not looked up before (a page of each column usually has to
+// be read and decoded, less so as the cache fills). scan's
+// BenchmarkLookup measures the same through scan.Reader.Lookup, and with
+// no cache.
 func BenchmarkPointLookup(b *testing.B) {
 	for _, tc := range []struct {
 		name        string
@@ -196,6 +246,7 @@ func BenchmarkPointLookup(b *testing.B) {
 			kis[i] = ki
 		}
 		enc, _ := NewKeyEncoder(benchSchema, []int{1})
+		var sbuf []byte
 		lookup := func(k int64) {
 			j := sort.Search(len(t.first), func(j int) bool { return t.first[j] > k }) - 1
 			key, _ := enc.Encode(k)
@@ -207,43 +258,48 @@ func BenchmarkPointLookup(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			sbuf = benchString(sbuf, int(k))
 			if rec.NumRows() != 1 || rec.Column(0).(*array.Int64).Value(0) != k ||
-				rec.Column(3).(*array.String).Value(0) != fmt.Sprintf("v%015d", k*7919%1000003) {
+				rec.Column(3).(*array.String).Value(0) != string(sbuf) {
 				b.Fatal("wrong row")
 			}
 			rec.Release()
 		}
+		report := func(b *testing.B, n int, before PageCacheStats) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(n), "µs/lookup")
+			after := t.cache.Stats()
+			hits, misses := after.Hits-before.Hits, after.Misses-before.Misses
+			b.ReportMetric(100*float64(hits)/float64(max(hits+misses, 1)), "%page-hits")
+		}
 		const hot = 1000
 		b.Run(tc.name+"/hot", func(b *testing.B) {
+			rnd := rand.New(rand.NewPCG(uint64(tc.rows), uint64(tc.files)))
 			keys := make([]int64, hot)
-			x := int64(0)
 			for i := range keys {
-				x = (x + 7919*131) % int64(tc.rows)
-				keys[i] = x
-				lookup(x)
+				keys[i] = rnd.Int64N(int64(tc.rows))
+				lookup(keys[i])
 			}
+			before := t.cache.Stats()
+			n := 0
+			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
 			for b.Loop() {
-				for _, k := range keys {
-					lookup(k)
-				}
+				lookup(keys[n%hot])
+				n++
 			}
-			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N*hot), "µs/lookup")
+			report(b, n, before)
 		})
 		b.Run(tc.name+"/fresh", func(b *testing.B) {
-			x := int64(12345)
+			rnd := rand.New(rand.NewPCG(uint64(tc.rows)+1, uint64(tc.files)))
+			before := t.cache.Stats()
 			n := 0
+			b.ReportAllocs()
 			b.ResetTimer()
-			start := time.Now()
 			for b.Loop() {
-				for range 200 {
-					x = (x + 1_000_003) % int64(tc.rows)
-					lookup(x)
-					n++
-				}
+				lookup(rnd.Int64N(int64(tc.rows)))
+				n++
 			}
-			b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/lookup")
+			report(b, n, before)
 		})
 	}
 }

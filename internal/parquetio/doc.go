@@ -74,15 +74,22 @@
 // A File is safe for concurrent use. It keeps the footer, the page index
 // and the schema mapping; KeyIndex (the encoded keys of a key-sorted file,
 // for binary search) and the key columns' bloom filters are loaded on
-// first use and kept for the File's life. ReadRows of up to 64 positions
-// (point lookups) runs on the calling goroutine: it finds each row's page by
-// binary search in the offset index and takes the page, decoded whole into
-// an Arrow array, from the File's LRU page cache (ReaderOptions.
-// PageCacheBytes, 64 MiB by default), decoding and caching it on a miss.
-// Key columns default to 16 KiB pages (the first, when an integer,
-// DELTA_BINARY_PACKED), the other columns to 64 KiB, and string columns whose first
-// values are mostly distinct are written PLAIN, so a miss decodes one small
-// page and no dictionary. A Read decodes row groups on up
+// first use and kept for the File's life. FindKey rules a key out by the
+// file's key range, then binary-searches the key index when it is loaded
+// (else consults the bloom filters before loading it). ReadRows of up to
+// 64 positions (point lookups) runs on the calling goroutine: it finds
+// each row's page by binary search in the offset index and takes the
+// page, decoded whole into an Arrow array, from the page cache, decoding
+// and caching it on a miss. The PageCache (LRU by bytes, keyed by File,
+// column chunk and page) is shared by every File opened with it
+// (ReaderOptions.PageCache; scan.Reader gives all its files one);
+// without one a File has its own of ReaderOptions.PageCacheBytes (64 MiB
+// by default). One row is returned as zero-copy one-row slices of the
+// cached pages (Go memory, not ReadRows' allocator). Key columns default
+// to 16 KiB pages (the first, when an integer, DELTA_BINARY_PACKED), the
+// other columns to 64 KiB, and string columns whose first values are
+// mostly distinct are written PLAIN, so a miss decodes one page per column
+// and no dictionary (still tens of µs of zstd for a 64 KiB page). A Read decodes row groups on up
 // to ReaderOptions.Parallelism goroutines (GOMAXPROCS by default), with at
 // most that many results waiting, and returns them in file order. A
 // RecordReader itself is used by one goroutine; its Record is valid until

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/store"
@@ -27,9 +28,13 @@ type ReaderOptions struct {
 	// Parallelism is the number of row groups decoded at once; 0 means
 	// GOMAXPROCS.
 	Parallelism int
-	// PageCacheBytes bounds the File's cache of decoded pages that
-	// ReadRows of a few positions (point lookups) reads through; 0 means
-	// DefaultPageCacheBytes, a negative value disables the cache.
+	// PageCache is the cache of decoded pages that ReadRows of a few
+	// positions (point lookups) reads through, shared with other Files;
+	// nil gives the File a cache of its own of PageCacheBytes.
+	PageCache *PageCache
+	// PageCacheBytes bounds the File's own page cache when PageCache is
+	// nil; 0 means DefaultPageCacheBytes, a negative value disables the
+	// cache.
 	PageCacheBytes int64
 }
 
@@ -56,12 +61,16 @@ type File struct {
 	keyHi  Key
 	opts   ReaderOptions
 
-	keyMu  sync.Mutex
-	keyIdx *KeyIndex
+	keyMu  sync.Mutex                  // serializes loading the key index
+	keyIdx atomic.Pointer[KeyIndex]    // set once loaded
+	blooms []atomic.Pointer[bloomSlot] // by row group * columns + leaf, once read
 
+	id      uint64     // names the File's pages in the page cache
 	rgFirst []int64    // the file position of each row group's first row
-	cache   *pageCache // decoded pages for ReadRows; nil when disabled
-	plans   sync.Map   // column list -> *readPlan, for ReadRows
+	cache   *PageCache // decoded pages for ReadRows; nil when disabled
+
+	plansMu sync.RWMutex
+	plans   map[string]*syncPlan // column list -> plan, for ReadRows
 }
 
 // tailReaderAt serves reads inside the cached end of the object from
@@ -213,11 +222,15 @@ func (f *File) init() error {
 		f.rgFirst[i] = rows
 		rows += rg.NumRows
 	}
+	f.id = fileIDs.Add(1)
+	f.blooms = make([]atomic.Pointer[bloomSlot], len(md.RowGroups)*len(cols))
 	switch {
+	case f.opts.PageCache != nil:
+		f.cache = f.opts.PageCache
 	case f.opts.PageCacheBytes == 0:
-		f.cache = newPageCache(DefaultPageCacheBytes)
+		f.cache = NewPageCache(DefaultPageCacheBytes)
 	case f.opts.PageCacheBytes > 0:
-		f.cache = newPageCache(f.opts.PageCacheBytes)
+		f.cache = NewPageCache(f.opts.PageCacheBytes)
 	}
 	f.table = f.schema
 	if f.opts.Schema != nil {
@@ -246,6 +259,10 @@ func (f *File) Stats() FileStats { return f.stats }
 
 // NumRows is the number of rows in the file.
 func (f *File) NumRows() int64 { return f.pf.NumRows() }
+
+// KeyRange is the file's range of encoded keys (both ends included), or
+// empty Keys when the file has no key.
+func (f *File) KeyRange() (lo, hi Key) { return f.keyLo, f.keyHi }
 
 // KeyColumns are the ids of the file's key columns, or nil.
 func (f *File) KeyColumns() []int { return f.keyIDs }

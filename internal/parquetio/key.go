@@ -44,6 +44,9 @@ func (e *KeyEncoder) Encode(values ...any) (Key, error) {
 		return "", fmt.Errorf("parquetio: key has %d values, want %d", len(values), len(e.cols))
 	}
 	var buf []byte
+	if len(e.cols) == 1 {
+		buf = make([]byte, 0, 8) // fits every fixed-width key column but decimals
+	}
 	for i := range e.cols {
 		v, err := toScalar(&e.cols[i], values[i])
 		if err != nil {
@@ -54,7 +57,7 @@ func (e *KeyEncoder) Encode(values ...any) (Key, error) {
 		}
 		buf = appendKey(buf, &e.cols[i], v)
 	}
-	return Key(buf), nil
+	return Key(unsafeString(buf)), nil // buf is not used again
 }
 
 // appendKey appends the encoding of v, a non-null value of c.

@@ -20,10 +20,13 @@ func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), l
 // of the file as a KeyIndex. The file must have key columns and its rows
 // must be sorted by key, as lakesql writes them.
 func (f *File) KeyIndex(ctx context.Context) (*KeyIndex, error) {
+	if k := f.keyIdx.Load(); k != nil {
+		return k, nil
+	}
 	f.keyMu.Lock()
 	defer f.keyMu.Unlock()
-	if f.keyIdx != nil {
-		return f.keyIdx, nil
+	if k := f.keyIdx.Load(); k != nil {
+		return k, nil
 	}
 	if len(f.keyIDs) == 0 {
 		return nil, fmt.Errorf("parquetio: %s has no key columns", f.name)
@@ -51,8 +54,31 @@ func (f *File) KeyIndex(ctx context.Context) (*KeyIndex, error) {
 		return nil, err
 	}
 	k.compact()
-	f.keyIdx = k
+	f.keyIdx.Store(k)
 	return k, nil
+}
+
+// FindKey returns the file position of the row with key. A key outside
+// the file's key range is ruled out at once; with the key index loaded
+// the answer is its binary search; otherwise the key columns' bloom
+// filters are consulted first (MayContain), and the key index is loaded
+// (KeyIndex) only when they may hold the key.
+func (f *File) FindKey(ctx context.Context, key Key) (int64, bool, error) {
+	if len(f.keyIDs) == 0 || f.keyLo == "" || key < f.keyLo || key > f.keyHi {
+		return 0, false, nil
+	}
+	k := f.keyIdx.Load()
+	if k == nil {
+		may, err := f.MayContain(ctx, key)
+		if err != nil || !may {
+			return 0, false, err
+		}
+		if k, err = f.KeyIndex(ctx); err != nil {
+			return 0, false, err
+		}
+	}
+	pos, ok := k.Lookup(key)
+	return pos, ok, nil
 }
 
 // fileReadPlan plans a read through the file's own schema.
@@ -107,15 +133,21 @@ func (f *File) MayContain(ctx context.Context, key Key) (bool, error) {
 	return false, nil
 }
 
-func (f *File) bloomCheck(rg parquet.RowGroup, g int, c *column, v scalar) (bool, error) {
-	leaf := f.leaf[c.col.ID]
-	fc := rg.ColumnChunks()[leaf].(*parquet.FileColumnChunk)
+// bloomSlot holds a column chunk's bloom filter once read (nil: none).
+type bloomSlot struct{ bf *parquet.FileBloomFilter }
+
+// bloom returns the bloom filter of the chunk of leaf in row group g, nil
+// when it has none, reading it (one ranged read) on first use.
+func (f *File) bloom(rg parquet.RowGroup, g, leaf int) (*parquet.FileBloomFilter, error) {
+	slot := &f.blooms[g*len(f.cols)+leaf]
+	if s := slot.Load(); s != nil {
+		return s.bf, nil
+	}
 	meta := &f.pf.Metadata().RowGroups[g].Columns[leaf].MetaData
 	if meta.BloomFilterOffset == 0 {
-		return true, nil
+		slot.Store(&bloomSlot{})
+		return nil, nil
 	}
-	// The first BloomFilterFrom caches the filter in the chunk; read its
-	// bytes in one ranged read so the filter serves checks from memory.
 	length := int64(meta.BloomFilterLength)
 	if length <= 0 {
 		length = 1 << 20
@@ -123,11 +155,21 @@ func (f *File) bloomCheck(rg parquet.RowGroup, g int, c *column, v scalar) (bool
 	length = min(length, f.obj.Size()-meta.BloomFilterOffset)
 	ranges, err := fetch(context.Background(), f.obj, [][2]int64{{meta.BloomFilterOffset, meta.BloomFilterOffset + length}}, nil)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	fc := rg.ColumnChunks()[leaf].(*parquet.FileColumnChunk)
 	bf, err := fc.BloomFilterFrom(&rangeReaderAt{obj: f.obj, ranges: ranges})
 	if err != nil {
-		return true, nil
+		bf = nil // unreadable: no filter, every key may be present
+	}
+	slot.Store(&bloomSlot{bf: bf})
+	return bf, nil
+}
+
+func (f *File) bloomCheck(rg parquet.RowGroup, g int, c *column, v scalar) (bool, error) {
+	bf, err := f.bloom(rg, g, f.leaf[c.col.ID])
+	if err != nil || bf == nil {
+		return bf == nil, err
 	}
 	var pv parquet.Value
 	switch c.phys {
@@ -242,23 +284,28 @@ func decodeKey(cols []column, key Key) ([]scalar, error) {
 // ReadRows reads the rows at the given file positions (in ascending order,
 // duplicates once) with the given columns of the table schema (nil: all),
 // reading only the pages that hold them. The record has one row per
-// position; release it.
+// position; release it. Up to 64 positions are read through the page
+// cache, and one position is returned as slices of the cached pages (Go
+// memory, not alloc's).
 func (f *File) ReadRows(ctx context.Context, positions []int64, columns []int, alloc memory.Allocator) (arrow.Record, error) {
-	pos := slices.Clone(positions)
-	slices.Sort(pos)
-	pos = slices.Compact(pos)
+	pos := positions
+	if len(pos) > 1 {
+		pos = slices.Clone(positions)
+		slices.Sort(pos)
+		pos = slices.Compact(pos)
+	}
 	for _, x := range pos {
 		if x < 0 || x >= f.NumRows() {
 			return nil, fmt.Errorf("parquetio: position %d outside %s (%d rows)", x, f.name, f.NumRows())
 		}
 	}
 	if len(pos) <= syncRowsMax {
-		p, err := f.cachedPlan(columns, alloc)
+		sp, err := f.cachedPlan(columns)
 		if err != nil {
 			return nil, err
 		}
-		if rec, ok, err := f.readRowsSync(ctx, p, pos); ok {
-			return rec, err
+		if sp.hasIndex {
+			return f.readRowsSync(ctx, sp.p, alloc, pos)
 		}
 	}
 	p, err := f.plan(ReadOptions{Columns: columns, Alloc: alloc, BatchSize: math.MaxInt32})

@@ -1,14 +1,11 @@
 package parquetio
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -17,132 +14,81 @@ import (
 	"github.com/parquet-go/parquet-go"
 )
 
-// DefaultPageCacheBytes is the default budget of a File's cache of decoded
-// pages (ReaderOptions.PageCacheBytes).
-const DefaultPageCacheBytes = 64 << 20
-
 // syncRowsMax is the largest number of positions ReadRows reads on the
 // calling goroutine, page by page through the page cache; more go through
 // the parallel read pipeline.
 const syncRowsMax = 64
 
-// pageKey names one data page: row group, Parquet leaf, page of the
-// offset index.
-type pageKey struct{ rg, leaf, page int32 }
-
-// cachedPage is a whole data page decoded into an Arrow array (Go memory,
-// never released: dropped from the cache it is garbage collected, so a
-// reader still holding it is safe).
-type cachedPage struct {
-	key  pageKey
-	arr  arrow.Array
-	size int64
-}
-
-// pageCache is an LRU cache of decoded pages bounded by bytes.
-type pageCache struct {
-	mu     sync.Mutex
-	budget int64
-	used   int64
-	lru    list.List // of *cachedPage, most recent first
-	m      map[pageKey]*list.Element
-}
-
-func newPageCache(budget int64) *pageCache {
-	return &pageCache{budget: budget, m: map[pageKey]*list.Element{}}
-}
-
-func (c *pageCache) get(k pageKey) arrow.Array {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.m[k]
-	if e == nil {
-		return nil
-	}
-	c.lru.MoveToFront(e)
-	return e.Value.(*cachedPage).arr
-}
-
-// put caches arr under k (unless the page is larger than the budget) and
-// returns the cached array of k.
-func (c *pageCache) put(k pageKey, arr arrow.Array) arrow.Array {
-	if c == nil {
-		return arr
-	}
-	var size int64
-	for _, b := range arr.Data().Buffers() {
-		if b != nil {
-			size += int64(b.Len())
-		}
-	}
-	size += 128 // bookkeeping
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.m[k]; e != nil { // decoded concurrently
-		c.lru.MoveToFront(e)
-		return e.Value.(*cachedPage).arr
-	}
-	if size > c.budget {
-		return arr
-	}
-	for c.used+size > c.budget {
-		e := c.lru.Back()
-		old := e.Value.(*cachedPage)
-		c.lru.Remove(e)
-		delete(c.m, old.key)
-		c.used -= old.size
-	}
-	c.m[k] = c.lru.PushFront(&cachedPage{key: k, arr: arr, size: size})
-	c.used += size
-	return arr
+// syncPlan is a plan of ReadRows kept per column list: the plan (shared;
+// never modified) and whether every decoded column has an offset index in
+// every row group (else the pipeline reads the rows).
+type syncPlan struct {
+	p        *readPlan
+	hasIndex bool
 }
 
 // cachedPlan returns the plan of reading columns through the table schema,
-// planned once per column list and kept; the copy returned has its own
-// statistics and alloc.
-func (f *File) cachedPlan(columns []int, alloc memory.Allocator) (*readPlan, error) {
-	var sb strings.Builder
+// planned once per column list and kept. It is shared: callers pass their
+// own allocator and statistics.
+func (f *File) cachedPlan(columns []int) (*syncPlan, error) {
+	var buf [64]byte
+	key := buf[:0]
 	if columns == nil {
-		sb.WriteString("*")
+		key = append(key, '*')
 	}
 	for _, id := range columns {
-		sb.WriteString(strconv.Itoa(id))
-		sb.WriteByte(',')
+		key = strconv.AppendInt(key, int64(id), 10)
+		key = append(key, ',')
 	}
-	key := sb.String()
-	var p *readPlan
-	if v, ok := f.plans.Load(key); ok {
-		p = v.(*readPlan)
-	} else {
-		var err error
-		if p, err = f.plan(ReadOptions{Columns: columns, BatchSize: 1 << 30}); err != nil {
-			return nil, err
+	f.plansMu.RLock()
+	sp := f.plans[string(key)]
+	f.plansMu.RUnlock()
+	if sp != nil {
+		return sp, nil
+	}
+	p, err := f.plan(ReadOptions{Columns: columns, BatchSize: 1 << 30})
+	if err != nil {
+		return nil, err
+	}
+	sp = &syncPlan{p: p, hasIndex: true}
+	for i := range p.decode {
+		for g := range f.rgFirst {
+			if oi, _ := f.pageIndex(g, f.leaf[p.decode[i].col.ID]); oi == nil {
+				sp.hasIndex = false
+			}
 		}
-		f.plans.Store(key, p)
 	}
-	q := *p
-	q.alloc, q.opts.Alloc, q.stats = alloc, alloc, new(ReadStats)
-	if q.alloc == nil {
-		q.alloc = memory.DefaultAllocator
+	f.plansMu.Lock()
+	defer f.plansMu.Unlock()
+	if old := f.plans[string(key)]; old != nil {
+		return old, nil
 	}
-	return &q, nil
+	if f.plans == nil {
+		f.plans = map[string]*syncPlan{}
+	}
+	f.plans[string(key)] = sp
+	return sp, nil
 }
 
 // readRowsSync reads the rows at pos (sorted, distinct, inside the file)
-// page by page on the calling goroutine: each page is taken from the
-// File's page cache or read, decoded whole and cached. ok is false when
-// the file lacks an offset index (the caller then uses the pipeline).
-func (f *File) readRowsSync(ctx context.Context, p *readPlan, pos []int64) (rec arrow.Record, ok bool, err error) {
-	md := f.pf.Metadata()
-	for i := range p.decode {
-		for g := range md.RowGroups {
-			if oi, _ := f.pageIndex(g, f.leaf[p.decode[i].col.ID]); oi == nil {
-				return nil, false, nil
+// page by page on the calling goroutine: each page is taken from the page
+// cache or read, decoded whole and cached. One row is returned as
+// zero-copy slices of the cached pages (no copy, a few small allocations);
+// more are copied into new arrays of alloc.
+func (f *File) readRowsSync(ctx context.Context, p *readPlan, alloc memory.Allocator, pos []int64) (rec arrow.Record, err error) {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if rec != nil {
+				rec.Release()
 			}
+			rec, err = nil, base.Corruptf(f.name, "decoding: %v", r)
 		}
+	}()
+	if len(pos) == 1 {
+		return f.readRowSync(ctx, p, alloc, pos[0])
 	}
 	bs := make([]array.Builder, len(p.out))
 	defer func() {
@@ -151,20 +97,14 @@ func (f *File) readRowsSync(ctx context.Context, p *readPlan, pos []int64) (rec 
 				b.Release()
 			}
 		}
-		if r := recover(); r != nil {
-			if rec != nil {
-				rec.Release()
-			}
-			rec, ok, err = nil, true, base.Corruptf(f.name, "decoding: %v", r)
-		}
 	}()
 	for j := range p.out {
-		bs[j] = array.NewBuilder(p.alloc, p.out[j].arrow)
+		bs[j] = array.NewBuilder(alloc, p.out[j].arrow)
 		bs[j].Reserve(len(pos))
 	}
 	for _, x := range pos {
 		if err := ctx.Err(); err != nil {
-			return nil, true, err
+			return nil, err
 		}
 		g := sort.Search(len(f.rgFirst), func(i int) bool { return f.rgFirst[i] > x }) - 1
 		r := x - f.rgFirst[g]
@@ -174,9 +114,9 @@ func (f *File) readRowsSync(ctx context.Context, p *readPlan, pos []int64) (rec 
 				appendScalar(bs[j], v)
 				continue
 			}
-			arr, lo, err := f.page(ctx, p, g, c, r)
+			arr, lo, err := f.page(ctx, g, c, r)
 			if err != nil {
-				return nil, true, err
+				return nil, err
 			}
 			appendScalar(bs[j], scalarAt(c, arr, int(r-lo)))
 		}
@@ -189,12 +129,44 @@ func (f *File) readRowsSync(ctx context.Context, p *readPlan, pos []int64) (rec 
 	for _, a := range cols {
 		a.Release()
 	}
-	return rec, true, nil
+	return rec, nil
+}
+
+// readRowSync reads the row at x as one-row slices of its cached pages.
+func (f *File) readRowSync(ctx context.Context, p *readPlan, alloc memory.Allocator, x int64) (arrow.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	g := sort.Search(len(f.rgFirst), func(i int) bool { return f.rgFirst[i] > x }) - 1
+	r := x - f.rgFirst[g]
+	var stack [8]arrow.Array
+	cols := stack[:0]
+	defer func() {
+		for _, a := range cols {
+			a.Release()
+		}
+	}()
+	for j := range p.out {
+		c := &p.out[j]
+		if v, ok := p.defs[c.col.ID]; ok {
+			b := array.NewBuilder(alloc, c.arrow)
+			appendScalar(b, v)
+			cols = append(cols, b.NewArray())
+			b.Release()
+			continue
+		}
+		arr, lo, err := f.page(ctx, g, c, r)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, array.NewSlice(arr, r-lo, r-lo+1))
+	}
+	return array.NewRecord(p.schema, cols, 1), nil
 }
 
 // page returns the decoded page of column c holding row r of row group g,
 // and the row group row of its first row.
-func (f *File) page(ctx context.Context, p *readPlan, g int, c *column, r int64) (arrow.Array, int64, error) {
+func (f *File) page(ctx context.Context, g int, c *column, r int64) (arrow.Array, int64, error) {
 	leaf := f.leaf[c.col.ID]
 	oi, _ := f.pageIndex(g, leaf)
 	locs := oi.PageLocations
@@ -203,7 +175,7 @@ func (f *File) page(ctx context.Context, p *readPlan, g int, c *column, r int64)
 		return nil, 0, base.Corruptf(f.name, "column %q row group %d: no page holds row %d", c.col.Name, g, r)
 	}
 	lo := locs[i].FirstRowIndex
-	key := pageKey{int32(g), int32(leaf), int32(i)}
+	key := pageKey{f.id, int32(g), int32(leaf), int32(i)}
 	if arr := f.cache.get(key); arr != nil {
 		return arr, lo, nil
 	}
@@ -220,7 +192,7 @@ func (f *File) page(ctx context.Context, p *readPlan, g int, c *column, r int64)
 		spans = append(spans, [2]int64{meta.DictionaryPageOffset, meta.DataPageOffset})
 	}
 	spans = append(spans, [2]int64{locs[i].Offset, locs[i].Offset + int64(locs[i].CompressedPageSize)})
-	ranges, err := fetch(ctx, f.obj, spans, p.stats)
+	ranges, err := fetch(ctx, f.obj, spans, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("parquetio: reading %s: %w", f.name, err)
 	}
@@ -228,7 +200,7 @@ func (f *File) page(ctx context.Context, p *readPlan, g int, c *column, r int64)
 	if !ok {
 		return nil, 0, errors.New("parquetio: not a file column chunk")
 	}
-	fp := fc.PagesFrom(&rangeReaderAt{obj: f.obj, ranges: ranges, stats: p.stats})
+	fp := fc.PagesFrom(&rangeReaderAt{obj: f.obj, ranges: ranges})
 	defer fp.Close()
 	if err := fp.SeekToRow(lo); err != nil {
 		return nil, 0, corrupt(err)

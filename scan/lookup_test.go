@@ -1,0 +1,103 @@
+package scan
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+)
+
+// TestConcurrentLookups looks keys up from several goroutines through two
+// Readers sharing a page cache small enough to evict constantly (and one
+// with no cache), while scans run, and checks every row against the model
+// and the page cache's budget.
+func TestConcurrentLookups(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 2))
+	ctx := context.Background()
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	for trial := range 3 {
+		w := newWorld(t, r, alloc, 2+r.IntN(6))
+		w.reader.Close()
+		cache := parquetio.NewPageCache(4 << 10)
+		readers := []*Reader{
+			NewReader(w.st, "db", Options{PageCache: cache, OpenFiles: 2}),
+			NewReader(w.st, "db", Options{PageCache: cache}),
+			NewReader(w.st, "db", Options{PageCacheBytes: -1}),
+		}
+		if readers[0].PageCache() != cache || readers[2].PageCache() != nil {
+			t.Fatal("page cache options not applied")
+		}
+		cols := []int{colID, colA, colS}
+		var wg sync.WaitGroup
+		for g := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rnd := rand.New(rand.NewPCG(seed, uint64(trial*10+g)))
+				rd := readers[g%len(readers)]
+				for range 200 {
+					if t.Failed() {
+						return
+					}
+					if rnd.IntN(50) == 0 {
+						it, err := rd.Scan(ctx, w.table, Request{Columns: cols, Alloc: alloc}, nil)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						n := 0
+						for it.Next() {
+							n += int(it.Record().NumRows())
+						}
+						if err := it.Err(); err != nil || n != len(w.model) {
+							t.Errorf("seed %d: scan: %d rows, model %d, %v", seed, n, len(w.model), err)
+						}
+						it.Close()
+						continue
+					}
+					id := rnd.Int64N(500)
+					key, err := w.enc.Encode(id)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					rec, loc, found, err := rd.Lookup(ctx, w.table, key, cols, alloc)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					want, ok := w.model[id]
+					if found != ok {
+						t.Errorf("seed %d: lookup %d found=%v, model %v", seed, id, found, ok)
+						return
+					}
+					if found {
+						if got := formatRecord(rec, 0, 3); got != format(want, cols) {
+							t.Errorf("seed %d: lookup %d = %s, want %s (at %+v)", seed, id, got, format(want, cols), loc)
+						}
+						rec.Release()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		st := cache.Stats()
+		t.Logf("trial %d: page cache %+v", trial, st)
+		if st.Bytes > st.Budget {
+			t.Fatalf("page cache holds %d bytes over its budget %d", st.Bytes, st.Budget)
+		}
+		if st.Hits == 0 || st.Misses == 0 {
+			t.Fatalf("page cache stats %+v", st)
+		}
+		for _, rd := range readers {
+			rd.Close()
+		}
+	}
+}
