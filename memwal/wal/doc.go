@@ -76,7 +76,13 @@
 // # Fencing and takeover
 //
 // Fence(epoch) lists the epoch, reads its highest segment and puts a fence
-// at the next number. If the old writer wins that name first, the fence
+// at the next number. A listing can be stale: by the time the fence lands,
+// the writer may have written that number and garbage collection deleted
+// it, so the put-if-absent lands in a hole below the writer and stops
+// nothing. Since collection keeps an epoch's highest segment, Fence checks
+// that no segment above its fence exists; if one does, it deletes the stray
+// fence (everything below it was collected) and fences again from a fresh
+// listing. If the old writer wins that name first, the fence
 // moves to the next number; if another fence holds it, that fence is the
 // epoch's. Once the fence is at k, the old writer's put at k fails, so it
 // can acknowledge nothing more, and Replay stops at k.
@@ -105,7 +111,9 @@
 //
 // Replay lists an epoch only to find its lowest and highest segment number
 // and reads every number in between in order (a few ahead, concurrently),
-// so a missing segment is detected, not skipped. It stops at a fence or
+// so a missing segment is detected, not skipped (unless garbage collection
+// deleted it during the replay: then the lowest segment left is above it,
+// and replay goes on from there). It stops at a fence or
 // after the highest segment and passes the records above afterSeq to fn. A
 // frame cut short at the end of the highest segment is a torn write (a store
 // that wrote part of an object) and is dropped with a slog warning; every

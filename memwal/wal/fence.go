@@ -42,18 +42,42 @@ func Fence(ctx context.Context, st store.Store, dir string, epoch int64) (FenceI
 	if epoch < 0 {
 		return FenceInfo{}, fmt.Errorf("wal: negative epoch %d", epoch)
 	}
+	for attempt := 0; ; attempt++ {
+		info, again, err := fenceOnce(ctx, st, dir, epoch)
+		if err != nil || !again {
+			return info, err
+		}
+		// The listing was stale: the writer moved on and garbage
+		// collection deleted what the fence aimed at. Look again.
+		if attempt >= fenceAttempts {
+			return FenceInfo{}, fmt.Errorf("wal: fencing epoch %d: the writer keeps moving past the fence", epoch)
+		}
+		if err := sleep(ctx, backoff(attempt+1)); err != nil {
+			return FenceInfo{}, err
+		}
+	}
+}
+
+// fenceOnce fences epoch from one listing. again reports that the listing
+// was stale and nothing was fenced.
+func fenceOnce(ctx context.Context, st store.Store, dir string, epoch int64) (_ FenceInfo, again bool, _ error) {
 	_, hi, err := segmentRange(ctx, st, dir, epoch)
 	if err != nil {
-		return FenceInfo{}, err
+		return FenceInfo{}, false, err
 	}
 	var lastSeq uint64
 	if hi > 0 {
 		s, err := readSegment(ctx, st, dir, epoch, hi, true)
+		if errors.Is(err, store.ErrNotExist) {
+			// Garbage collection deleted it after the listing: the writer
+			// has written above it since.
+			return FenceInfo{}, true, nil
+		}
 		if err != nil {
-			return FenceInfo{}, fmt.Errorf("wal: fencing epoch %d: %w", epoch, err)
+			return FenceInfo{}, false, fmt.Errorf("wal: fencing epoch %d: %w", epoch, err)
 		}
 		if s.kind == kindFence {
-			return FenceInfo{Epoch: epoch, Segment: hi, LastSegment: hi - 1, LastSeq: s.seq}, nil
+			return FenceInfo{Epoch: epoch, Segment: hi, LastSegment: hi - 1, LastSeq: s.seq}, false, nil
 		}
 		lastSeq = s.lastSeq()
 	}
@@ -61,18 +85,52 @@ func Fence(ctx context.Context, st store.Store, dir string, epoch int64) (FenceI
 		data := fenceSegment(epoch, n, lastSeq)
 		s, err := putFence(ctx, st, dir, epoch, n, data)
 		if err != nil {
-			return FenceInfo{}, err
+			return FenceInfo{}, false, err
 		}
 		if s == nil || s.kind == kindFence {
+			// A fence holds n. It stops the writer only if the writer has
+			// not been past n: a listing older than the writer's last
+			// segments and garbage collection that deleted segment n
+			// after the writer moved on let a put-if-absent land in the
+			// hole, below the writer, where it would stop nothing and cut
+			// replay short. Since garbage collection keeps an epoch's
+			// highest segment, and deletes n only once n+1 exists, the
+			// writer was past n if and only if a segment above n exists.
+			above, err := segmentAbove(ctx, st, dir, epoch, n)
+			if err != nil {
+				return FenceInfo{}, false, err
+			}
+			if above {
+				// Every segment below n is gone too (collection deletes
+				// from the lowest up): taking the stray fence out again
+				// leaves the log contiguous.
+				if err := st.Delete(ctx, segmentName(dir, epoch, n)); err != nil {
+					return FenceInfo{}, false, fmt.Errorf("wal: fencing epoch %d: removing a fence below the writer: %w", epoch, err)
+				}
+				return FenceInfo{}, true, nil
+			}
 			info := FenceInfo{Epoch: epoch, Segment: n, LastSegment: n - 1, LastSeq: lastSeq}
 			if s != nil {
 				info.LastSeq = s.seq
 			}
-			return info, nil
+			return info, false, nil
 		}
 		// The old writer won segment n: fence after it.
 		lastSeq = s.lastSeq()
 	}
+}
+
+// segmentAbove reports whether epoch has a segment numbered above n.
+func segmentAbove(ctx context.Context, st store.Reader, dir string, epoch int64, n uint64) (bool, error) {
+	for info, err := range st.List(ctx, epochDir(dir, epoch), segmentName(dir, epoch, n)) {
+		if err != nil {
+			return false, fmt.Errorf("wal: listing epoch %d of %s: %w", epoch, dir, err)
+		}
+		if m, ok := parseSegmentNumber(info.Name); ok && m > n {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // putFence writes the fence data at segment n. It returns nil when the

@@ -43,7 +43,11 @@ const prefetch = 4
 // the lowest are gone only when garbage collection deleted them, which it
 // does only for records at or below the persisted position: if the lowest
 // segment shows that records above afterSeq were deleted, that is
-// corruption too. A record cut short at the end of the highest segment (a
+// corruption too. Collection may also run while Replay reads (a writer
+// that flushed the epoch just before a newer writer claimed the branch): a
+// segment that is missing because the lowest segment left is now above it
+// was collected, and Replay goes on from that lowest segment, which must
+// hold nothing above what was read or persisted. A record cut short at the end of the highest segment (a
 // torn write, which only a store that wrote part of an object could leave)
 // is dropped with a warning; any other damage is an error matching
 // base.ErrCorruption that names the segment.
@@ -57,7 +61,29 @@ func Replay(ctx context.Context, st store.Reader, dir string, epoch int64, after
 		return info, err
 	}
 	info.FirstSegment = lo
+	var prev uint64 // the last record seq read
+	for attempt := 0; ; attempt++ {
+		next, err := replaySegments(ctx, st, dir, epoch, afterSeq, lo, hi, &prev, &info, fn)
+		if err != nil || next == 0 {
+			return info, err
+		}
+		// Garbage collection (of a writer that flushed the epoch while
+		// it was being replayed) deleted segments after the listing:
+		// go on from the lowest one left, which must hold nothing above
+		// what was read or persisted.
+		if attempt >= 100 {
+			return info, fmt.Errorf("wal: replaying epoch %d: segments keep disappearing", epoch)
+		}
+		lo, hi = next, max(hi, next)
+	}
+}
 
+// replaySegments replays segments lo to hi of the epoch (see Replay). When
+// a segment is missing because garbage collection deleted it meanwhile
+// (the lowest segment left is above it), it returns the lowest segment
+// left, to go on from.
+func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int64, afterSeq, lo, hi uint64,
+	prev *uint64, info *ReplayInfo, fn func(Record) error) (uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	type read struct {
 		data []byte
@@ -84,45 +110,53 @@ func Replay(ctx context.Context, st store.Reader, dir string, epoch int64, after
 		}
 	}()
 
-	prev := uint64(0) // the last record seq read
+	first := true // the first segment read in this pass
 	for n := lo; n <= hi; n++ {
 		name := segmentName(dir, epoch, n)
 		r, ok := <-reads
 		if !ok {
-			return info, ctx.Err()
+			return 0, ctx.Err()
 		}
 		if errors.Is(r.err, store.ErrNotExist) {
-			return info, base.Corruptf(name, "segment %d is missing below the highest segment %d", n, hi)
+			nlo, _, err := segmentRange(ctx, st, dir, epoch)
+			if err != nil {
+				return 0, err
+			}
+			if nlo > n {
+				return nlo, nil
+			}
+			return 0, base.Corruptf(name, "segment %d is missing below the highest segment %d", n, hi)
 		}
 		if r.err != nil {
-			return info, fmt.Errorf("wal: replaying epoch %d: %w", epoch, r.err)
+			return 0, fmt.Errorf("wal: replaying epoch %d: %w", epoch, r.err)
 		}
 		s, err := parseSegment(name, r.data, epoch, n, n == hi)
 		if err != nil {
-			return info, err
+			return 0, err
 		}
 		info.LastSegment = n
-		if n == lo && lo > 1 && s.before() > afterSeq {
-			return info, base.Corruptf(name, "segments before it were deleted, but they held records %d..%d above the replay position %d",
-				afterSeq+1, s.before(), afterSeq)
+		if first && n > 1 && s.before() > max(afterSeq, *prev) {
+			return 0, base.Corruptf(name, "segments before it were deleted, but they held records %d..%d above the replay position %d",
+				max(afterSeq, *prev)+1, s.before(), afterSeq)
 		}
+		first = false
 		if s.kind == kindFence {
 			info.Fenced, info.FenceSegment = true, n
 			info.Position = max(info.Position, s.seq)
-			return info, nil
+			return 0, nil
 		}
-		if len(s.records) > 0 && s.records[0].Seq <= prev {
-			return info, base.Corruptf(name, "first record seq %d is not above the previous segment's last %d", s.records[0].Seq, prev)
+		if len(s.records) > 0 && s.records[0].Seq <= *prev {
+			return 0, base.Corruptf(name, "first record seq %d is not above the previous segment's last %d", s.records[0].Seq, *prev)
 		}
 		for _, rec := range s.records {
-			prev = rec.Seq
+			*prev = rec.Seq
 			info.Position = max(info.Position, rec.Seq)
 			if rec.Seq <= afterSeq {
 				info.Skipped++
 				continue
 			}
 			if err := fn(rec); err != nil {
-				return info, err
+				return 0, err
 			}
 			info.Records++
 		}
@@ -132,5 +166,5 @@ func Replay(ctx context.Context, st store.Reader, dir string, epoch int64, after
 				"segment", name, "records kept", len(s.records))
 		}
 	}
-	return info, nil
+	return 0, nil
 }
