@@ -90,6 +90,7 @@ func (o *Options) fill() {
 type tableInfo struct {
 	meta txn.Table
 	enc  *parquetio.KeyEncoder
+	norm *memtable.Normalizer
 }
 
 // Branch is the writer of one branch: it holds the branch's lease, appends
@@ -123,6 +124,7 @@ type Branch struct {
 		published  uint64               // the last durable and applied seq
 		published2 *sync.Cond           // signalled when published moves
 		lastWrite  map[string]map[parquetio.Key]uint64
+		open       map[uint64]int    // snapshot seqs of open transactions
 		tableGen   map[string]uint64 // ddlGen of the last table change of a table
 		ddlGen     uint64            // counts table changes
 		filesGen   uint64            // bumped when the log's files change
@@ -190,6 +192,7 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 	}
 	b.mu.live = b.newMemTable()
 	b.mu.lastWrite = map[string]map[parquetio.Key]uint64{}
+	b.mu.open = map[uint64]int{}
 	b.mu.tableGen = map[string]uint64{}
 	// (d) Replay every epoch before ours, in order, each up to its fence.
 	epochs, err := wal.Epochs(ctx, b.st, b.walDir)
@@ -267,7 +270,11 @@ func (b *Branch) resetTables(head *txn.Snapshot) error {
 		if err != nil && len(t.Meta.Key) > 0 {
 			return fmt.Errorf("memwal: table %s: %w", t.Meta.Name, err)
 		}
-		tables[t.Meta.ID] = &tableInfo{meta: t.Meta, enc: enc}
+		norm, err := memtable.NewNormalizer(&t.Meta.Schema)
+		if err != nil {
+			return fmt.Errorf("memwal: table %s: %w", t.Meta.Name, err)
+		}
+		tables[t.Meta.ID] = &tableInfo{meta: t.Meta, enc: enc, norm: norm}
 	}
 	b.mu.tables = tables
 	return nil
@@ -293,6 +300,26 @@ func (b *Branch) noteWrite(table string, key parquetio.Key, seq uint64) {
 	m[key] = seq
 }
 
+// pruneWritesLocked drops the last-write entries no open or future
+// transaction can conflict with: those at or below the oldest open
+// snapshot (every later snapshot is at or above the published seq).
+func (b *Branch) pruneWritesLocked() {
+	oldest := b.mu.published
+	for seq := range b.mu.open {
+		oldest = min(oldest, seq)
+	}
+	for table, m := range b.mu.lastWrite {
+		for k, seq := range m {
+			if seq <= oldest {
+				delete(m, k)
+			}
+		}
+		if len(m) == 0 {
+			delete(b.mu.lastWrite, table)
+		}
+	}
+}
+
 // locate finds, in the files of head, the live row of each change's key:
 // the location a new version must mask. nil for a key with no file row.
 func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string, changes []memtable.Change) ([]*memtable.Location, error) {
@@ -306,14 +333,12 @@ func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string,
 		t.Files = append(t.Files, a)
 		return true
 	})
-	keyCols := ts.Meta.Key
 	for i, c := range changes {
-		rec, loc, found, err := b.reader.Lookup(ctx, t, c.Key, keyCols[:1], b.opts.Alloc)
+		loc, found, err := b.reader.Locate(ctx, t, c.Key)
 		if err != nil {
 			return nil, err
 		}
 		if found {
-			rec.Release()
 			out[i] = &memtable.Location{Path: loc.Path, Position: loc.Position}
 		}
 	}

@@ -72,7 +72,7 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 				r[j] = b.newRowID()
 			}
 		}
-		norm, err := memtable.NormalizeRow(&t.meta.Schema, r)
+		norm, err := t.norm.Row(r)
 		if err != nil {
 			return nil, fmt.Errorf("memwal: bulk write, row %d: %w", i+1, err)
 		}

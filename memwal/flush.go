@@ -180,6 +180,7 @@ func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upt
 	}
 	b.mu.head = newHead
 	b.mu.filesGen++
+	b.pruneWritesLocked()
 	if extra != nil && len(extra.Tables)+len(extra.Drops)+len(extra.Truncates) > 0 {
 		b.mu.ddlGen++
 		for _, id := range changedTables(extra) {

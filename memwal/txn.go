@@ -20,6 +20,7 @@ type Txn struct {
 	b      *Branch
 	snap   *Snapshot
 	gen    uint64 // the branch's ddlGen when the transaction began
+	begun  bool   // counted in the branch's open transactions
 	writes map[string]*tableWrites
 	done   bool
 }
@@ -40,7 +41,8 @@ func (b *Branch) Begin() (*Txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Txn{b: b, snap: s, gen: b.mu.ddlGen, writes: map[string]*tableWrites{}}, nil
+	b.mu.open[s.Seq]++
+	return &Txn{b: b, snap: s, gen: b.mu.ddlGen, begun: true, writes: map[string]*tableWrites{}}, nil
 }
 
 // Snapshot is the transaction's read snapshot (without its own writes).
@@ -96,7 +98,7 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 			}
 		}
 	}
-	norm, err := memtable.NormalizeRow(&t.meta.Schema, row)
+	norm, err := t.norm.Row(row)
 	if err != nil {
 		return "", err
 	}
@@ -150,10 +152,19 @@ func (tx *Txn) write(tableID string, c memtable.Change) {
 
 // Rollback drops the transaction's writes.
 func (tx *Txn) Rollback() {
-	if !tx.done {
-		tx.done = true
-		tx.snap.Close()
+	if tx.done {
+		return
 	}
+	tx.done = true
+	tx.snap.Close()
+	if !tx.begun {
+		return
+	}
+	tx.b.mu.Lock()
+	if tx.b.mu.open[tx.snap.Seq]--; tx.b.mu.open[tx.snap.Seq] <= 0 {
+		delete(tx.b.mu.open, tx.snap.Seq)
+	}
+	tx.b.mu.Unlock()
 }
 
 // Commit makes the transaction's writes durable and visible, and returns
@@ -176,10 +187,20 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 	}
 	slices.Sort(tables)
 	changes := map[string][]memtable.Change{}
+	encoded := map[string][][]byte{} // the WAL form of each row, made before the lock
 	for _, id := range tables {
 		w := tx.writes[id]
 		for _, k := range w.keys {
-			changes[id] = append(changes[id], *w.rows[k])
+			c := *w.rows[k]
+			changes[id] = append(changes[id], c)
+			var row []byte
+			if !c.Deleted {
+				var err error
+				if row, err = encodeRow(nil, c.Row); err != nil {
+					return 0, err
+				}
+			}
+			encoded[id] = append(encoded[id], row)
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -210,7 +231,7 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 			b.mu.Unlock()
 			continue // a flush published files meanwhile: look again
 		}
-		seq, wait, err := tx.applyLocked(tables, changes, locs)
+		seq, wait, err := tx.applyLocked(tables, changes, encoded, locs)
 		b.mu.Unlock()
 		if err != nil {
 			return 0, err
@@ -229,7 +250,7 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 
 // applyLocked checks conflicts, submits the WAL record and applies it to the
 // live MemTable, under the write lock.
-func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change, locs map[string][]*memtable.Location) (uint64, func(context.Context) error, error) {
+func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change, encoded map[string][][]byte, locs map[string][]*memtable.Location) (uint64, func(context.Context) error, error) {
 	b := tx.b
 	if err := b.mu.err; err != nil {
 		return 0, nil, err
@@ -244,19 +265,13 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 			return 0, nil, fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
 		}
 		last := b.mu.lastWrite[id]
-		for _, c := range changes[id] {
+		for i, c := range changes[id] {
 			if last[c.Key] > tx.snap.Seq {
 				return 0, nil, fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
 			}
-			wc := wal.Change{Kind: wal.ChangePut, TableID: id, SchemaID: t.meta.SchemaID, Key: []byte(c.Key)}
+			wc := wal.Change{Kind: wal.ChangePut, TableID: id, SchemaID: t.meta.SchemaID, Key: []byte(c.Key), Row: encoded[id][i]}
 			if c.Deleted {
 				wc.Kind = wal.ChangeDelete
-			} else {
-				row, err := encodeRow(nil, c.Row)
-				if err != nil {
-					return 0, nil, err
-				}
-				wc.Row = row
 			}
 			record = append(record, wc)
 		}

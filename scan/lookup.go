@@ -55,7 +55,7 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 		if f == nil { // its key range rules the key out
 			continue
 		}
-		rec, pos, ok, err := r.lookupFile(ctx, t, i, f, key, columns, alloc)
+		rec, pos, ok, err := r.lookupFile(ctx, t, i, f, key, columns, alloc, true)
 		r.release(e)
 		if err != nil || ok {
 			return rec, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, err
@@ -64,7 +64,30 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 	return nil, Location{}, false, nil
 }
 
-func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key, columns []int, alloc memory.Allocator) (arrow.Record, int64, bool, error) {
+// Locate finds where key's live row is in t's files (the sources are not
+// asked): what a writer needs to mask, without reading the row.
+func (r *Reader) Locate(ctx context.Context, t *Table, key parquetio.Key) (Location, bool, error) {
+	for i, a := range t.Files {
+		if a.LiveRows() == 0 {
+			continue
+		}
+		f, e, err := r.fileFor(ctx, a.Path, t.Schema, &key)
+		if err != nil {
+			return Location{}, false, err
+		}
+		if f == nil {
+			continue
+		}
+		_, pos, ok, err := r.lookupFile(ctx, t, i, f, key, nil, nil, false)
+		r.release(e)
+		if err != nil || ok {
+			return Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, err
+		}
+	}
+	return Location{}, false, nil
+}
+
+func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key, columns []int, alloc memory.Allocator, fetch bool) (arrow.Record, int64, bool, error) {
 	a := t.Files[i]
 	pos, ok, err := f.FindKey(ctx, key)
 	if err != nil {
@@ -79,6 +102,9 @@ func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.F
 	}
 	if deleted != nil && deleted.Contains(uint32(pos)) {
 		return nil, 0, false, nil
+	}
+	if !fetch {
+		return nil, pos, true, nil
 	}
 	rec, err := f.ReadRows(ctx, []int64{pos}, columns, alloc)
 	if err != nil {

@@ -365,19 +365,44 @@ func fill[T any, B interface {
 // types the MemTable stores (see above), checking that each value fits its
 // column. The WAL stores rows in this form.
 func NormalizeRow(schema *base.Schema, row []any) ([]any, error) {
-	if len(row) != len(schema.Columns) {
-		return nil, fmt.Errorf("memtable: a row of %d values for %d columns", len(row), len(schema.Columns))
+	n, err := NewNormalizer(schema)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]any, len(row))
+	return n.Row(row)
+}
+
+// Normalizer is NormalizeRow with the schema's types parsed once. It is
+// safe for concurrent use.
+type Normalizer struct {
+	cols []column
+}
+
+// NewNormalizer returns a Normalizer of schema's rows.
+func NewNormalizer(schema *base.Schema) (*Normalizer, error) {
+	n := &Normalizer{cols: make([]column, len(schema.Columns))}
 	for i, c := range schema.Columns {
 		typ, err := base.ParseType(c.Type)
 		if err != nil {
 			return nil, err
 		}
-		col := column{col: c, typ: typ}
-		if out[i], err = normalize(&col, row[i]); err != nil {
+		n.cols[i] = column{col: c, typ: typ}
+	}
+	return n, nil
+}
+
+// Row normalizes one row; see NormalizeRow.
+func (n *Normalizer) Row(row []any) ([]any, error) {
+	if len(row) != len(n.cols) {
+		return nil, fmt.Errorf("memtable: a row of %d values for %d columns", len(row), len(n.cols))
+	}
+	out := make([]any, len(row))
+	for i := range n.cols {
+		v, err := normalize(&n.cols[i], row[i])
+		if err != nil {
 			return nil, err
 		}
+		out[i] = v
 	}
 	return out, nil
 }
