@@ -242,6 +242,12 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 			}
 			return 0, err
 		}
+		// A writer whose lease ran out acknowledges nothing more (the WAL
+		// fence keeps a zombie's records out of any takeover anyway).
+		if err := b.held.Check(); err != nil {
+			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+			return 0, err
+		}
 		b.publish(seq)
 		b.maybeFlush()
 		return seq, nil
