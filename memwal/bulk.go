@@ -2,9 +2,7 @@ package memwal
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -12,7 +10,6 @@ import (
 
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
-	"github.com/lakesql/lakesql/scan/dv"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -108,22 +105,10 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 		if err != nil {
 			return nil, err
 		}
-		rel := path.Join("data", tableID, newFileID()+".parquet")
-		opts := b.opts.Writer
-		opts.KeyColumns = t.meta.Key
-		stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &t.meta.Schema, []arrow.Record{rec}, opts)
+		add, err := b.writeFile(ctx, &t.meta, txn.KindBase, []arrow.Record{rec})
 		rec.Release()
 		if err != nil {
 			return nil, err
-		}
-		add := txn.Add{Table: tableID, Path: rel, Kind: txn.KindBase, Rows: stats.Rows, Bytes: stats.Bytes}
-		if js, err := json.Marshal(stats.Columns); err == nil {
-			add.Stats = js
-		}
-		if stats.KeyMin != nil {
-			kmin, _ := json.Marshal(stats.KeyMin)
-			kmax, _ := json.Marshal(stats.KeyMax)
-			add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
 		}
 		c.Adds = append(c.Adds, add)
 		deleted := map[string][]int64{}
@@ -132,27 +117,8 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 				deleted[l.Path] = append(deleted[l.Path], l.Position)
 			}
 		}
-		if len(deleted) > 0 {
-			ts := head.State.Table(tableID)
-			w := dv.NewWriter(b.db.Prefix(), tableID, dv.WriterOptions{})
-			for _, p := range sortedPaths(deleted) {
-				old := ts.File(p)
-				bm, err := dv.Extend(ctx, b.st, b.db.Prefix(), old.DV, deleted[p])
-				if err != nil {
-					return nil, err
-				}
-				d, err := w.Add(p, bm)
-				if err != nil {
-					return nil, err
-				}
-				upd := *old
-				upd.DV = &d
-				c.Removes = append(c.Removes, txn.Remove{Table: tableID, Path: p})
-				c.Adds = append(c.Adds, upd)
-			}
-			if err := w.Finish(ctx, b.st); err != nil {
-				return nil, err
-			}
+		if err := b.supersede(ctx, head, tableID, deleted, c); err != nil {
+			return nil, err
 		}
 	}
 	next, err := b.db.Commit(ctx, head, c)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"path"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,7 +14,6 @@ import (
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/memwal/wal"
-	"github.com/lakesql/lakesql/scan/dv"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -253,7 +250,6 @@ func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[
 			}
 		}
 		if len(keys) > 0 {
-			rel := path.Join("data", id, newFileID()+".parquet")
 			it, err := view.Table(id).Records(ctx, nil, b.opts.Alloc)
 			if err != nil {
 				return nil, err
@@ -270,47 +266,18 @@ func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[
 				release(recs)
 				return nil, err
 			}
-			opts := b.opts.Writer
-			opts.KeyColumns = t.meta.Key
-			stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &t.meta.Schema, recs, opts)
+			add, err := b.writeFile(ctx, &t.meta, txn.KindFlushed, recs)
 			release(recs)
 			if err != nil {
 				return nil, err
 			}
-			add := txn.Add{Table: id, Path: rel, Kind: txn.KindFlushed, Rows: stats.Rows, Bytes: stats.Bytes}
-			if js, err := json.Marshal(stats.Columns); err == nil {
-				add.Stats = js
-			}
-			if stats.KeyMin != nil {
-				kmin, _ := json.Marshal(stats.KeyMin)
-				kmax, _ := json.Marshal(stats.KeyMax)
-				add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
-			}
 			c.Adds = append(c.Adds, add)
 			for i, k := range keys {
-				relocs = append(relocs, relocation{table: id, key: k, loc: memtable.Location{Path: rel, Position: int64(i)}})
+				relocs = append(relocs, relocation{table: id, key: k, loc: memtable.Location{Path: add.Path, Position: int64(i)}})
 			}
 		}
-		if len(deleted) > 0 {
-			w := dv.NewWriter(b.db.Prefix(), id, dv.WriterOptions{})
-			for _, p := range sortedPaths(deleted) {
-				old := ts.File(p)
-				bm, err := dv.Extend(ctx, b.st, b.db.Prefix(), old.DV, deleted[p])
-				if err != nil {
-					return nil, err
-				}
-				d, err := w.Add(p, bm)
-				if err != nil {
-					return nil, err
-				}
-				upd := *old
-				upd.DV = &d
-				c.Removes = append(c.Removes, txn.Remove{Table: id, Path: p})
-				c.Adds = append(c.Adds, upd)
-			}
-			if err := w.Finish(ctx, b.st); err != nil {
-				return nil, err
-			}
+		if err := b.supersede(ctx, head, id, deleted, c); err != nil {
+			return nil, err
 		}
 	}
 	return relocs, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path"
 	"slices"
 	"strings"
 
@@ -188,22 +187,13 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	for _, in := range inputs {
 		c.Removes = append(c.Removes, txn.Remove{Table: meta.ID, Path: in.Path})
 	}
-	rel := path.Join("data", meta.ID, newFileID()+".parquet")
 	remap := map[memtable.Location]memtable.Location{}
 	if len(rows) > 0 {
 		values := make([][]any, len(rows))
 		for i, r := range rows {
 			values[i] = r.row
-			remap[r.from] = memtable.Location{Path: rel, Position: int64(i)}
 		}
 		rec, err := memtable.BuildRecord(b.opts.Alloc, &meta.Schema, values)
-		if err != nil {
-			return nil, err
-		}
-		opts := b.opts.Writer
-		opts.KeyColumns = meta.Key
-		stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &meta.Schema, []arrow.Record{rec}, opts)
-		rec.Release()
 		if err != nil {
 			return nil, err
 		}
@@ -211,16 +201,15 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 		if m.Kind == mergeplan.Base {
 			kind = txn.KindBase
 		}
-		add := txn.Add{Table: meta.ID, Path: rel, Kind: kind, Rows: stats.Rows, Bytes: stats.Bytes}
-		if js, err := json.Marshal(stats.Columns); err == nil {
-			add.Stats = js
-		}
-		if stats.KeyMin != nil {
-			kmin, _ := json.Marshal(stats.KeyMin)
-			kmax, _ := json.Marshal(stats.KeyMax)
-			add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
+		add, err := b.writeFile(ctx, meta, kind, []arrow.Record{rec})
+		rec.Release()
+		if err != nil {
+			return nil, err
 		}
 		c.Adds = append(c.Adds, add)
+		for i, r := range rows {
+			remap[r.from] = memtable.Location{Path: add.Path, Position: int64(i)}
+		}
 	}
 	next, err := b.db.Commit(ctx, head, c)
 	if err != nil {

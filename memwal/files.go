@@ -1,0 +1,66 @@
+package memwal
+
+import (
+	"context"
+	"encoding/json"
+	"path"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/scan/dv"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// The writer's data files: flushes, merges and bulk writes all write a
+// key-sorted file of a table and deletion vectors for the file rows they
+// supersede, through these.
+
+// writeFile writes records (every column of meta's schema, sorted by key)
+// as a new data file of the table and returns its add action.
+func (b *Branch) writeFile(ctx context.Context, meta *txn.Table, kind string, recs []arrow.Record) (txn.Add, error) {
+	rel := path.Join("data", meta.ID, newFileID()+".parquet")
+	opts := b.opts.Writer
+	opts.KeyColumns = meta.Key
+	stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &meta.Schema, recs, opts)
+	if err != nil {
+		return txn.Add{}, err
+	}
+	add := txn.Add{Table: meta.ID, Path: rel, Kind: kind, Rows: stats.Rows, Bytes: stats.Bytes}
+	if js, err := json.Marshal(stats.Columns); err == nil {
+		add.Stats = js
+	}
+	if stats.KeyMin != nil {
+		kmin, _ := json.Marshal(stats.KeyMin)
+		kmax, _ := json.Marshal(stats.KeyMax)
+		add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
+	}
+	return add, nil
+}
+
+// supersede adds to c the deletion vectors that hide the rows at deleted
+// (file path -> positions) of table tableID's files at head: one DV file
+// for the table, and a remove and an add of each file whose vector grows.
+func (b *Branch) supersede(ctx context.Context, head *txn.Snapshot, tableID string, deleted map[string][]int64, c *txn.Commit) error {
+	if len(deleted) == 0 {
+		return nil
+	}
+	ts := head.State.Table(tableID)
+	w := dv.NewWriter(b.db.Prefix(), tableID, dv.WriterOptions{})
+	for _, p := range sortedPaths(deleted) {
+		old := ts.File(p)
+		bm, err := dv.Extend(ctx, b.st, b.db.Prefix(), old.DV, deleted[p])
+		if err != nil {
+			return err
+		}
+		d, err := w.Add(p, bm)
+		if err != nil {
+			return err
+		}
+		upd := *old
+		upd.DV = &d
+		c.Removes = append(c.Removes, txn.Remove{Table: tableID, Path: p})
+		c.Adds = append(c.Adds, upd)
+	}
+	return w.Finish(ctx, b.st)
+}
