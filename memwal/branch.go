@@ -247,15 +247,13 @@ func (b *Branch) replay(ctx context.Context, r wal.Record) error {
 		if err != nil {
 			return err
 		}
-		if err := b.mu.live.Apply(r.Seq, id, changes...); err != nil {
+		for i := range changes {
+			changes[i].Loc = locs[i]
+		}
+		if err := b.mu.live.ApplyNormalized(r.Seq, id, changes...); err != nil {
 			return err
 		}
-		for i, c := range changes {
-			if locs[i] != nil {
-				if err := b.mu.live.SetLocation(id, c.Key, *locs[i], r.Seq); err != nil {
-					return err
-				}
-			}
+		for _, c := range changes {
 			b.noteWrite(id, c.Key, r.Seq)
 		}
 	}

@@ -291,19 +291,22 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 	}
 	b.mu.submitted = seq
 	for _, id := range tables {
-		if err := b.mu.live.Apply(seq, id, changes[id]...); err != nil {
+		cs := changes[id]
+		for i := range cs {
+			cs[i].Loc = locs[id][i]
+		}
+		if err := b.mu.live.ApplyNormalized(seq, id, cs...); err != nil {
 			// The record is in the WAL but not in memory: stop.
 			b.mu.err = fmt.Errorf("%w: applying record %d: %v", ErrFailed, seq, err)
 			return 0, nil, b.mu.err
 		}
-		for i, c := range changes[id] {
-			if l := locs[id][i]; l != nil {
-				if err := b.mu.live.SetLocation(id, c.Key, *l, seq); err != nil {
-					b.mu.err = fmt.Errorf("%w: %v", ErrFailed, err)
-					return 0, nil, b.mu.err
-				}
-			}
-			b.noteWrite(id, c.Key, seq)
+		last := b.mu.lastWrite[id]
+		if last == nil {
+			last = map[parquetio.Key]uint64{}
+			b.mu.lastWrite[id] = last
+		}
+		for _, c := range cs {
+			last[c.Key] = seq
 		}
 	}
 	return seq, wait, nil

@@ -34,6 +34,10 @@ type Options struct {
 // Change is one key's new version in a transaction.
 type Change struct {
 	Key parquetio.Key
+	// Loc, if set, is where the key's live row is in the table's data
+	// files: Apply records it as SetLocation would, valid from seq, in the
+	// same descent of the tree.
+	Loc *Location
 	// Deleted makes the version a delete marker; Row is then ignored.
 	Deleted bool
 	// Row holds every column of the table's schema, in schema order
@@ -232,6 +236,17 @@ func (m *MemTable) table(tableID string) *table {
 // replaces it (a transaction's last write of a key wins). Either every
 // change is applied or, on error, none.
 func (m *MemTable) Apply(seq uint64, tableID string, changes ...Change) error {
+	return m.apply(seq, tableID, false, changes)
+}
+
+// ApplyNormalized is Apply for rows that NormalizeRow (or a Normalizer)
+// made already: they are stored as they are, not copied, and must not be
+// modified afterwards.
+func (m *MemTable) ApplyNormalized(seq uint64, tableID string, changes ...Change) error {
+	return m.apply(seq, tableID, true, changes)
+}
+
+func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []Change) error {
 	t := m.table(tableID)
 	if t == nil {
 		return fmt.Errorf("%w: %q", ErrUnknownTable, tableID)
@@ -241,11 +256,19 @@ func (m *MemTable) Apply(seq uint64, tableID string, changes ...Change) error {
 	var size int64
 	for i, ch := range changes {
 		size += int64(len(ch.Key))
+		if ch.Loc != nil && (ch.Loc.Position < 0 || ch.Loc.Position > math.MaxUint32) {
+			return fmt.Errorf("memtable: position %d out of range", ch.Loc.Position)
+		}
 		if ch.Deleted {
 			continue
 		}
 		if len(ch.Row) != len(t.cols) {
 			return fmt.Errorf("memtable: table %q: row has %d values, want %d", tableID, len(ch.Row), len(t.cols))
+		}
+		if normalized {
+			rows[i] = ch.Row
+			size += rowBytes(ch.Row)
+			continue
 		}
 		row := make([]any, len(t.cols))
 		for j := range t.cols {
@@ -296,6 +319,9 @@ func (m *MemTable) Apply(seq uint64, tableID string, changes ...Change) error {
 				t.mask(l.Path).add(uint32(l.Position), max(l.ValidFrom, seq))
 				size += maskBitBytes
 			}
+		}
+		if ch.Loc != nil {
+			m.setLocationLocked(t, c, *ch.Loc, seq)
 		}
 		if wasLive != !ch.Deleted {
 			if wasLive {
@@ -366,6 +392,12 @@ func (m *MemTable) SetLocation(tableID string, key parquetio.Key, loc Location, 
 		t.tree.ReplaceOrInsert(c)
 		m.bytes.Add(chainBytes + int64(len(key)))
 	}
+	m.setLocationLocked(t, c, loc, validFrom)
+	return nil
+}
+
+// setLocationLocked records loc on chain c of table t; m.mu is held.
+func (m *MemTable) setLocationLocked(t *table, c *chain, loc Location, validFrom uint64) {
 	pm := t.masks[loc.Path]
 	if pm == nil {
 		pm = &pathMask{path: loc.Path}
@@ -380,14 +412,14 @@ func (m *MemTable) SetLocation(tableID string, key parquetio.Key, loc Location, 
 			continue
 		}
 		if l.ValidFrom <= validFrom {
-			return nil
+			return
 		}
 		if c.first != 0 {
 			pm.remove(pos, max(l.ValidFrom, c.first))
 			pm.add(pos, max(validFrom, c.first))
 		}
 		l.ValidFrom = validFrom
-		return nil
+		return
 	}
 	c.locs = append(c.locs, LocationFrom{Location: loc, ValidFrom: validFrom})
 	m.bytes.Add(locBytes)
@@ -395,7 +427,6 @@ func (m *MemTable) SetLocation(tableID string, key parquetio.Key, loc Location, 
 		pm.add(pos, max(validFrom, c.first))
 		m.bytes.Add(maskBitBytes)
 	}
-	return nil
 }
 
 // Freeze makes the MemTable read-only: Apply fails with ErrFrozen from now
