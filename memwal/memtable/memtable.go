@@ -294,10 +294,13 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 	m.lastSeq.Store(seq)
 	var delta, versions int64
 	for i, ch := range changes {
-		c, ok := t.tree.Get(&chain{key: ch.Key})
-		if !ok {
-			c = &chain{key: ch.Key}
-			t.tree.ReplaceOrInsert(c)
+		// One descent: insert a new chain; if the key had one, the new
+		// chain takes over its contents (nothing else holds chains while
+		// the write lock is held).
+		c := &chain{key: ch.Key}
+		if old, ok := t.tree.ReplaceOrInsert(c); ok {
+			*c = *old
+		} else {
 			size += chainBytes
 		}
 		wasLive := false
