@@ -111,8 +111,8 @@ func toScalar(c *column, v any) (scalar, error) {
 	bad := func() (scalar, error) {
 		return scalar{}, fmt.Errorf("parquetio: value %v (%T) does not fit column %q %s", v, v, c.col.Name, c.typ)
 	}
-	signed, isSigned := asInt64(v)
-	unsigned, isUnsigned := asUint64(v)
+	signed, isSigned := base.AsInt64(v)
+	unsigned, isUnsigned := base.AsUint64(v)
 	switch c.typ.Kind {
 	case base.TypeInt8, base.TypeInt16, base.TypeInt32, base.TypeInt64:
 		if !isSigned {
@@ -149,7 +149,7 @@ func toScalar(c *column, v any) (scalar, error) {
 		var n decimal256.Num
 		switch x := v.(type) {
 		case string:
-			d, err := parseDecimal(x, c.typ.Precision, c.typ.Scale)
+			d, err := ParseDecimal(x, c.typ.Precision, c.typ.Scale)
 			if err != nil {
 				return scalar{}, fmt.Errorf("parquetio: column %q: %w", c.col.Name, err)
 			}
@@ -216,45 +216,6 @@ func toScalar(c *column, v any) (scalar, error) {
 	return bad()
 }
 
-func asInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case uint:
-		return int64(x), uint64(x) <= math.MaxInt64
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), x <= math.MaxInt64
-	}
-	return 0, false
-}
-
-func asUint64(v any) (uint64, bool) {
-	if s, ok := asInt64(v); ok {
-		return uint64(s), s >= 0
-	}
-	switch x := v.(type) {
-	case uint:
-		return uint64(x), true
-	case uint64:
-		return x, true
-	}
-	return 0, false
-}
-
 func intRange(k base.TypeKind) (int64, int64) {
 	switch k {
 	case base.TypeInt8:
@@ -279,10 +240,10 @@ func uintMax(k base.TypeKind) uint64 {
 	return math.MaxUint64
 }
 
-// parseDecimal parses a decimal literal exactly to its unscaled value at
+// ParseDecimal parses a decimal literal exactly to its unscaled value at
 // scale; more fractional digits than scale, or more digits than precision,
 // is an error.
-func parseDecimal(s string, precision, scale int) (decimal256.Num, error) {
+func ParseDecimal(s string, precision, scale int) (decimal256.Num, error) {
 	t := strings.TrimSpace(s)
 	neg := false
 	if t != "" && (t[0] == '-' || t[0] == '+') {

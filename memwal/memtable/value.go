@@ -3,8 +3,6 @@ package memtable
 import (
 	"fmt"
 	"math"
-	"math/big"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal256"
 
 	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
 )
 
 // Values are stored normalized to one Go type per column, the element type
@@ -57,8 +56,8 @@ func normalize(c *column, v any) (any, error) {
 	bad := func() (any, error) {
 		return nil, fmt.Errorf("memtable: value %v (%T) does not fit column %q %s", v, v, c.col.Name, c.typ)
 	}
-	signed, isSigned := asInt64(v)
-	unsigned, isUnsigned := asUint64(v)
+	signed, isSigned := base.AsInt64(v)
+	unsigned, isUnsigned := base.AsUint64(v)
 	switch k := c.typ.Kind; k {
 	case base.TypeInt8, base.TypeInt16, base.TypeInt32, base.TypeInt64:
 		if !isSigned {
@@ -129,7 +128,7 @@ func normalize(c *column, v any) (any, error) {
 		var n decimal256.Num
 		switch x := v.(type) {
 		case string:
-			d, err := parseDecimal(x, c.typ.Precision, c.typ.Scale)
+			d, err := parquetio.ParseDecimal(x, c.typ.Precision, c.typ.Scale)
 			if err != nil {
 				return nil, fmt.Errorf("memtable: column %q: %w", c.col.Name, err)
 			}
@@ -203,83 +202,6 @@ func normalize(c *column, v any) (any, error) {
 		return bad()
 	}
 	return bad()
-}
-
-func asInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case uint:
-		return int64(x), uint64(x) <= math.MaxInt64
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), x <= math.MaxInt64
-	}
-	return 0, false
-}
-
-func asUint64(v any) (uint64, bool) {
-	if s, ok := asInt64(v); ok {
-		return uint64(s), s >= 0
-	}
-	switch x := v.(type) {
-	case uint:
-		return uint64(x), true
-	case uint64:
-		return x, true
-	}
-	return 0, false
-}
-
-// parseDecimal parses a decimal literal exactly to its unscaled value at
-// scale, as parquetio does: more fractional digits than scale, or more
-// digits than precision, is an error.
-func parseDecimal(s string, precision, scale int) (decimal256.Num, error) {
-	t := strings.TrimSpace(s)
-	neg := false
-	if t != "" && (t[0] == '-' || t[0] == '+') {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	ip, fp, _ := strings.Cut(t, ".")
-	if ip == "" && fp == "" {
-		return decimal256.Num{}, fmt.Errorf("bad decimal %q", s)
-	}
-	fp = strings.TrimRight(fp, "0")
-	if len(fp) > scale {
-		return decimal256.Num{}, fmt.Errorf("decimal %q has more than %d fractional digits", s, scale)
-	}
-	digits := ip + fp + strings.Repeat("0", scale-len(fp))
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return decimal256.Num{}, fmt.Errorf("bad decimal %q", s)
-		}
-	}
-	var b big.Int
-	if digits == "" {
-		digits = "0"
-	}
-	b.SetString(digits, 10)
-	if neg {
-		b.Neg(&b)
-	}
-	if len(strings.TrimLeft(b.String(), "-")) > precision && b.Sign() != 0 {
-		return decimal256.Num{}, fmt.Errorf("decimal %q does not fit DECIMAL(%d,%d)", s, precision, scale)
-	}
-	return decimal256.FromBigInt(&b), nil
 }
 
 // valueBytes estimates the memory of a stored value beyond its interface
