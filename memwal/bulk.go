@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/txn"
@@ -89,37 +87,12 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	}
 	ks = last
 	c := &txn.Commit{Operation: o.Operation, Message: o.Message, User: o.User, CreatesVersion: o.Version, Epoch: b.epoch}
-	if len(ks) > 0 {
-		// Rows the bulk write supersedes in the files.
-		changes := make([]memtable.Change, len(ks))
-		values := make([][]any, len(ks))
-		for i, k := range ks {
-			changes[i] = memtable.Change{Key: k.key}
-			values[i] = k.row
-		}
-		locs, err := b.locate(ctx, head, tableID, changes)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := memtable.BuildRecord(b.opts.Alloc, &t.meta.Schema, values)
-		if err != nil {
-			return nil, err
-		}
-		add, err := b.writeFile(ctx, &t.meta, txn.KindBase, []arrow.Record{rec})
-		rec.Release()
-		if err != nil {
-			return nil, err
-		}
-		c.Adds = append(c.Adds, add)
-		deleted := map[string][]int64{}
-		for _, l := range locs {
-			if l != nil {
-				deleted[l.Path] = append(deleted[l.Path], l.Position)
-			}
-		}
-		if err := b.supersede(ctx, head, tableID, deleted, c); err != nil {
-			return nil, err
-		}
+	changes := make([]memtable.Change, len(ks))
+	for i, k := range ks {
+		changes[i] = memtable.Change{Key: k.key, Row: k.row}
+	}
+	if err := b.writeChanges(ctx, head, t, changes, c); err != nil {
+		return nil, err
 	}
 	next, err := b.db.Commit(ctx, head, c)
 	if err != nil {

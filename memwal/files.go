@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/scan/dv"
 	"github.com/lakesql/lakesql/txn"
 )
@@ -63,4 +64,43 @@ func (b *Branch) supersede(ctx context.Context, head *txn.Snapshot, tableID stri
 		c.Adds = append(c.Adds, upd)
 	}
 	return w.Finish(ctx, b.st)
+}
+
+// writeChanges adds to c the writes of changes (normalized, sorted by
+// key, one per key) to a table: the rows in one new file, and deletion
+// vectors for the file rows at head that every written or deleted key
+// supersedes. The MemTable must hold none of these keys (it was flushed).
+func (b *Branch) writeChanges(ctx context.Context, head *txn.Snapshot, t *tableInfo, changes []memtable.Change, c *txn.Commit) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	locs, err := b.locate(ctx, head, t.meta.ID, changes)
+	if err != nil {
+		return err
+	}
+	var values [][]any
+	for _, ch := range changes {
+		if !ch.Deleted {
+			values = append(values, ch.Row)
+		}
+	}
+	if len(values) > 0 {
+		rec, err := memtable.BuildRecord(b.opts.Alloc, &t.meta.Schema, values)
+		if err != nil {
+			return err
+		}
+		add, err := b.writeFile(ctx, &t.meta, txn.KindBase, []arrow.Record{rec})
+		rec.Release()
+		if err != nil {
+			return err
+		}
+		c.Adds = append(c.Adds, add)
+	}
+	deleted := map[string][]int64{}
+	for _, l := range locs {
+		if l != nil {
+			deleted[l.Path] = append(deleted[l.Path], l.Position)
+		}
+	}
+	return b.supersede(ctx, head, t.meta.ID, deleted, c)
 }

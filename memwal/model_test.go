@@ -345,7 +345,35 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 			}
 			model = next
 			versions[head.Version()] = maps.Clone(model)
-		case k < 86: // ALTER: a new name and schema id; the rows stay
+		case k < 86: // a transaction that stages bulk rows beside plain writes
+			tx, err := b.Begin()
+			if err != nil {
+				fail("begin: %v", err)
+			}
+			next := maps.Clone(model)
+			var rows [][]any
+			for range 1 + r.IntN(30) {
+				id := r.Int64N(80)
+				row := mrow{v: r.Int64N(1000), s: "staged"}
+				rows = append(rows, []any{id, row.v, row.s})
+				next[id] = row
+			}
+			if err := tx.Stage("t1", rows); err != nil {
+				fail("stage: %v", err)
+			}
+			id := r.Int64N(80)
+			key, _ := tx.Key("t1", id)
+			tx.Delete("t1", key)
+			delete(next, id)
+			_, err = tx.Commit(ctx)
+			if tolerate(err) {
+				break
+			}
+			if err != nil {
+				fail("op %d: staged commit: %v", op, err)
+			}
+			model = next
+		case k < 87: // ALTER: a new name and schema id; the rows stay
 			head := b.Head()
 			meta := head.State.Table("t1").Meta
 			meta.Name = fmt.Sprintf("t1_%d", op)
@@ -358,7 +386,7 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 				fail("alter: %v", err)
 			}
 			versions[next.Version()] = maps.Clone(model)
-		case k < 89: // a clean restart
+		case k < 90: // a clean restart
 			if err := b.Close(ctx); err != nil && !tolerate(err) {
 				fail("close: %v", err)
 			}

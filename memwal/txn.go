@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"github.com/lakesql/lakesql/internal/base"
 	"slices"
+	"strings"
 
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/memwal/wal"
+	"github.com/lakesql/lakesql/txn"
 )
 
 // Txn is a transaction on the branch: snapshot isolation with
@@ -21,6 +23,7 @@ type Txn struct {
 	snap   *Snapshot
 	gen    uint64 // the branch's ddlGen when the transaction began
 	begun  bool   // counted in the branch's open transactions
+	staged bool   // Stage was used: Commit goes through the bulk path
 	writes map[string]*tableWrites
 	done   bool
 }
@@ -150,6 +153,105 @@ func (tx *Txn) write(tableID string, c memtable.Change) {
 	w.rows[c.Key] = &c
 }
 
+// Stage writes rows (every column, schema order) through the bulk path:
+// nothing goes to the WAL; at Commit every write of the transaction is
+// written straight into data files and committed in one log entry (see
+// Bulk), so a large load inside a transaction stays atomic with the
+// transaction's other writes.
+func (tx *Txn) Stage(tableID string, rows [][]any) error {
+	for _, row := range rows {
+		if _, err := tx.Put(tableID, row); err != nil {
+			return err
+		}
+	}
+	tx.staged = true
+	return nil
+}
+
+// conflictsLocked checks the transaction's writes against the commits
+// since its snapshot; b.mu is held.
+func (tx *Txn) conflictsLocked(tables []string, changes map[string][]memtable.Change) error {
+	b := tx.b
+	for _, id := range tables {
+		t := b.mu.tables[id]
+		if t == nil {
+			return fmt.Errorf("memwal: table %s was dropped", id)
+		}
+		if b.mu.tableGen[id] > tx.gen {
+			return fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
+		}
+		last := b.mu.lastWrite[id]
+		for _, c := range changes[id] {
+			if last[c.Key] > tx.snap.Seq {
+				return fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// commitBulk commits a transaction with staged rows: writers pause, the
+// MemTable is flushed, and every write of the transaction becomes data
+// files and deletion vectors in one entry. Open transactions that touched
+// these tables conflict with it at table level.
+func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
+	b := tx.b
+	tables := make([]string, 0, len(tx.writes))
+	changes := map[string][]memtable.Change{}
+	for id, w := range tx.writes {
+		tables = append(tables, id)
+		for _, k := range w.keys {
+			changes[id] = append(changes[id], *w.rows[k])
+		}
+		slices.SortFunc(changes[id], func(a, b memtable.Change) int { return strings.Compare(string(a.Key), string(b.Key)) })
+	}
+	slices.Sort(tables)
+	b.mu.Lock()
+	b.mu.paused = true
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.mu.paused = false
+		b.mu.published2.Broadcast()
+		b.mu.Unlock()
+	}()
+	head, err := b.flush(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
+	b.mu.Lock()
+	err = tx.conflictsLocked(tables, changes)
+	infos := b.mu.tables
+	b.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	c := &txn.Commit{Operation: "WRITE", Epoch: b.epoch}
+	for _, id := range tables {
+		if err := b.writeChanges(ctx, head, infos[id], changes[id], c); err != nil {
+			return 0, err
+		}
+	}
+	next, err := b.db.Commit(ctx, head, c)
+	if err != nil {
+		if isFenced(err) {
+			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+		}
+		return 0, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mu.head = next
+	b.mu.filesGen++
+	b.mu.ddlGen++
+	for _, id := range tables {
+		b.mu.tableGen[id] = b.mu.ddlGen
+	}
+	return b.mu.published, nil
+}
+
 // Rollback drops the transaction's writes.
 func (tx *Txn) Rollback() {
 	if tx.done {
@@ -179,6 +281,9 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 	defer tx.Rollback()
 	if len(tx.writes) == 0 {
 		return tx.snap.Seq, nil
+	}
+	if tx.staged {
+		return tx.commitBulk(ctx)
 	}
 	b := tx.b
 	tables := make([]string, 0, len(tx.writes))
