@@ -53,9 +53,8 @@
 // refused; while a background flush runs, writers wait once the live
 // MemTable reaches twice the flush size.
 //
-// # Not yet
-//
-// The bulk path (LOAD DATA, import, statements touching many rows, with a
-// table lock from freeze to commit and staged files in transactions) and
-// keyless tables (a hidden row id) come with the SQL front end.
+// The bulk path (Bulk, and Txn.Stage inside transactions) writes rows
+// straight into data files while writers pause; tables without a primary
+// key are keyed by a hidden row id the writer assigns. See
+// docs/write-path.md.
 package memwal
