@@ -53,6 +53,9 @@ func normalize(c *column, v any) (any, error) {
 		}
 		return nil, nil
 	}
+	if alreadyNormal(c.typ.Kind, v) {
+		return v, nil // no conversion, and no new boxing
+	}
 	bad := func() (any, error) {
 		return nil, fmt.Errorf("memtable: value %v (%T) does not fit column %q %s", v, v, c.col.Name, c.typ)
 	}
@@ -327,4 +330,37 @@ func (n *Normalizer) Row(row []any) ([]any, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// alreadyNormal reports whether v has the stored Go type of its column
+// kind already, with nothing to check (a string column has no length limit
+// here).
+func alreadyNormal(k base.TypeKind, v any) bool {
+	switch k {
+	case base.TypeInt64:
+		_, ok := v.(int64)
+		return ok
+	case base.TypeInt32:
+		_, ok := v.(int32)
+		return ok
+	case base.TypeInt16:
+		_, ok := v.(int16)
+		return ok
+	case base.TypeInt8:
+		_, ok := v.(int8)
+		return ok
+	case base.TypeUint64:
+		_, ok := v.(uint64)
+		return ok
+	case base.TypeFloat64:
+		_, ok := v.(float64)
+		return ok
+	case base.TypeChar, base.TypeVarchar, base.TypeText, base.TypeJSON:
+		_, ok := v.(string)
+		return ok
+	case base.TypeBool:
+		_, ok := v.(bool)
+		return ok
+	}
+	return false
 }
