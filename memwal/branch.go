@@ -125,6 +125,8 @@ type Branch struct {
 		published2 *sync.Cond           // signalled when published moves
 		lastWrite  map[string]map[parquetio.Key]uint64
 		open       map[uint64]int    // snapshot seqs of open transactions
+		writesN    int               // entries in lastWrite
+		pruneAt    int               // prune lastWrite when writesN passes it
 		tableGen   map[string]uint64 // ddlGen of the last table change of a table
 		ddlGen     uint64            // counts table changes
 		filesGen   uint64            // bumped when the log's files change
@@ -306,6 +308,7 @@ func (b *Branch) pruneWritesLocked() {
 	for seq := range b.mu.open {
 		oldest = min(oldest, seq)
 	}
+	n := 0
 	for table, m := range b.mu.lastWrite {
 		for k, seq := range m {
 			if seq <= oldest {
@@ -315,7 +318,10 @@ func (b *Branch) pruneWritesLocked() {
 		if len(m) == 0 {
 			delete(b.mu.lastWrite, table)
 		}
+		n += len(m)
 	}
+	// Amortized: the next prune waits until the index has doubled.
+	b.mu.writesN, b.mu.pruneAt = n, max(4096, 2*n)
 }
 
 // locate finds, in the files of head, the live row of each change's key:

@@ -410,9 +410,14 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 			last = map[parquetio.Key]uint64{}
 			b.mu.lastWrite[id] = last
 		}
+		before := len(last)
 		for _, c := range cs {
 			last[c.Key] = seq
 		}
+		b.mu.writesN += len(last) - before
+	}
+	if b.mu.writesN > b.mu.pruneAt {
+		b.pruneWritesLocked()
 	}
 	return seq, wait, nil
 }
