@@ -482,7 +482,7 @@ func TestConcurrentIncrements(t *testing.T) {
 func TestSnapshotTooOld(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t, mem.New())
-	b, err := Open(ctx, db, "main", Options{Logger: quiet(), SnapshotTTL: 50 * time.Millisecond})
+	b, err := Open(ctx, db, "main", Options{Logger: quiet(), SnapshotTTL: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +495,7 @@ func TestSnapshotTooOld(t *testing.T) {
 	if _, err := s.Count(ctx, "t1"); err != nil {
 		t.Fatalf("a fresh snapshot: %v", err)
 	}
-	time.Sleep(80 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
 	if _, err := s.Count(ctx, "t1"); !errors.Is(err, ErrSnapshotTooOld) {
 		t.Fatalf("an old snapshot: %v", err)
 	}
