@@ -255,9 +255,7 @@ func (b *Branch) replay(ctx context.Context, r wal.Record) error {
 		if err := b.mu.live.ApplyNormalized(r.Seq, id, changes...); err != nil {
 			return err
 		}
-		for _, c := range changes {
-			b.noteWrite(id, c.Key, r.Seq)
-		}
+		b.noteWritesLocked(id, changes, r.Seq)
 	}
 	return nil
 }
@@ -291,13 +289,22 @@ func (b *Branch) newMemTable() *memtable.MemTable {
 	return m
 }
 
-func (b *Branch) noteWrite(table string, key parquetio.Key, seq uint64) {
+// noteWritesLocked records seq as the last commit of changes' keys in the
+// conflict index, pruning it when it has doubled.
+func (b *Branch) noteWritesLocked(table string, changes []memtable.Change, seq uint64) {
 	m := b.mu.lastWrite[table]
 	if m == nil {
 		m = map[parquetio.Key]uint64{}
 		b.mu.lastWrite[table] = m
 	}
-	m[key] = seq
+	before := len(m)
+	for _, c := range changes {
+		m[c.Key] = seq
+	}
+	b.mu.writesN += len(m) - before
+	if b.mu.writesN > b.mu.pruneAt {
+		b.pruneWritesLocked()
+	}
 }
 
 // pruneWritesLocked drops the last-write entries no open or future

@@ -366,20 +366,13 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 	if err := b.mu.err; err != nil {
 		return 0, nil, err
 	}
+	if err := tx.conflictsLocked(tables, changes); err != nil {
+		return 0, nil, err
+	}
 	var record []wal.Change
 	for _, id := range tables {
 		t := b.mu.tables[id]
-		if t == nil {
-			return 0, nil, fmt.Errorf("memwal: table %s was dropped", id)
-		}
-		if b.mu.tableGen[id] > tx.gen {
-			return 0, nil, fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
-		}
-		last := b.mu.lastWrite[id]
 		for i, c := range changes[id] {
-			if last[c.Key] > tx.snap.Seq {
-				return 0, nil, fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
-			}
 			wc := wal.Change{Kind: wal.ChangePut, TableID: id, SchemaID: t.meta.SchemaID, Key: []byte(c.Key), Row: encoded[id][i]}
 			if c.Deleted {
 				wc.Kind = wal.ChangeDelete
@@ -405,19 +398,7 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 			b.mu.err = fmt.Errorf("%w: applying record %d: %v", ErrFailed, seq, err)
 			return 0, nil, b.mu.err
 		}
-		last := b.mu.lastWrite[id]
-		if last == nil {
-			last = map[parquetio.Key]uint64{}
-			b.mu.lastWrite[id] = last
-		}
-		before := len(last)
-		for _, c := range cs {
-			last[c.Key] = seq
-		}
-		b.mu.writesN += len(last) - before
-	}
-	if b.mu.writesN > b.mu.pruneAt {
-		b.pruneWritesLocked()
+		b.noteWritesLocked(id, cs, seq)
 	}
 	return seq, wait, nil
 }

@@ -403,11 +403,8 @@ func (db *DB) checkRetained(on *Snapshot, v int64) error {
 	vs := on.State.Versions
 	cutoff := db.nowMs() - db.opts.Retention.Milliseconds()
 	i := sort.Search(len(vs), func(i int) bool { return vs[i].Timestamp > cutoff })
-	if i > 0 && vs[i-1].Version <= v {
+	if i == 0 || vs[i-1].Version <= v {
 		return nil // inside the window, or the newest version at the cutoff
-	}
-	if i == 0 {
-		return nil
 	}
 	return fmt.Errorf("%w: version %d of branch %q is older than the retention (%s); a branch or tag can only be made at a retained version",
 		ErrRetention, v, on.Branch.Name, db.opts.Retention)

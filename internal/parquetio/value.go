@@ -146,25 +146,11 @@ func toScalar(c *column, v any) (scalar, error) {
 		}
 		return bad()
 	case base.TypeDecimal:
-		var n decimal256.Num
-		switch x := v.(type) {
-		case string:
-			d, err := ParseDecimal(x, c.typ.Precision, c.typ.Scale)
-			if err != nil {
-				return scalar{}, fmt.Errorf("parquetio: column %q: %w", c.col.Name, err)
-			}
-			n = d
-		case decimal128.Num:
-			n = decimal256.FromDecimal128(x)
-		case decimal256.Num:
-			n = x
-		default:
-			if !isSigned {
-				return bad()
-			}
-			n = decimal256.FromI64(signed).Mul(decimal256.GetScaleMultiplier(c.typ.Scale))
+		n, ok, err := DecimalValue(v, c.typ)
+		if err != nil {
+			return scalar{}, fmt.Errorf("parquetio: column %q: %w", c.col.Name, err)
 		}
-		if !n.FitsInPrecision(int32(c.typ.Precision)) {
+		if !ok {
 			return bad()
 		}
 		return scalar{d: n}, nil
@@ -238,6 +224,30 @@ func uintMax(k base.TypeKind) uint64 {
 		return math.MaxUint32
 	}
 	return math.MaxUint64
+}
+
+// DecimalValue converts v (a decimal literal string, a decimal128 or
+// decimal256 unscaled value, or a Go integer) to the unscaled value of
+// DECIMAL type t. ok is false when v is not a decimal or does not fit t's
+// precision; err reports a malformed literal.
+func DecimalValue(v any, t base.Type) (n decimal256.Num, ok bool, err error) {
+	switch x := v.(type) {
+	case string:
+		if n, err = ParseDecimal(x, t.Precision, t.Scale); err != nil {
+			return n, false, err
+		}
+	case decimal128.Num:
+		n = decimal256.FromDecimal128(x)
+	case decimal256.Num:
+		n = x
+	default:
+		i, isInt := base.AsInt64(v)
+		if !isInt {
+			return n, false, nil
+		}
+		n = decimal256.FromI64(i).Mul(decimal256.GetScaleMultiplier(t.Scale))
+	}
+	return n, n.FitsInPrecision(int32(t.Precision)), nil
 }
 
 // ParseDecimal parses a decimal literal exactly to its unscaled value at

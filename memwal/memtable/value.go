@@ -128,25 +128,11 @@ func normalize(c *column, v any) (any, error) {
 		}
 		return f, nil
 	case base.TypeDecimal:
-		var n decimal256.Num
-		switch x := v.(type) {
-		case string:
-			d, err := parquetio.ParseDecimal(x, c.typ.Precision, c.typ.Scale)
-			if err != nil {
-				return nil, fmt.Errorf("memtable: column %q: %w", c.col.Name, err)
-			}
-			n = d
-		case decimal128.Num:
-			n = decimal256.FromDecimal128(x)
-		case decimal256.Num:
-			n = x
-		default:
-			if !isSigned {
-				return bad()
-			}
-			n = decimal256.FromI64(signed).Mul(decimal256.GetScaleMultiplier(c.typ.Scale))
+		n, ok, err := parquetio.DecimalValue(v, c.typ)
+		if err != nil {
+			return nil, fmt.Errorf("memtable: column %q: %w", c.col.Name, err)
 		}
-		if !n.FitsInPrecision(int32(c.typ.Precision)) {
+		if !ok {
 			return bad()
 		}
 		if c.typ.Precision <= 38 {
