@@ -59,6 +59,10 @@ type Options struct {
 	// minutes): an older one pins MemTables too long and gets
 	// ErrSnapshotTooOld.
 	SnapshotTTL time.Duration
+	// Reader, when set, reads the database's data files (shared with
+	// other readers of the database, so that they share caches); the
+	// writer does not close it. Default: a reader of its own.
+	Reader *scan.Reader
 	// Hook, if set, is called at the named points of a takeover ("fenced",
 	// "claimed", "replayed") and of a flush ("flush-written",
 	// "flush-committed"); tests use it to pause a writer there.
@@ -97,16 +101,17 @@ type tableInfo struct {
 // to its WAL, keeps its MemTables and flushes them. It is the branch's only
 // committer of data entries. Safe for concurrent use.
 type Branch struct {
-	db     *txn.DB
-	st     store.Store
-	name   string
-	id     string
-	walDir string
-	opts   Options
-	held   *lease.Held
-	epoch  int64
-	w      *wal.Writer
-	reader *scan.Reader
+	db        *txn.DB
+	st        store.Store
+	name      string
+	id        string
+	walDir    string
+	opts      Options
+	held      *lease.Held
+	epoch     int64
+	w         *wal.Writer
+	reader    *scan.Reader
+	ownReader bool // reader is the writer's own, closed with it
 
 	rowIDs atomic.Int64 // the counter of hidden row ids
 
@@ -150,7 +155,10 @@ func Open(ctx context.Context, db *txn.DB, branch string, opts Options) (*Branch
 	st := db.Store()
 	b := &Branch{db: db, st: st, name: branch, id: head.Branch.ID, opts: opts,
 		walDir: path.Join(db.Prefix(), "_lakesql_wal", head.Branch.ID)}
-	b.reader = scan.NewReader(st, db.Prefix(), scan.Options{})
+	b.reader, b.ownReader = opts.Reader, false
+	if b.reader == nil {
+		b.reader, b.ownReader = scan.NewReader(st, db.Prefix(), scan.Options{}), true
+	}
 	b.mu.published2 = sync.NewCond(&b.mu)
 	held, err := lease.Acquire(ctx, st, b.walDir+"/LEASE", lease.Options{
 		Duration: opts.LeaseDuration, MinEpoch: head.State.MaxEpoch, Wait: opts.WaitForLease})
@@ -414,6 +422,8 @@ func (b *Branch) shutdown(ctx context.Context, release bool) error {
 	for _, m := range append(frozen, live) {
 		m.Release()
 	}
-	errs = append(errs, b.reader.Close())
+	if b.ownReader {
+		errs = append(errs, b.reader.Close())
+	}
 	return errors.Join(errs...)
 }

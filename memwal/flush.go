@@ -38,6 +38,14 @@ func (b *Branch) CommitVersion(ctx context.Context, message, user string) (*txn.
 // the writer continues on the new schemas.
 func (b *Branch) CommitDDL(ctx context.Context, c *txn.Commit) (*txn.Snapshot, error) {
 	c.CreatesVersion = true
+	return b.CommitTables(ctx, c)
+}
+
+// CommitTables commits a table change like CommitDDL, creating a version
+// only when c says so: the SQL layer adds a CREATE TABLE statement's
+// indexes in entries after the one that created the table, and the
+// statement is still one version.
+func (b *Branch) CommitTables(ctx context.Context, c *txn.Commit) (*txn.Snapshot, error) {
 	b.mu.Lock()
 	b.mu.paused = true
 	b.mu.Unlock()

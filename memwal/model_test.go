@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -580,5 +581,71 @@ func TestKeylessTable(t *testing.T) {
 	}
 	if n := count(); n != 5 {
 		t.Fatalf("%d rows after deleting one, want 5", n)
+	}
+}
+
+// TestSavepoint: RollbackTo undoes exactly the writes after the mark, also
+// rewrites of keys written before it, and Pending shows what is left.
+func TestSavepoint(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t, mem.New())
+	h, _ := db.Head(ctx, "main")
+	schema := base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "k", Type: "BIGINT"},
+		{ID: 2, Name: "v", Type: "INT", Nullable: true},
+	}, NextColumnID: 3}
+	if _, err := db.Commit(ctx, h, &txn.Commit{Operation: "CREATE TABLE", CreatesVersion: true,
+		Tables: []txn.Table{{ID: "t1", Name: "t1", Schema: schema, SchemaID: 1, Key: []int{1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, db, "main", Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(ctx)
+	tx, _ := b.Begin()
+	put := func(k int64, v int32) {
+		if _, err := tx.Put("t1", []any{k, v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending := func() string {
+		var out []string
+		for _, p := range tx.Pending("t1") {
+			if p.Deleted {
+				out = append(out, fmt.Sprintf("-%v", p.Key))
+				continue
+			}
+			out = append(out, fmt.Sprint(p.Row))
+		}
+		return strings.Join(out, " ")
+	}
+	put(1, 10)
+	sp := tx.Savepoint()
+	put(1, 11)
+	put(2, 20)
+	k3, _ := tx.Key("t1", int64(3))
+	if err := tx.Delete("t1", k3); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(tx.Pending("t1")); got != 3 {
+		t.Fatalf("%d pending writes, want 3", got)
+	}
+	tx.RollbackTo(sp)
+	if got, want := pending(), "[1 10]"; got != want {
+		t.Fatalf("after RollbackTo: %q, want %q", got, want)
+	}
+	tx.RollbackTo(0)
+	if !tx.Empty() || tx.Wrote("t1") {
+		t.Fatalf("after RollbackTo(0) the transaction still has writes: %q", pending())
+	}
+	put(4, 40)
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := b.Snapshot()
+	defer s.Close()
+	if n, _ := s.Count(ctx, "t1"); n != 1 {
+		t.Fatalf("%d rows committed, want 1", n)
 	}
 }

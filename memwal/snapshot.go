@@ -241,3 +241,58 @@ func (c *chainIter) Close() {
 	}
 	c.its = nil
 }
+
+// Reader is the reader the snapshot's scans and lookups use.
+func (s *Snapshot) Reader() *scan.Reader { return s.b.reader }
+
+// MemTableInfo describes one table's rows in one of the writer's
+// MemTables.
+type MemTableInfo struct {
+	Table  string
+	Frozen bool
+	// Rows is the number of live rows (keys whose newest version is not a
+	// delete); Bytes the MemTable's memory apportioned to the table by
+	// its share of the rows.
+	Rows, Bytes int64
+	// LastSeq is the sequence number of the newest WAL record applied.
+	LastSeq uint64
+}
+
+// MemTables describes the writer's live and frozen MemTables, newest
+// first, at everything acknowledged so far.
+func (b *Branch) MemTables() ([]MemTableInfo, error) {
+	b.mu.Lock()
+	if err := b.mu.err; err != nil {
+		b.mu.Unlock()
+		return nil, err
+	}
+	s, err := b.snapshotLocked(b.mu.published)
+	// The snapshot's views are of these MemTables, in this order.
+	mems := append([]*memtable.MemTable{b.mu.live}, reversed(b.mu.frozen)...)
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var out []MemTableInfo
+	for i, v := range s.views {
+		if i >= len(mems) {
+			break
+		}
+		m := mems[i]
+		var infos []MemTableInfo
+		var total int64
+		for _, id := range m.Tables() {
+			n := v.Table(id).LiveRows()
+			total += n
+			infos = append(infos, MemTableInfo{Table: id, Frozen: m.Frozen(), Rows: n, LastSeq: m.LastSeq()})
+		}
+		for j := range infos {
+			if total > 0 {
+				infos[j].Bytes = m.Bytes() * infos[j].Rows / total
+			}
+		}
+		out = append(out, infos...)
+	}
+	return out, nil
+}

@@ -25,7 +25,16 @@ type Txn struct {
 	begun  bool   // counted in the branch's open transactions
 	staged bool   // Stage was used: Commit goes through the bulk path
 	writes map[string]*tableWrites
+	undo   []undoWrite // what write replaced, for RollbackTo
 	done   bool
+}
+
+// undoWrite is what one write replaced: the key's earlier write in the
+// transaction (nil: none, the key was new to it).
+type undoWrite struct {
+	table string
+	key   parquetio.Key
+	prev  *memtable.Change
 }
 
 type tableWrites struct {
@@ -147,11 +156,70 @@ func (tx *Txn) write(tableID string, c memtable.Change) {
 		w = &tableWrites{rows: map[parquetio.Key]*memtable.Change{}}
 		tx.writes[tableID] = w
 	}
-	if w.rows[c.Key] == nil {
+	prev := w.rows[c.Key]
+	if prev == nil {
 		w.keys = append(w.keys, c.Key)
 	}
+	tx.undo = append(tx.undo, undoWrite{table: tableID, key: c.Key, prev: prev})
 	w.rows[c.Key] = &c
 }
+
+// Savepoint marks the transaction's writes so far; RollbackTo returns to
+// the mark. The SQL layer marks every statement, so that a failed one
+// leaves no trace, and implements SAVEPOINT with it.
+func (tx *Txn) Savepoint() int { return len(tx.undo) }
+
+// RollbackTo undoes the writes made after Savepoint returned sp.
+func (tx *Txn) RollbackTo(sp int) {
+	for len(tx.undo) > sp {
+		u := tx.undo[len(tx.undo)-1]
+		tx.undo = tx.undo[:len(tx.undo)-1]
+		w := tx.writes[u.table]
+		if u.prev != nil {
+			w.rows[u.key] = u.prev
+			continue
+		}
+		delete(w.rows, u.key)
+		// The key was added to keys by this write: it is the last one
+		// still there (later writes of other keys were undone first).
+		if n := len(w.keys); n > 0 && w.keys[n-1] == u.key {
+			w.keys = w.keys[:n-1]
+		}
+		if len(w.keys) == 0 {
+			delete(tx.writes, u.table)
+		}
+	}
+}
+
+// Pending is one of the transaction's own writes: the row (all columns, as
+// the MemTable's normalized values), or a delete.
+type Pending struct {
+	Key     parquetio.Key
+	Row     []any
+	Deleted bool
+}
+
+// Pending returns the transaction's own writes to a table, in the order
+// their keys were first written; reads inside the transaction lay them over
+// its snapshot.
+func (tx *Txn) Pending(tableID string) []Pending {
+	w := tx.writes[tableID]
+	if w == nil {
+		return nil
+	}
+	out := make([]Pending, 0, len(w.keys))
+	for _, k := range w.keys {
+		c := w.rows[k]
+		out = append(out, Pending{Key: k, Row: c.Row, Deleted: c.Deleted})
+	}
+	return out
+}
+
+// Wrote reports whether the transaction wrote to a table.
+func (tx *Txn) Wrote(tableID string) bool { return tx.writes[tableID] != nil }
+
+// Empty reports whether the transaction has no writes.
+func (tx *Txn) Empty() bool { return len(tx.writes) == 0 }
 
 // Stage writes rows (every column, schema order) through the bulk path:
 // nothing goes to the WAL; at Commit every write of the transaction is

@@ -1,0 +1,455 @@
+package sql
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/scan"
+)
+
+// editor applies a statement's row changes to the session transaction's
+// memwal transaction on the table's branch. go-mysql-server brackets each
+// statement (each row, for INSERT IGNORE) with StatementBegin and
+// StatementComplete or DiscardChanges; a discarded statement is undone
+// through a savepoint, so a failed statement leaves no trace.
+type editor struct {
+	t  *Table
+	bt *branchTxn
+	sp int // the savepoint of the running statement, -1 before its first write
+	// keyless: rows already matched by this statement, per value
+	// signature (UPDATE and DELETE of tables without a primary key).
+	used map[parquetio.Key]bool
+}
+
+var (
+	_ sql.RowInserter = (*editor)(nil)
+	_ sql.RowUpdater  = (*editor)(nil)
+	_ sql.RowDeleter  = (*editor)(nil)
+	_ sql.RowReplacer = (*editor)(nil)
+)
+
+func (t *Table) newEditor() *editor { return &editor{t: t, sp: -1} }
+
+// Inserter implements sql.InsertableTable.
+func (t *Table) Inserter(*sql.Context) sql.RowInserter { return t.newEditor() }
+
+// Updater implements sql.UpdatableTable.
+func (t *Table) Updater(*sql.Context) sql.RowUpdater { return t.newEditor() }
+
+// Deleter implements sql.DeletableTable.
+func (t *Table) Deleter(*sql.Context) sql.RowDeleter { return t.newEditor() }
+
+// Replacer implements sql.ReplaceableTable.
+func (t *Table) Replacer(*sql.Context) sql.RowReplacer { return t.newEditor() }
+
+// StatementBegin implements sql.EditOpenerCloser.
+func (e *editor) StatementBegin(ctx *sql.Context) { e.sp = -1; e.used = nil }
+
+// DiscardChanges implements sql.EditOpenerCloser.
+func (e *editor) DiscardChanges(ctx *sql.Context, cause error) error {
+	if e.bt != nil && e.bt.tx != nil && e.sp >= 0 {
+		e.bt.tx.RollbackTo(e.sp)
+	}
+	e.sp = -1
+	return nil
+}
+
+// StatementComplete implements sql.EditOpenerCloser.
+func (e *editor) StatementComplete(ctx *sql.Context) error {
+	e.sp = -1
+	return nil
+}
+
+// Close implements sql.Closer.
+func (e *editor) Close(*sql.Context) error { return nil }
+
+// begin returns the branch transaction, marking the statement's savepoint
+// before its first write.
+func (e *editor) begin(ctx *sql.Context) (*branchTxn, error) {
+	if e.t.asOf != nil {
+		return nil, errReadOnlyAsOf
+	}
+	if e.bt == nil {
+		s, err := sessionOf(ctx)
+		if err != nil {
+			return nil, err
+		}
+		bt, err := s.branchTxn(ctx, e.t.db.st, e.t.db.branch, true)
+		if err != nil {
+			return nil, translate(err)
+		}
+		e.bt = bt
+	}
+	if e.sp < 0 {
+		e.sp = e.bt.tx.Savepoint()
+	}
+	return e.bt, nil
+}
+
+// stored converts a visible row to a stored one (all columns, schema
+// order; a keyless table's hidden row id is left nil for the writer).
+func (e *editor) stored(row sql.Row) ([]any, error) {
+	t := e.t
+	out := make([]any, len(t.meta.Schema.Columns))
+	for i, c := range t.cols {
+		if i >= len(row) {
+			break
+		}
+		v, err := toStored(c.typ, row[i])
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.col.Name, err)
+		}
+		if v == nil && !c.col.Nullable {
+			return nil, sql.ErrInsertIntoNonNullableProvidedNull.New(c.col.Name)
+		}
+		out[c.pos] = v
+	}
+	return out, nil
+}
+
+// key encodes the key of a stored row.
+func (e *editor) key(bt *branchTxn, stored []any) (parquetio.Key, error) {
+	kv := make([]any, len(e.t.keyIdx))
+	for i, ki := range e.t.keyIdx {
+		kv[i] = stored[ki]
+	}
+	return bt.tx.Key(e.t.meta.ID, kv...)
+}
+
+// keyString spells a key for a duplicate-key message: 'a-b'.
+func (e *editor) keyString(row sql.Row) string {
+	var parts []string
+	for _, ki := range e.t.keyIdx {
+		for i, c := range e.t.cols {
+			if c.pos == ki {
+				parts = append(parts, fmt.Sprint(row[i]))
+			}
+		}
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// existing returns the live row of key as the transaction sees it.
+func (e *editor) existing(ctx *sql.Context, bt *branchTxn, key parquetio.Key) (sql.Row, bool, error) {
+	stored, ok, err := bt.tx.Get(ctx, e.t.meta.ID, key)
+	if err != nil || !ok {
+		return nil, false, translate(err)
+	}
+	return e.t.sqlRow(stored), true, nil
+}
+
+// put writes a stored row after checking the table's UNIQUE indexes.
+func (e *editor) put(ctx *sql.Context, bt *branchTxn, stored []any, replacing parquetio.Key) error {
+	if err := e.checkUnique(ctx, bt, stored, replacing); err != nil {
+		return err
+	}
+	_, err := bt.tx.Put(e.t.meta.ID, stored)
+	return translate(err)
+}
+
+// Insert implements sql.RowInserter: a key that exists is the unique-key
+// error carrying the existing row (go-mysql-server then runs ON DUPLICATE
+// KEY UPDATE, REPLACE or INSERT IGNORE with it).
+func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
+	bt, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	stored, err := e.stored(row)
+	if err != nil {
+		return err
+	}
+	if e.t.keyless() {
+		return e.put(ctx, bt, stored, "")
+	}
+	key, err := e.key(bt, stored)
+	if err != nil {
+		return err
+	}
+	if old, ok, err := e.existing(ctx, bt, key); err != nil {
+		return err
+	} else if ok {
+		return dupKeyError(e.keyString(row), old)
+	}
+	return e.put(ctx, bt, stored, "")
+}
+
+// Update implements sql.RowUpdater.
+func (e *editor) Update(ctx *sql.Context, old, new sql.Row) error {
+	bt, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if e.t.keyless() {
+		return e.keylessUpdate(ctx, bt, old, new)
+	}
+	oldStored, err := e.stored(old)
+	if err != nil {
+		return err
+	}
+	newStored, err := e.stored(new)
+	if err != nil {
+		return err
+	}
+	oldKey, err := e.key(bt, oldStored)
+	if err != nil {
+		return err
+	}
+	newKey, err := e.key(bt, newStored)
+	if err != nil {
+		return err
+	}
+	if newKey != oldKey {
+		if other, ok, err := e.existing(ctx, bt, newKey); err != nil {
+			return err
+		} else if ok {
+			return dupKeyError(e.keyString(new), other)
+		}
+		if err := bt.tx.Delete(e.t.meta.ID, oldKey); err != nil {
+			return translate(err)
+		}
+	}
+	return e.put(ctx, bt, newStored, oldKey)
+}
+
+// Delete implements sql.RowDeleter.
+func (e *editor) Delete(ctx *sql.Context, row sql.Row) error {
+	bt, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if e.t.keyless() {
+		key, ok, err := e.matchKeyless(ctx, bt, row)
+		if err != nil || !ok {
+			return err
+		}
+		return translate(bt.tx.Delete(e.t.meta.ID, key))
+	}
+	stored, err := e.stored(row)
+	if err != nil {
+		return err
+	}
+	key, err := e.key(bt, stored)
+	if err != nil {
+		return err
+	}
+	return translate(bt.tx.Delete(e.t.meta.ID, key))
+}
+
+// keylessUpdate updates one row equal to old (rows of a table without a
+// primary key that are equal in every column are indistinguishable, so any
+// one of them not yet changed by the statement is the row).
+func (e *editor) keylessUpdate(ctx *sql.Context, bt *branchTxn, old, new sql.Row) error {
+	key, ok, err := e.matchKeyless(ctx, bt, old)
+	if err != nil || !ok {
+		return err
+	}
+	stored, err := e.stored(new)
+	if err != nil {
+		return err
+	}
+	cur, _, err := bt.tx.Get(ctx, e.t.meta.ID, key)
+	if err != nil {
+		return translate(err)
+	}
+	for _, ki := range e.t.keyIdx {
+		stored[ki] = cur[ki]
+	}
+	e.used[key] = true
+	return e.put(ctx, bt, stored, key)
+}
+
+// matchKeyless finds the hidden row id of a row equal to row that the
+// statement has not matched yet.
+func (e *editor) matchKeyless(ctx *sql.Context, bt *branchTxn, row sql.Row) (parquetio.Key, bool, error) {
+	if e.used == nil {
+		e.used = map[parquetio.Key]bool{}
+	}
+	full := e.t.WithProjections(nil).(*Table)
+	v, err := full.view(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	// Scan with the hidden id: a full table's view plus its key columns.
+	ids := make([]int, 0, len(full.cols)+1)
+	for _, c := range full.cols {
+		ids = append(ids, c.col.ID)
+	}
+	ki := full.keyIdx[0]
+	keyCol := full.meta.Schema.Columns[ki]
+	ids = append(ids, keyCol.ID)
+	var pred *parquetio.Predicate
+	var ands []*parquetio.Predicate
+	for i, c := range full.cols {
+		if row[i] == nil {
+			ands = append(ands, parquetio.IsNull(c.col.ID))
+			continue
+		}
+		if s, err := toStored(c.typ, row[i]); err == nil && (c.typ.IsInteger() || c.typ.IsString()) {
+			ands = append(ands, parquetio.Eq(c.col.ID, s))
+		}
+	}
+	if len(ands) > 0 {
+		pred = parquetio.And(ands...)
+	}
+	// The transaction's own rows first (they shadow the snapshot's).
+	for _, p := range v.pending {
+		if p.Deleted || e.used[p.Key] {
+			continue
+		}
+		if equalRows(ctx, full.cols, full.sqlRow(p.Row), row) {
+			e.used[p.Key] = true
+			return p.Key, true, nil
+		}
+	}
+	shadow := map[parquetio.Key]bool{}
+	for _, p := range v.pending {
+		shadow[p.Key] = true
+	}
+	it, err := v.reader.Scan(ctx, v.table, scanRequest(ids, pred), nil)
+	if err != nil {
+		return "", false, translate(err)
+	}
+	defer it.Close()
+	keyType, _ := base.ParseType(keyCol.Type)
+	for it.Next() {
+		rec := it.Record()
+		readers := make([]columnReader, len(full.cols))
+		for c, col := range full.cols {
+			readers[c] = newColumnReader(col.typ, rec.Column(c))
+		}
+		keyRead := newColumnReader(keyType, rec.Column(len(full.cols)))
+		for i := 0; i < int(rec.NumRows()); i++ {
+			cand := make(sql.Row, len(readers))
+			for c, read := range readers {
+				cand[c] = read(i)
+			}
+			if !equalRows(ctx, full.cols, cand, row) {
+				continue
+			}
+			key, err := bt.tx.Key(e.t.meta.ID, keyRead(i))
+			if err != nil {
+				return "", false, err
+			}
+			if e.used[key] || shadow[key] {
+				continue
+			}
+			e.used[key] = true
+			return key, true, nil
+		}
+	}
+	return "", false, translate(it.Err())
+}
+
+func equalRows(ctx *sql.Context, cols []colInfo, a, b sql.Row) bool {
+	for i, c := range cols {
+		if (a[i] == nil) != (b[i] == nil) {
+			return false
+		}
+		if a[i] == nil {
+			continue
+		}
+		if n, err := c.sql.Compare(ctx, a[i], b[i]); err != nil || n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func scanRequest(ids []int, pred *parquetio.Predicate) scan.Request {
+	return scan.Request{Columns: ids, Predicate: pred}
+}
+
+// checkUnique refuses a row whose values of a UNIQUE index another live
+// row has (1062). NULLs never collide, as in MySQL. The search is a scan
+// pruned by the values; the writer-side value map is the secondary-index
+// issue's.
+func (e *editor) checkUnique(ctx *sql.Context, bt *branchTxn, stored []any, replacing parquetio.Key) error {
+	if len(e.t.meta.Indexes) == 0 {
+		return nil
+	}
+	self, err := e.key(bt, stored)
+	if err != nil && !e.t.keyless() {
+		return err
+	}
+	for _, ix := range e.t.meta.Indexes {
+		if !ix.Unique {
+			continue
+		}
+		cols, ok := e.t.colsByID(ix.Columns)
+		if !ok {
+			continue
+		}
+		var ands []*parquetio.Predicate
+		vals := make([]any, len(cols))
+		null := false
+		for i, c := range cols {
+			vals[i] = stored[c.pos]
+			if vals[i] == nil {
+				null = true
+			}
+			ands = append(ands, parquetio.Eq(c.col.ID, vals[i]))
+		}
+		if null {
+			continue
+		}
+		full := e.t.WithProjections(nil).(*Table)
+		v, err := full.view(ctx)
+		if err != nil {
+			return err
+		}
+		ordinals := make([]int, len(cols))
+		for i, c := range cols {
+			for j, vc := range full.cols {
+				if vc.col.ID == c.col.ID {
+					ordinals[i] = j
+				}
+			}
+		}
+		want := make(sql.Row, len(cols))
+		for i, c := range cols {
+			want[i] = fromStored(c.typ, vals[i])
+		}
+		match := func(row sql.Row) (bool, error) {
+			for i, o := range ordinals {
+				if row[o] == nil {
+					return false, nil
+				}
+				n, err := cols[i].sql.Compare(ctx, row[o], want[i])
+				if err != nil || n != 0 {
+					return false, err
+				}
+			}
+			return true, nil
+		}
+		iter, err := full.scanRowsWithKeys(ctx, v, parquetio.And(ands...), match)
+		if err != nil {
+			return err
+		}
+		for {
+			row, key, err := iter.nextWithKey(ctx)
+			if err != nil {
+				iter.Close(ctx)
+				if err == io.EOF {
+					break
+				}
+				return err
+			}
+			if key == self || key == replacing {
+				continue
+			}
+			iter.Close(ctx)
+			var parts []string
+			for _, w := range want {
+				parts = append(parts, fmt.Sprint(w))
+			}
+			return sql.NewUniqueKeyErr("["+strings.Join(parts, ",")+"]", false, row)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package sql
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"runtime/debug"
+
+	sqle "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+)
+
+// NewEngine returns a go-mysql-server engine over the provider, with
+// lakesql's analyzer rules.
+func NewEngine(p *Provider) *sqle.Engine {
+	b := analyzer.NewBuilder(p)
+	b = registerRules(b, p)
+	a := b.Build()
+	e := sqle.New(a, &sqle.Config{VersionPostfix: "lakesql"})
+	return e
+}
+
+// NewContext returns a query context with a new lakesql session, for
+// running statements in-process (lakesql sql, tests).
+func (p *Provider) NewContext(ctx context.Context, user, database string) *sql.Context {
+	base := sql.NewBaseSessionWithClientServer("lakesql", sql.Client{Address: "localhost", User: user}, 1)
+	s := p.NewSession(base)
+	if database != "" {
+		s.SetCurrentDatabase(database)
+	}
+	return sql.NewContext(ctx, sql.WithSession(s))
+}
+
+// ServerConfig configures the MySQL-protocol server.
+type ServerConfig struct {
+	// Address is host:port to listen on.
+	Address string
+	// TLS, when set, enables TLS (and caching_sha2_password).
+	TLS *tls.Config
+	// RequireTLS refuses connections without TLS.
+	RequireTLS bool
+}
+
+// NewServer returns a MySQL-protocol server over the engine: each
+// connection gets a lakesql session; statements that panic are answered
+// with an error, not a dropped connection.
+func NewServer(p *Provider, e *sqle.Engine, cfg ServerConfig) (*server.Server, error) {
+	builder := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
+		host := ""
+		if c.RemoteAddr() != nil {
+			host = c.RemoteAddr().String()
+		}
+		base := sql.NewBaseSessionWithClientServer(addr, sql.Client{Address: host, User: c.User, Capabilities: c.Capabilities}, c.ConnectionID)
+		return p.NewSession(base), nil
+	}
+	scfg := server.Config{
+		Protocol:               "tcp",
+		Address:                cfg.Address,
+		TLSConfig:              cfg.TLS,
+		RequireSecureTransport: cfg.RequireTLS,
+	}
+	return server.NewServerWithHandler(scfg, e, sql.NewContext, builder, nil, func(h mysql.Handler) (mysql.Handler, error) {
+		return &recoverHandler{Handler: h, p: p}, nil
+	})
+}
+
+// recoverHandler turns a panic inside a statement into an error for the
+// client, and logs it.
+type recoverHandler struct {
+	mysql.Handler
+	p *Provider
+}
+
+func (h *recoverHandler) recovered(query string, err *error) {
+	if r := recover(); r != nil {
+		h.p.log.Error("statement panicked", "query", query, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		*err = mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "internal error: %v (the statement was aborted; please report this)", r)
+	}
+}
+
+func (h *recoverHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
+	defer h.recovered(query, &err)
+	return h.Handler.ComQuery(ctx, c, query, callback)
+}
+
+func (h *recoverHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (rest string, err error) {
+	defer h.recovered(query, &err)
+	return h.Handler.ComMultiQuery(ctx, c, query, callback)
+}
+
+func (h *recoverHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (f []*querypb.Field, err error) {
+	defer h.recovered(query, &err)
+	return h.Handler.ComPrepare(ctx, c, query, prepare)
+}
+
+func (h *recoverHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (err error) {
+	defer h.recovered(prepare.PrepareStmt, &err)
+	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+}

@@ -1,0 +1,72 @@
+package sql
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/memwal"
+	"github.com/lakesql/lakesql/memwal/lease"
+	"github.com/lakesql/lakesql/txn"
+)
+
+// translate is the one place where lakesql's errors become MySQL errors:
+// every error lakesql hands to go-mysql-server passes through it, so the
+// client gets the code a MySQL user expects (go-mysql-server maps its own
+// errors, and anything unknown becomes 1105 with the message).
+//
+//	write-write conflict, a lost commit race   1213 (SQLSTATE 40001): retry
+//	unsupported column type                    1235
+//	unknown branch (as a database)             1049
+//	branch held by another process             1105, naming the holder
+//	corrupt file                               1105, naming the file
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *mysql.SQLError
+	if errors.As(err, &se) {
+		return se
+	}
+	var ce *txn.ConflictError
+	switch {
+	case errors.Is(err, memwal.ErrConflict), errors.As(err, &ce), errors.Is(err, txn.ErrConflict):
+		return mysql.NewSQLError(mysql.ERLockDeadlock, "40001",
+			"serialization failure: %v; the transaction was rolled back, retry it", err)
+	case errors.Is(err, base.ErrUnsupportedType):
+		return mysql.NewSQLError(mysql.ERNotSupportedYet, "42000", "%v", err)
+	case errors.Is(err, memwal.ErrSnapshotTooOld):
+		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
+			"%v; the transaction was open too long, start a new one", err)
+	case errors.Is(err, lease.ErrHeld):
+		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%v", err)
+	case errors.Is(err, base.ErrCorruption):
+		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
+			"%v; the data is unreadable, nothing was changed", err)
+	}
+	return err
+}
+
+// errUnknownRef: an AS OF or procedure argument names no version, branch or
+// tag.
+func errUnknownRef(ref string, err error) error {
+	var nf *txn.NotFoundError
+	if errors.As(err, &nf) {
+		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "AS OF %s: %v", ref, err)
+	}
+	return translate(fmt.Errorf("AS OF %s: %w", ref, err))
+}
+
+// errReadOnlyAsOf: a write to a table read AS OF.
+var errReadOnlyAsOf = mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
+	"a table read AS OF a version is read-only; write to the branch instead")
+
+// dupKeyError is the error go-mysql-server expects from an inserter that
+// finds the key taken: it carries the existing row, so that ON DUPLICATE
+// KEY UPDATE and REPLACE can use it.
+func dupKeyError(key string, existing sql.Row) error {
+	return sql.NewUniqueKeyErr(key, true, existing)
+}

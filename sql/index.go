@@ -1,0 +1,361 @@
+package sql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+)
+
+// index is the primary key or a secondary index of a table as
+// go-mysql-server plans lookups with. Lookups on the primary key go to the
+// scan's key path (point lookups through footers, bloom filters and key
+// pages); others scan with the ranges as a filter, so that results never
+// depend on secondary indexes (those are a later issue).
+type index struct {
+	t       *Table
+	name    string
+	cols    []colInfo
+	unique  bool
+	primary bool
+}
+
+var _ sql.Index = (*index)(nil)
+
+// GetIndexes implements sql.IndexAddressable.
+func (t *Table) GetIndexes(ctx *sql.Context) ([]sql.Index, error) {
+	var out []sql.Index
+	if pk := t.primaryIndex(); pk != nil {
+		out = append(out, pk)
+	}
+	for _, ix := range t.meta.Indexes {
+		cols, ok := t.colsByID(ix.Columns)
+		if !ok {
+			continue
+		}
+		out = append(out, &index{t: t, name: ix.Name, cols: cols, unique: ix.Unique})
+	}
+	return out, nil
+}
+
+func (t *Table) primaryIndex() *index {
+	if len(t.keyIdx) == 0 || t.keyless() {
+		return nil
+	}
+	cols, ok := t.colsByID(t.meta.Key)
+	if !ok {
+		return nil
+	}
+	return &index{t: t, name: "PRIMARY", cols: cols, unique: true, primary: true}
+}
+
+// keyless reports whether the table is keyed by the hidden row id.
+func (t *Table) keyless() bool {
+	for _, ki := range t.keyIdx {
+		if t.meta.Schema.Columns[ki].Hidden {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *Table) colsByID(ids []int) ([]colInfo, bool) {
+	var out []colInfo
+	for _, id := range ids {
+		found := false
+		for _, c := range t.cols {
+			if c.col.ID == id {
+				out = append(out, c)
+				found = true
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (ix *index) ID() string       { return ix.name }
+func (ix *index) Database() string { return ix.t.db.name }
+func (ix *index) Table() string    { return ix.t.meta.Name }
+func (ix *index) Expressions() []string {
+	out := make([]string, len(ix.cols))
+	for i, c := range ix.cols {
+		out[i] = strings.ToLower(ix.t.meta.Name) + "." + strings.ToLower(c.col.Name)
+	}
+	return out
+}
+func (ix *index) IsUnique() bool                             { return ix.unique }
+func (ix *index) IsSpatial() bool                            { return false }
+func (ix *index) IsFullText() bool                           { return false }
+func (ix *index) IsVector() bool                             { return false }
+func (ix *index) Comment() string                            { return "" }
+func (ix *index) IndexType() string                          { return "BTREE" }
+func (ix *index) IsGenerated() bool                          { return false }
+func (ix *index) CanSupport(*sql.Context, ...sql.Range) bool { return true }
+func (ix *index) CanSupportOrderBy(sql.Expression) bool      { return false }
+func (ix *index) PrefixLengths() []uint16                    { return nil }
+func (ix *index) ColumnExpressionTypes() []sql.ColumnExpressionType {
+	exprs := ix.Expressions()
+	out := make([]sql.ColumnExpressionType, len(ix.cols))
+	for i, c := range ix.cols {
+		out[i] = sql.ColumnExpressionType{Expression: exprs[i], Type: c.sql}
+	}
+	return out
+}
+
+// lookupRows answers an index lookup: point lookups on the whole primary
+// key go to the key path; anything else is a scan that keeps the rows
+// inside the ranges (pruned by the ranges of the index's first column).
+func (t *Table) lookupRows(ctx *sql.Context, v *readView, l *sql.IndexLookup) (sql.RowIter, error) {
+	ix, _ := l.Index.(*index)
+	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
+	if ix == nil || !ok {
+		return nil, fmt.Errorf("lakesql: unexpected index lookup %T on %s", l.Ranges, t.meta.Name)
+	}
+	if l.IsEmptyRange {
+		return &sliceIter{}, nil
+	}
+	if ix.primary {
+		if keys, ok := pointKeys(ix, ranges); ok {
+			return t.pointRows(ctx, v, keys)
+		}
+	}
+	// Map each range column to the visible row's ordinal.
+	ordinals := make([]int, len(ix.cols))
+	for i, c := range ix.cols {
+		for j, vc := range t.cols {
+			if vc.col.ID == c.col.ID {
+				ordinals[i] = j
+			}
+		}
+	}
+	full := t.WithProjections(nil).(*Table)
+	// The keep function sees full rows; project afterwards.
+	keep := func(row sql.Row) (bool, error) { return inRanges(ctx, row, ordinals, ranges) }
+	pred := rangePredicate(ix.cols[0], ranges)
+	iter, err := full.scanRows(ctx, v, pred, keep)
+	if err != nil {
+		return nil, err
+	}
+	if t.proj == nil {
+		return iter, nil
+	}
+	return &projectIter{in: iter, proj: t.proj}, nil
+}
+
+// projectIter projects full rows to the table's projection.
+type projectIter struct {
+	in   sql.RowIter
+	proj []int
+}
+
+func (p *projectIter) Next(ctx *sql.Context) (sql.Row, error) {
+	row, err := p.in.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(sql.Row, len(p.proj))
+	for i, j := range p.proj {
+		out[i] = row[j]
+	}
+	return out, nil
+}
+
+func (p *projectIter) Close(ctx *sql.Context) error { return p.in.Close(ctx) }
+
+// pointKeys returns the key tuples when every range is one point on every
+// key column.
+func pointKeys(ix *index, ranges sql.MySQLRangeCollection) ([][]any, bool) {
+	var keys [][]any
+	for _, r := range ranges {
+		if len(r) != len(ix.cols) {
+			return nil, false
+		}
+		key := make([]any, len(r))
+		for i, ce := range r {
+			lo, ok1 := ce.LowerBound.(sql.Below)
+			hi, ok2 := ce.UpperBound.(sql.Above)
+			if !ok1 || !ok2 || lo.Key == nil {
+				return nil, false
+			}
+			if c, err := ce.Typ.Compare(context.Background(), lo.Key, hi.Key); err != nil || c != 0 {
+				return nil, false
+			}
+			key[i] = lo.Key
+		}
+		keys = append(keys, key)
+	}
+	return keys, true
+}
+
+// pointRows looks the keys up.
+func (t *Table) pointRows(ctx *sql.Context, v *readView, keys [][]any) (sql.RowIter, error) {
+	enc, err := parquetio.NewKeyEncoder(&t.meta.Schema, t.meta.Key)
+	if err != nil {
+		return nil, err
+	}
+	var rows []sql.Row
+	seen := map[parquetio.Key]bool{}
+	for _, kv := range keys {
+		stored := make([]any, len(kv))
+		ok := true
+		for i, x := range kv {
+			c := t.meta.Schema.Columns[t.keyIdx[i]]
+			typ, _ := base.ParseType(c.Type)
+			s, err := keyValue(typ, x)
+			if err != nil {
+				ok = false // a value no key can hold matches nothing
+				break
+			}
+			stored[i] = s
+		}
+		if !ok {
+			continue
+		}
+		key, err := enc.Encode(stored...)
+		if err != nil {
+			continue
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		row, found, err := t.lookupRow(ctx, v, key, true)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			if t.proj != nil {
+				out := make(sql.Row, len(t.proj))
+				for i, j := range t.proj {
+					out[i] = row[j]
+				}
+				row = out
+			}
+			rows = append(rows, row)
+		}
+	}
+	return &sliceIter{rows: rows}, nil
+}
+
+// keyValue converts a go-mysql-server value to the stored form of a key
+// column, refusing values the column cannot hold.
+func keyValue(typ base.Type, v any) (any, error) {
+	sqlT, err := sqlType(typ)
+	if err != nil {
+		return nil, err
+	}
+	cv, inRange, err := sqlT.Convert(context.Background(), v)
+	if err != nil {
+		return nil, err
+	}
+	if inRange != sql.InRange {
+		return nil, fmt.Errorf("out of range")
+	}
+	return toStored(typ, cv)
+}
+
+// inRanges reports whether a row lies in one of the ranges.
+func inRanges(ctx *sql.Context, row sql.Row, ordinals []int, ranges sql.MySQLRangeCollection) (bool, error) {
+	for _, r := range ranges {
+		in := true
+		for i, ce := range r {
+			if i >= len(ordinals) {
+				break
+			}
+			ok, err := inColumnRange(row[ordinals[i]], ce)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				in = false
+				break
+			}
+		}
+		if in {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// inColumnRange: x lies above the lower cut and below the upper one. A
+// value x is above cut L exactly when L <= Below(x), and below U when
+// Above(x) <= U (NULL sits between BelowNull and AboveNull).
+func inColumnRange(x any, ce sql.MySQLRangeColumnExpr) (bool, error) {
+	var below, above sql.MySQLRangeCut = sql.Below{Key: x}, sql.Above{Key: x}
+	if x == nil {
+		below, above = sql.BelowNull{}, sql.AboveNull{}
+	}
+	c, err := ce.LowerBound.Compare(below, ce.Typ)
+	if err != nil || c > 0 {
+		return false, err
+	}
+	c, err = above.Compare(ce.UpperBound, ce.Typ)
+	if err != nil || c > 0 {
+		return false, err
+	}
+	return true, nil
+}
+
+// rangePredicate prunes a scan by the ranges of one column: the OR of each
+// range's bounds on it. Values the column cannot hold prune nothing.
+func rangePredicate(c colInfo, ranges sql.MySQLRangeCollection) *parquetio.Predicate {
+	var ors []*parquetio.Predicate
+	for _, r := range ranges {
+		if len(r) == 0 {
+			return nil
+		}
+		ce := r[0]
+		var ands []*parquetio.Predicate
+		switch lo := ce.LowerBound.(type) {
+		case sql.Below:
+			v, err := keyValue(c.typ, lo.Key)
+			if err != nil {
+				return nil
+			}
+			ands = append(ands, parquetio.Cmp(c.col.ID, parquetio.OpGe, v))
+		case sql.Above:
+			v, err := keyValue(c.typ, lo.Key)
+			if err != nil {
+				return nil
+			}
+			ands = append(ands, parquetio.Cmp(c.col.ID, parquetio.OpGt, v))
+		case sql.AboveNull:
+			ands = append(ands, parquetio.IsNotNull(c.col.ID))
+		case sql.BelowNull:
+		default:
+			return nil
+		}
+		switch hi := ce.UpperBound.(type) {
+		case sql.Above:
+			v, err := keyValue(c.typ, hi.Key)
+			if err != nil {
+				return nil
+			}
+			ands = append(ands, parquetio.Cmp(c.col.ID, parquetio.OpLe, v))
+		case sql.Below:
+			v, err := keyValue(c.typ, hi.Key)
+			if err != nil {
+				return nil
+			}
+			ands = append(ands, parquetio.Cmp(c.col.ID, parquetio.OpLt, v))
+		case sql.AboveNull:
+			ands = append(ands, parquetio.IsNull(c.col.ID))
+		case sql.AboveAll:
+		default:
+			return nil
+		}
+		ors = append(ors, parquetio.And(ands...))
+	}
+	if len(ors) == 0 {
+		return nil
+	}
+	return parquetio.Or(ors...)
+}
