@@ -50,6 +50,7 @@ type ServerConfig struct {
 // connection gets a lakesql session; statements that panic are answered
 // with an error, not a dropped connection.
 func NewServer(p *Provider, e *sqle.Engine, cfg ServerConfig) (*server.Server, error) {
+	bridgeLogrus(p.log)
 	builder := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
 		host := ""
 		if c.RemoteAddr() != nil {

@@ -24,7 +24,15 @@ type index struct {
 	primary bool
 }
 
-var _ sql.Index = (*index)(nil)
+var _ sql.OrderedIndex = (*index)(nil)
+
+// Order implements sql.OrderedIndex: a lookup returns rows in no
+// particular order (files, then MemTable rows), so go-mysql-server keeps
+// its sorts.
+func (ix *index) Order() sql.IndexOrder { return sql.IndexOrderNone }
+
+// Reversible implements sql.OrderedIndex.
+func (ix *index) Reversible() bool { return false }
 
 // GetIndexes implements sql.IndexAddressable.
 func (t *Table) GetIndexes(ctx *sql.Context) ([]sql.Index, error) {
