@@ -1,8 +1,5 @@
 // Command lakesql is the command line of lakesql: the MySQL-wire server,
 // embedded queries, imports and maintenance commands.
-//
-// The SQL server arrives with the SQL front end; until then the command
-// explains what it will do and exits with status 2.
 package main
 
 import (
@@ -17,9 +14,15 @@ Usage:
   lakesql <command> [flags]
 
 Commands:
-  serve     start the MySQL-wire server (not available yet: it arrives with the SQL front end)
+  serve     start the MySQL-wire server
+  version   print the version
   help      show this help
+
+Run 'lakesql <command> --help' for a command's flags and an example.
 `
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -34,9 +37,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "version", "--version":
+		fmt.Fprintf(stdout, "lakesql %s\n", version)
+		return 0
 	case "serve":
-		fmt.Fprintln(stderr, "lakesql serve: the SQL server is not built yet in this version")
-		return 2
+		return serve(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "lakesql: unknown command %q\n\n%s", args[0], usage)
 		return 2

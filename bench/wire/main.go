@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/sirupsen/logrus"
+)
+
+// options are the command's flags.
+type options struct {
+	rows       int    // rows loaded into t
+	lookups    int    // point lookups per mode
+	upsertRows int    // rows upserted, half of them existing
+	lakesqlSrc string // root of the lakesql repository
+}
+
+// A target is one kind of server under test.
+type target struct {
+	name  string
+	start func(ctx context.Context, dir string) (*instance, error)
+}
+
+// An instance is a running target. Whoever starts it calls stop.
+type instance struct {
+	login *mysql.Config // user, password and address; no database
+	notes []string      // what the reader should know about the figures
+	stop  func() error
+}
+
+// An outcome is what one target produced.
+type outcome struct {
+	name    string
+	started bool
+	figures map[string]time.Duration // by measure key
+	notes   []string
+	err     error // why the target is unavailable or failed
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("wire: ")
+	var o options
+	flag.IntVar(&o.rows, "rows", 1_000_000, "rows loaded into t")
+	flag.IntVar(&o.lookups, "lookups", 10_000, "primary-key point lookups, per mode (interpolated, prepared)")
+	flag.IntVar(&o.upsertRows, "upsert-rows", 100_000, "rows upserted in batches of 1,000, half of them existing")
+	targets := flag.String("targets", "mariadb,gms,lakesql", "comma-separated targets to run, in order: mariadb, gms, lakesql")
+	flag.StringVar(&o.lakesqlSrc, "lakesql-src", "..", "root of the lakesql repository, where the lakesql target builds ./cmd/lakesql")
+	flag.Parse()
+	if flag.NArg() > 0 || o.rows < 1 || o.lookups < 1 || o.upsertRows < 1 || (o.upsertRows+1)/2 > o.rows {
+		log.Fatal("usage: wire [-rows N] [-lookups N] [-upsert-rows N (at most 2 x rows)] [-targets mariadb,gms,lakesql]")
+	}
+	src, err := filepath.Abs(o.lakesqlSrc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	o.lakesqlSrc = src
+	all := map[string]target{
+		"mariadb": {"mariadb", startMariaDB},
+		"gms":     {"gms", startGMS},
+		"lakesql": {"lakesql", func(ctx context.Context, dir string) (*instance, error) {
+			return startLakesql(ctx, dir, o.lakesqlSrc)
+		}},
+	}
+	var selected []target
+	for _, name := range strings.Split(*targets, ",") {
+		t, ok := all[strings.TrimSpace(name)]
+		if !ok {
+			log.Fatalf("unknown target %q (want mariadb, gms or lakesql)", name)
+		}
+		selected = append(selected, t)
+	}
+
+	// The driver would log every refused connection while a server starts;
+	// the errors reach us anyway. GMS logs each connection at Info level.
+	mysql.SetLogger(log.New(io.Discard, "", 0))
+	logrus.SetLevel(logrus.ErrorLevel)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	loadStart := loadAvg()
+	var outcomes []outcome
+	for _, t := range selected {
+		out := runTarget(ctx, t, o)
+		outcomes = append(outcomes, out)
+		if ctx.Err() != nil {
+			log.Print("interrupted")
+			break
+		}
+	}
+	printReport(os.Stdout, o, outcomes, loadStart, loadAvg())
+	if ctx.Err() != nil {
+		os.Exit(1)
+	}
+}
+
+// runTarget starts t in a fresh temporary folder, runs the workload and
+// stops t again.
+func runTarget(ctx context.Context, t target, o options) outcome {
+	out := outcome{name: t.name, figures: map[string]time.Duration{}}
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, t.name+": "+format+"\n", args...)
+	}
+	progress("starting (load average %s)", loadAvg())
+	dir, err := os.MkdirTemp("", "wirebench-"+t.name+"-")
+	if err != nil {
+		out.err = err
+		return out
+	}
+	defer os.RemoveAll(dir)
+	inst, err := t.start(ctx, dir)
+	if err != nil {
+		out.err = err
+		progress("unavailable (%v)", err)
+		return out
+	}
+	out.started = true
+	out.notes = inst.notes
+	out.err = workload(ctx, inst.login, o, out.figures, progress)
+	if out.err != nil {
+		progress("failed: %v", out.err)
+	}
+	progress("stopping")
+	if err := inst.stop(); err != nil {
+		progress("stop: %v", err)
+	}
+	return out
+}
+
+// printReport writes the Markdown table and the notes.
+func printReport(w io.Writer, o options, outcomes []outcome, loadStart, loadEnd string) {
+	var ran []outcome // MariaDB first: the others are compared with it
+	var base map[string]time.Duration
+	for _, out := range outcomes {
+		switch {
+		case !out.started:
+		case out.name == "mariadb":
+			ran = append([]outcome{out}, ran...)
+			base = out.figures
+		default:
+			ran = append(ran, out)
+		}
+	}
+	fmt.Fprintf(w, "\n## Wire benchmark: %s rows, %s lookups, %s-row upsert\n\n", commas(o.rows), commas(o.lookups), commas(o.upsertRows))
+	if len(ran) > 0 {
+		header, rule := "| measure |", "|---|"
+		for _, out := range ran {
+			header += " " + out.name + " |"
+			rule += "--:|"
+			if base != nil && out.name != "mariadb" {
+				header += " " + out.name + " / mariadb |"
+				rule += "--:|"
+			}
+		}
+		fmt.Fprintln(w, header)
+		fmt.Fprintln(w, rule)
+		for _, m := range measures(o) {
+			line := "| " + m.label + " |"
+			for _, out := range ran {
+				d, ok := out.figures[m.key]
+				line += " " + cell(ok, func() string { return m.show(d) }) + " |"
+				if base != nil && out.name != "mariadb" {
+					b, bok := base[m.key]
+					line += " " + cell(ok && bok, func() string { return fmt.Sprintf("%.2fx", d.Seconds()/b.Seconds()) }) + " |"
+				}
+			}
+			fmt.Fprintln(w, line)
+		}
+		if base != nil {
+			fmt.Fprintln(w, "\nRatios compare times (for the upsert: the inverse of rows/s): 2.00x is twice as slow as MariaDB.")
+		}
+		fmt.Fprintln(w)
+	}
+	for _, out := range outcomes {
+		switch {
+		case !out.started:
+			fmt.Fprintf(w, "- %s: unavailable (%v)\n", out.name, out.err)
+		case out.err != nil:
+			fmt.Fprintf(w, "- %s: failed (%v)\n", out.name, out.err)
+		}
+		for _, n := range out.notes {
+			fmt.Fprintf(w, "- %s: %s\n", out.name, n)
+		}
+	}
+	fmt.Fprintf(w, "- machine: %d CPUs, GOMAXPROCS %d, %s; load average (1, 5, 15 min) %s at the start, %s at the end\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadStart, loadEnd)
+}
+
+func cell(ok bool, show func() string) string {
+	if !ok {
+		return "—"
+	}
+	return show()
+}
+
+// loadAvg returns the three load averages of /proc/loadavg, or "unknown".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
+}
+
+// commas formats n with thousands separators.
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	lsql "github.com/lakesql/lakesql/sql"
+	"github.com/lakesql/lakesql/store/storeuri"
+)
+
+const serveUsage = `Usage: lakesql serve [flags]
+
+Starts the MySQL-protocol server over a data location. Any MySQL client
+connects to it; every database is a commit log with versions, branches and
+tags (see README.md).
+
+Example:
+  lakesql serve                                  # 127.0.0.1:3306, data in ./lakesql-data
+  mysql -h127.0.0.1 -P3306 -uroot -e 'CREATE DATABASE shop'
+  lakesql serve --data s3://bucket/prefix?endpoint=http://127.0.0.1:9000 --listen 127.0.0.1:3307
+
+Without users configured, root with an empty password may connect, so the
+server only listens on a loopback address.
+
+Flags:
+`
+
+// serveFlags are the server's settings.
+type serveFlags struct {
+	listen        string
+	data          string
+	flushBytes    int64
+	flushInterval time.Duration
+	checkpoint    int64
+	logLevel      string
+	tlsCert       string
+	tlsKey        string
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:3306", "address to listen on (host:port)")
+	fs.StringVar(&f.data, "data", "./lakesql-data", "data location: a directory, file://..., or s3://bucket/prefix?endpoint=...")
+	fs.Int64Var(&f.flushBytes, "memtable-bytes", 32<<20, "flush a branch's MemTable to Parquet when it holds this many bytes")
+	fs.DurationVar(&f.flushInterval, "flush-interval", time.Minute, "also flush MemTables this often (0: only by size and on versions)")
+	fs.Int64Var(&f.checkpoint, "checkpoint-interval", 100, "write a log checkpoint every this many entries")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key enables TLS")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "lakesql serve: %v\n", err)
+		return 2
+	}
+	if err := runServer(f, log); err != nil {
+		log.Error("server failed", "err", err)
+		fmt.Fprintf(stderr, "lakesql serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// loopback reports whether addr's host is a loopback address.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redact hides credentials in a data location for logs.
+func redact(uri string) string {
+	if i := strings.Index(uri, "?"); i >= 0 {
+		q := uri[i+1:]
+		var kept []string
+		for _, kv := range strings.Split(q, "&") {
+			k, _, _ := strings.Cut(kv, "=")
+			lk := strings.ToLower(k)
+			if strings.Contains(lk, "secret") || strings.Contains(lk, "key") || strings.Contains(lk, "token") || strings.Contains(lk, "password") {
+				kv = k + "=REDACTED"
+			}
+			kept = append(kept, kv)
+		}
+		uri = uri[:i+1] + strings.Join(kept, "&")
+	}
+	if at := strings.Index(uri, "@"); at >= 0 {
+		if scheme := strings.Index(uri, "://"); scheme >= 0 && scheme < at {
+			uri = uri[:scheme+3] + "REDACTED" + uri[at:]
+		}
+	}
+	return uri
+}
+
+func runServer(f serveFlags, log *slog.Logger) error {
+	if !loopback(f.listen) {
+		return fmt.Errorf("refusing to listen on %s: no users are configured, so root has no password; listen on a loopback address (127.0.0.1:3306) or configure users first", f.listen)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := storeuri.Open(ctx, f.data)
+	if err != nil {
+		return fmt.Errorf("open data location %s: %w", redact(f.data), err)
+	}
+	cfg := lsql.Config{Store: st, Logger: log, FlushInterval: f.flushInterval}
+	cfg.Writer.FlushBytes = f.flushBytes
+	cfg.Txn.CheckpointInterval = f.checkpoint
+	p := lsql.NewProvider(cfg)
+	e := lsql.NewEngine(p)
+	scfg := lsql.ServerConfig{Address: f.listen}
+	if f.tlsCert != "" || f.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		scfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	srv, err := lsql.NewServer(p, e, scfg)
+	if err != nil {
+		return err
+	}
+	log.Info("lakesql serving", "version", version, "listen", f.listen, "data", redact(f.data), "tls", scfg.TLS != nil)
+	done := make(chan error, 1)
+	go func() { done <- srv.Start() }()
+	select {
+	case err := <-done:
+		p.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: closing connections, flushing MemTables, releasing leases")
+	srv.Close()
+	cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := p.Close(cctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
