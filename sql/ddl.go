@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -506,6 +508,11 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 	if t.asOf != nil {
 		return 0, errReadOnlyAsOf
 	}
+	if q := strings.TrimSpace(ctx.Query()); !strings.HasPrefix(strings.ToUpper(q), "TRUNCATE") {
+		// go-mysql-server runs DELETE without WHERE as a truncate; a
+		// DELETE stays a transactional write.
+		return t.deleteAll(ctx)
+	}
 	n, _, err := t.RowCount(ctx)
 	if err != nil {
 		return 0, err
@@ -514,4 +521,42 @@ func (t *Table) Truncate(ctx *sql.Context) (int, error) {
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// deleteAll deletes every row in the session's transaction.
+func (t *Table) deleteAll(ctx *sql.Context) (int, error) {
+	e := t.newEditor()
+	bt, err := e.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	full := t.WithProjections(nil).(*Table)
+	v, err := full.view(ctx)
+	if err != nil {
+		return 0, err
+	}
+	it, err := full.scanRowsWithKeys(ctx, v, nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	var keys []parquetio.Key
+	for {
+		_, key, err := it.nextWithKey(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			it.Close(ctx)
+			return 0, err
+		}
+		keys = append(keys, key)
+	}
+	it.Close(ctx)
+	for _, k := range keys {
+		if err := bt.tx.Delete(t.meta.ID, k); err != nil {
+			bt.tx.RollbackTo(e.sp)
+			return 0, translate(err)
+		}
+	}
+	return len(keys), nil
 }

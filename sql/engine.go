@@ -10,6 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
@@ -21,6 +22,7 @@ func NewEngine(p *Provider) *sqle.Engine {
 	b := analyzer.NewBuilder(p)
 	b = registerRules(b, p)
 	a := b.Build()
+	a.ExecBuilder = rowexec.NewOverrideBuilder(retryBuilder{})
 	e := sqle.New(a, &sqle.Config{VersionPostfix: "lakesql"})
 	return e
 }

@@ -20,6 +20,8 @@ type Session struct {
 	p *Provider
 	// created is the table the session's last CREATE TABLE created.
 	created createdTable
+	// inRetry: a write statement is running inside a retryIter.
+	inRetry bool
 }
 
 var (
@@ -159,6 +161,15 @@ func (s *Session) CommitTransaction(ctx *sql.Context, tx sql.Transaction) error 
 
 func (s *Session) commit(ctx *sql.Context, t *Transaction) error {
 	defer s.end(t)
+	err := s.commitBranches(ctx, t)
+	if ctx.GetTransaction() == t {
+		ctx.SetTransaction(nil)
+	}
+	return err
+}
+
+// commitBranches commits each branch's memwal transaction.
+func (s *Session) commitBranches(ctx *sql.Context, t *Transaction) error {
 	var errs []error
 	for _, b := range t.branches {
 		if b.tx == nil {
@@ -174,9 +185,6 @@ func (s *Session) commit(ctx *sql.Context, t *Transaction) error {
 				errs = append(errs, err)
 			}
 		}
-	}
-	if ctx.GetTransaction() == t {
-		ctx.SetTransaction(nil)
 	}
 	return translate(errors.Join(errs...))
 }
