@@ -12,12 +12,11 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/vitess/go/mysql"
 
-	"github.com/lakesql/lakesql/planner"
 )
 
 // registerRules adds lakesql's analyzer rules to the builder.
 func registerRules(b *analyzer.Builder, p *Provider) *analyzer.Builder {
-	return planner.Register(b)
+	return b
 }
 
 // maxStatementRetries bounds how often an autocommit statement that lost a
