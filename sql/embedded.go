@@ -174,7 +174,7 @@ func ErrorCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	return int(sql.CastSQLError(translate(err)).Num)
+	return int(sql.CastSQLError(engineError(err)).Num)
 }
 
 func panicError(r any) error {

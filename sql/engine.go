@@ -88,20 +88,22 @@ func (h *recoverHandler) recovered(query string, err *error) {
 
 func (h *recoverHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
 	defer h.recovered(query, &err)
-	return h.Handler.ComQuery(ctx, c, query, callback)
+	return engineError(h.Handler.ComQuery(ctx, c, query, callback))
 }
 
 func (h *recoverHandler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (rest string, err error) {
 	defer h.recovered(query, &err)
-	return h.Handler.ComMultiQuery(ctx, c, query, callback)
+	rest, err = h.Handler.ComMultiQuery(ctx, c, query, callback)
+	return rest, engineError(err)
 }
 
 func (h *recoverHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (f []*querypb.Field, err error) {
 	defer h.recovered(query, &err)
-	return h.Handler.ComPrepare(ctx, c, query, prepare)
+	f, err = h.Handler.ComPrepare(ctx, c, query, prepare)
+	return f, engineError(err)
 }
 
 func (h *recoverHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (err error) {
 	defer h.recovered(prepare.PrepareStmt, &err)
-	return h.Handler.ComStmtExecute(ctx, c, prepare, callback)
+	return engineError(h.Handler.ComStmtExecute(ctx, c, prepare, callback))
 }

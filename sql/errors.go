@@ -3,6 +3,7 @@ package sql
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -69,4 +70,27 @@ var errReadOnlyAsOf = mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQL
 // KEY UPDATE and REPLACE can use it.
 func dupKeyError(key string, existing sql.Row) error {
 	return sql.NewUniqueKeyErr(key, true, existing)
+}
+
+// engineError fixes the codes of errors go-mysql-server itself raises,
+// where they differ from MySQL's: a parse error is 1064 (42000), not 1105.
+func engineError(err error) error {
+	if err == nil {
+		return nil
+	}
+	se := sql.CastSQLError(translate(err))
+	if se.Num != mysql.ERUnknownError {
+		return se
+	}
+	// The server's handler has already turned the error into a 1105, so
+	// this matches go-mysql-server's messages.
+	switch m := se.Message; {
+	case strings.HasPrefix(m, "syntax error"):
+		return mysql.NewSQLError(mysql.ERParseError, "42000", "%s", m)
+	case strings.Contains(m, " out of range for "):
+		return mysql.NewSQLError(mysql.ERWarnDataOutOfRange, "22003", "Out of range value: %s", m)
+	case strings.Contains(m, "is too large for column"):
+		return mysql.NewSQLError(mysql.ERDataTooLong, "22001", "Data too long: %s", m)
+	}
+	return se
 }
