@@ -26,6 +26,10 @@ type Snapshot struct {
 	views []*memtable.View // newest first
 	once  sync.Once
 	taken time.Time
+
+	// files caches each table's live files at Log.
+	mu    sync.Mutex
+	files map[string][]*txn.Add
 }
 
 // Snapshot returns a view of everything acknowledged so far.
@@ -79,11 +83,7 @@ func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
 	if ts == nil {
 		return nil, fmt.Errorf("memwal: table %s does not exist at entry %d", tableID, s.Log.Entry())
 	}
-	t := &scan.Table{Schema: &ts.Meta.Schema}
-	ts.Files(func(a *txn.Add) bool {
-		t.Files = append(t.Files, a)
-		return true
-	})
+	t := &scan.Table{Schema: &ts.Meta.Schema, Files: s.tableFiles(ts)}
 	var tvs []*memtable.TableView
 	for _, v := range s.views {
 		tvs = append(tvs, v.Table(tableID))
@@ -92,13 +92,41 @@ func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
 	return t, nil
 }
 
+// tableFiles returns a table's live files at the snapshot's log state,
+// listing them once.
+func (s *Snapshot) tableFiles(ts *txn.TableState) []*txn.Add {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[ts.Meta.ID]; ok {
+		return f
+	}
+	var files []*txn.Add
+	ts.Files(func(a *txn.Add) bool {
+		files = append(files, a)
+		return true
+	})
+	if s.files == nil {
+		s.files = map[string][]*txn.Add{}
+	}
+	s.files[ts.Meta.ID] = files
+	return files
+}
+
 // Lookup returns key's live row at the snapshot (all columns, as the
-// MemTable's normalized Go values).
+// MemTable's normalized Go values; the caller must not modify it).
 func (s *Snapshot) Lookup(ctx context.Context, tableID string, key parquetio.Key) ([]any, bool, error) {
 	t, err := s.Table(tableID)
 	if err != nil {
 		return nil, false, err
 	}
+	// The MemTables first, newest first, without building records: a
+	// key they hold is not live in the files.
+	for _, v := range s.views {
+		if row, deleted, found := v.Table(tableID).GetRow(key); found {
+			return row, !deleted, nil
+		}
+	}
+	t.Sources = nil
 	rec, _, found, err := s.b.reader.Lookup(ctx, t, key, nil, s.b.opts.Alloc)
 	if err != nil || !found {
 		return nil, false, err

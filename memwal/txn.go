@@ -93,7 +93,8 @@ func (tx *Txn) Get(ctx context.Context, tableID string, key parquetio.Key) ([]an
 			return slices.Clone(c.Row), true, nil
 		}
 	}
-	return tx.snap.Lookup(ctx, tableID, key)
+	row, ok, err := tx.snap.Lookup(ctx, tableID, key)
+	return slices.Clone(row), ok, err
 }
 
 // Put writes a row (every column of the table, in schema order).

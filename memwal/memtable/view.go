@@ -127,6 +127,23 @@ func (tv *TableView) Get(ctx context.Context, key parquetio.Key, columns []int, 
 	return buildRecord(alloc, schema, idx, [][]any{row}), false, true, nil
 }
 
+// GetRow is Get without building a record: the newest version's row (all
+// columns, normalized; shared, so the caller must not modify it).
+func (tv *TableView) GetRow(key parquetio.Key) (row []any, deleted, found bool) {
+	if tv.t == nil {
+		return nil, false, false
+	}
+	m := tv.v.m
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if c, ok := tv.t.tree.Get(&chain{key: key}); ok {
+		if v := c.at(tv.v.seq); v != nil {
+			return v.row, v.deleted, true
+		}
+	}
+	return nil, false, false
+}
+
 // Has reports whether the view holds a version of key (a row or a delete
 // marker) at or below its seq: a newer MemTable that has the key shadows
 // every older source's row of it.

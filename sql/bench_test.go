@@ -1,0 +1,82 @@
+package sql_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// benchTable loads t(id BIGINT PRIMARY KEY, k INT, v DOUBLE, s VARCHAR(32))
+// with n rows through a server and returns a connection to it.
+func benchTable(b *testing.B, n int) execer {
+	s := startServer(b, serverOpts{})
+	c := conn(b, s.db(""))
+	mustExec(b, c, "CREATE DATABASE d")
+	mustExec(b, c, "USE d")
+	mustExec(b, c, "CREATE TABLE t (id BIGINT PRIMARY KEY, k INT, v DOUBLE, s VARCHAR(32))")
+	for i := 0; i < n; i += 1000 {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO t VALUES ")
+		for j := i; j < i+1000 && j < n; j++ {
+			if j > i {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "(%d,%d,%g,'s%d')", j, j%1000, float64(j%997)/997, j)
+		}
+		mustExec(b, c, sb.String())
+	}
+	query(b, c, "CALL lakesql_flush()")
+	return c
+}
+
+// BenchmarkPointLookup: primary-key point selects over the wire, from the
+// files (the MemTable flushed), one client.
+func BenchmarkPointLookup(b *testing.B) {
+	c := benchTable(b, 100_000)
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		id := rand.IntN(100_000)
+		rows, err := c.QueryContext(ctx, "SELECT * FROM t WHERE id = ?", id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		if n != 1 {
+			b.Fatalf("id %d: %d rows", id, n)
+		}
+	}
+}
+
+// BenchmarkUpsertBatch: 1,000-row INSERT ... ON DUPLICATE KEY UPDATE
+// batches over the wire, half of the keys existing (in files).
+func BenchmarkUpsertBatch(b *testing.B) {
+	const n = 100_000
+	c := benchTable(b, n)
+	b.ResetTimer()
+	next := n
+	for b.Loop() {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO t VALUES ")
+		for j := range 1000 {
+			if j > 0 {
+				sb.WriteByte(',')
+			}
+			id := rand.IntN(n)
+			if j%2 == 1 {
+				id = next
+				next++
+			}
+			fmt.Fprintf(&sb, "(%d,%d,%g,'u%d')", id, id%1000, 0.5, id)
+		}
+		sb.WriteString(" ON DUPLICATE KEY UPDATE k = VALUES(k), v = VALUES(v), s = VALUES(s)")
+		mustExec(b, c, sb.String())
+	}
+	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
+}
