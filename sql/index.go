@@ -121,6 +121,9 @@ func (ix *index) ColumnExpressionTypes() []sql.ColumnExpressionType {
 // key go to the key path; anything else is a scan that keeps the rows
 // inside the ranges (pruned by the ranges of the index's first column).
 func (t *Table) lookupRows(ctx *sql.Context, v *readView, l *sql.IndexLookup) (sql.RowIter, error) {
+	if pr, ok := l.Ranges.(pushRanges); ok {
+		return t.scanRows(ctx, v, pr.pred, nil)
+	}
 	ix, _ := l.Index.(*index)
 	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
 	if ix == nil || !ok {

@@ -12,11 +12,12 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/lakesql/lakesql/planner"
 )
 
 // registerRules adds lakesql's analyzer rules to the builder.
 func registerRules(b *analyzer.Builder, p *Provider) *analyzer.Builder {
-	return b
+	return planner.Register(b)
 }
 
 // maxStatementRetries bounds how often an autocommit statement that lost a

@@ -1,0 +1,288 @@
+package sql
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/shopspring/decimal"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+)
+
+// Predicate pushdown. go-mysql-server hands an IndexSearchableTable every
+// conjunct of a filter over it (FilteredTable is never called in v0.20.0).
+// Conditions on the primary key are left to go-mysql-server's own range
+// analysis (point lookups and key ranges, through GetIndexes); for a filter
+// without them the conjuncts that translate become a parquetio.Predicate
+// that the file readers use for row-group and page pruning and evaluate on
+// Arrow arrays before any row is built. The predicate only ever keeps a
+// superset of the matching rows (a comparison with NULL is false, as in
+// SQL, and NOT of it true), and the whole filter stays above the scan, so
+// results never depend on what was pushed.
+
+var _ sql.IndexSearchableTable = (*Table)(nil)
+
+// SkipIndexCosting implements sql.IndexSearchable.
+func (t *Table) SkipIndexCosting() bool { return false }
+
+// LookupForExpressions implements sql.IndexSearchable.
+func (t *Table) LookupForExpressions(ctx *sql.Context, exprs ...sql.Expression) (sql.IndexLookup, *sql.FuncDepSet, sql.Expression, bool, error) {
+	none := func() (sql.IndexLookup, *sql.FuncDepSet, sql.Expression, bool, error) {
+		return sql.IndexLookup{}, nil, nil, false, nil
+	}
+	if pk := t.primaryIndex(); pk != nil {
+		for _, e := range exprs {
+			if t.mentionsKey(e) {
+				return none() // go-mysql-server's key ranges do better
+			}
+		}
+	}
+	var preds []*parquetio.Predicate
+	for _, e := range exprs {
+		if p := t.predicate(e); p != nil && t.compiles(p) {
+			preds = append(preds, p)
+		}
+	}
+	if len(preds) == 0 {
+		return none()
+	}
+	ix := &index{t: t, name: pushdownIndex}
+	pr := pushRanges{pred: parquetio.And(preds...), text: exprsString(exprs)}
+	return sql.IndexLookup{Index: ix, Ranges: pr}, nil, expression.JoinAnd(exprs...), true, nil
+}
+
+// pushdownIndex names the pseudo-index of a pushed-down filter.
+const pushdownIndex = "lakesql_pushdown"
+
+func exprsString(exprs []sql.Expression) string {
+	parts := make([]string, len(exprs))
+	for i, e := range exprs {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// pushRanges carries a pushed predicate through go-mysql-server's index
+// lookup.
+type pushRanges struct {
+	pred *parquetio.Predicate
+	text string
+}
+
+var _ sql.RangeCollection = pushRanges{}
+
+func (r pushRanges) String() string      { return "pushed[" + r.text + "]" }
+func (r pushRanges) DebugString() string { return r.String() }
+func (r pushRanges) Len() int            { return 1 }
+func (r pushRanges) ToRanges() []sql.Range {
+	return []sql.Range{pushRange(r)}
+}
+func (r pushRanges) Equals(o sql.RangeCollection) (bool, error) {
+	p, ok := o.(pushRanges)
+	return ok && p.text == r.text, nil
+}
+
+type pushRange pushRanges
+
+func (r pushRange) String() string      { return "pushed[" + r.text + "]" }
+func (r pushRange) DebugString() string { return r.String() }
+func (r pushRange) Equals(o sql.Range) (bool, error) {
+	p, ok := o.(pushRange)
+	return ok && p.text == r.text, nil
+}
+
+// mentionsKey reports whether e compares a primary-key column.
+func (t *Table) mentionsKey(e sql.Expression) bool {
+	found := false
+	sql.Inspect(e, func(x sql.Expression) bool {
+		if gf, ok := x.(*expression.GetField); ok {
+			if c, ok := t.column(gf.Name()); ok {
+				for _, id := range t.meta.Key {
+					found = found || id == c.col.ID
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+func (t *Table) column(name string) (colInfo, bool) {
+	for _, c := range t.cols {
+		if strings.EqualFold(c.col.Name, name) {
+			return c, true
+		}
+	}
+	return colInfo{}, false
+}
+
+// compiles reports whether the file readers accept p.
+func (t *Table) compiles(p *parquetio.Predicate) bool {
+	_, err := parquetio.CompileFilter(&t.meta.Schema, p)
+	return err == nil
+}
+
+// predicate translates e, or returns nil.
+func (t *Table) predicate(e sql.Expression) *parquetio.Predicate {
+	switch x := e.(type) {
+	case *expression.And:
+		l, r := t.predicate(x.LeftChild), t.predicate(x.RightChild)
+		switch {
+		case l == nil:
+			return r // dropping a conjunct keeps a superset
+		case r == nil:
+			return l
+		}
+		return parquetio.And(l, r)
+	case *expression.Or:
+		l, r := t.predicate(x.LeftChild), t.predicate(x.RightChild)
+		if l == nil || r == nil {
+			return nil
+		}
+		return parquetio.Or(l, r)
+	case *expression.Not:
+		if in := t.predicate(x.Child); in != nil && exact(x.Child) {
+			return parquetio.Not(in)
+		}
+		return nil
+	case *expression.IsNull:
+		if c, ok := t.field(x.Child); ok {
+			return parquetio.IsNull(c.col.ID)
+		}
+	case *expression.Equals:
+		return t.comparison(x.Left(), x.Right(), parquetio.OpEq, parquetio.OpEq)
+	case *expression.GreaterThan:
+		return t.comparison(x.Left(), x.Right(), parquetio.OpGt, parquetio.OpLt)
+	case *expression.LessThan:
+		return t.comparison(x.Left(), x.Right(), parquetio.OpLt, parquetio.OpGt)
+	case *expression.GreaterThanOrEqual:
+		return t.comparison(x.Left(), x.Right(), parquetio.OpGe, parquetio.OpLe)
+	case *expression.LessThanOrEqual:
+		return t.comparison(x.Left(), x.Right(), parquetio.OpLe, parquetio.OpGe)
+	case *expression.InTuple:
+		c, ok := t.field(x.Left())
+		if !ok {
+			return nil
+		}
+		tup, ok := x.Right().(expression.Tuple)
+		if !ok {
+			return nil
+		}
+		var vals []any
+		for _, el := range tup {
+			v, ok := literalFor(c, el)
+			if !ok {
+				return nil
+			}
+			vals = append(vals, v)
+		}
+		return parquetio.In(c.col.ID, vals...)
+	}
+	return nil
+}
+
+// exact reports whether a translated predicate keeps exactly the rows SQL
+// keeps (not a superset), so that NOT of it is still a superset of NOT.
+func exact(e sql.Expression) bool {
+	switch x := e.(type) {
+	case *expression.Equals, *expression.GreaterThan, *expression.LessThan,
+		*expression.GreaterThanOrEqual, *expression.LessThanOrEqual, *expression.IsNull, *expression.InTuple:
+		return true
+	case *expression.And:
+		return exact(x.LeftChild) && exact(x.RightChild)
+	case *expression.Or:
+		return exact(x.LeftChild) && exact(x.RightChild)
+	}
+	return false
+}
+
+// field returns the column a GetField reads.
+func (t *Table) field(e sql.Expression) (colInfo, bool) {
+	gf, ok := e.(*expression.GetField)
+	if !ok {
+		return colInfo{}, false
+	}
+	// go-mysql-server passes only the filters over this table (under an
+	// alias too), so the name is enough.
+	return t.column(gf.Name())
+}
+
+// comparison translates `col op literal` or `literal op col` (flipped).
+func (t *Table) comparison(l, r sql.Expression, op, flipped parquetio.Op) *parquetio.Predicate {
+	if c, ok := t.field(l); ok {
+		if v, ok := literalFor(c, r); ok {
+			return parquetio.Cmp(c.col.ID, op, v)
+		}
+		return nil
+	}
+	if c, ok := t.field(r); ok {
+		if v, ok := literalFor(c, l); ok {
+			return parquetio.Cmp(c.col.ID, flipped, v)
+		}
+	}
+	return nil
+}
+
+// literalFor returns a literal as a constant of the column's stored type,
+// when the comparison means the same in SQL and in the file readers: an
+// integer against an integer column, a number against a FLOAT or DOUBLE,
+// a number against a DECIMAL, a string against a string column, a time
+// against a date or time column. Anything else is not pushed.
+func literalFor(c colInfo, e sql.Expression) (any, bool) {
+	lit, ok := e.(*expression.Literal)
+	if !ok {
+		return nil, false
+	}
+	v := lit.Value()
+	if v == nil {
+		return nil, false // col = NULL is never true; leave it to SQL
+	}
+	switch {
+	case c.typ.IsInteger():
+		if n, ok := base.AsInt64(v); ok {
+			if c.typ.IsUnsigned() && n < 0 {
+				return nil, false
+			}
+			return n, true
+		}
+		if n, ok := base.AsUint64(v); ok {
+			return n, true
+		}
+	case c.typ.Kind == base.TypeFloat64:
+		switch x := v.(type) {
+		case float64:
+			return x, true
+		case float32:
+			return float64(x), true
+		case decimal.Decimal:
+			f, _ := x.Float64()
+			return f, true
+		}
+		if n, ok := base.AsInt64(v); ok && n > -1<<53 && n < 1<<53 {
+			return float64(n), true
+		}
+	case c.typ.Kind == base.TypeDecimal:
+		switch x := v.(type) {
+		case decimal.Decimal:
+			if x.Exponent() >= -int32(c.typ.Scale) {
+				return x.StringFixed(int32(c.typ.Scale)), true
+			}
+		}
+		if n, ok := base.AsInt64(v); ok {
+			return fmt.Sprint(n), true
+		}
+	case c.typ.Kind == base.TypeVarchar || c.typ.Kind == base.TypeText:
+		if s, ok := v.(string); ok {
+			return s, true
+		}
+	case c.typ.Kind == base.TypeDate || c.typ.Kind == base.TypeDatetime:
+		if tm, ok := v.(time.Time); ok {
+			return tm, true
+		}
+	}
+	return nil, false
+}
