@@ -26,6 +26,7 @@ type Txn struct {
 	staged bool   // Stage was used: Commit goes through the bulk path
 	writes map[string]*tableWrites
 	undo   []undoWrite // what write replaced, for RollbackTo
+	bulk   *BulkOptions
 	done   bool
 }
 
@@ -165,6 +166,14 @@ func (tx *Txn) write(tableID string, c memtable.Change) {
 	w.rows[c.Key] = &c
 }
 
+// SetBulk makes the transaction commit through the bulk path (as Stage
+// does) in an entry described by o: LOAD DATA names its operation and
+// makes a version.
+func (tx *Txn) SetBulk(o BulkOptions) {
+	tx.staged = true
+	tx.bulk = &o
+}
+
 // Savepoint marks the transaction's writes so far; RollbackTo returns to
 // the mark. The SQL layer marks every statement, so that a failed one
 // leaves no trace, and implements SAVEPOINT with it.
@@ -298,6 +307,9 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	c := &txn.Commit{Operation: "WRITE", Epoch: b.epoch}
+	if o := tx.bulk; o != nil {
+		c.Operation, c.Message, c.User, c.CreatesVersion = o.Operation, o.Message, o.User, o.Version
+	}
 	for _, id := range tables {
 		if err := b.writeChanges(ctx, head, infos[id], changes[id], c); err != nil {
 			return 0, err

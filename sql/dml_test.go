@@ -3,6 +3,8 @@ package sql_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -164,4 +166,32 @@ func TestConcurrentIncrements(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectRows(t, c, "SELECT n FROM n", fmt.Sprint(workers*each))
+}
+
+// TestLoadData: LOAD DATA takes the bulk path (rows straight into a data
+// file, no MemTable rows) and makes a version.
+func TestLoadData(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, s VARCHAR(10))")
+	mustExec(t, c, "INSERT INTO t VALUES (1, 'old')")
+	f := t.TempDir() + "/rows.csv"
+	var sb strings.Builder
+	for i := 2; i <= 1001; i++ {
+		fmt.Fprintf(&sb, "%d,v%d\n", i, i)
+	}
+	if err := os.WriteFile(f, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n := affected(t, c, "LOAD DATA INFILE '"+f+"' INTO TABLE t FIELDS TERMINATED BY ','"); n != 1000 {
+		t.Fatalf("LOAD DATA affected %d rows", n)
+	}
+	expectRows(t, c, "SELECT COUNT(*), MIN(k), MAX(k) FROM t", "1001 1 1001")
+	expectRows(t, c, "SELECT operation FROM lakesql_log ORDER BY version DESC LIMIT 1", "LOAD DATA")
+	expectRows(t, c, "SELECT COUNT(*) FROM t AS OF 2", "1001")
+	expectRows(t, c, "SELECT COALESCE(SUM(row_count), 0) FROM lakesql_memtables", "0")
+	expectErr(t, c, 1062, "LOAD DATA INFILE '"+f+"' INTO TABLE t FIELDS TERMINATED BY ','")
+	expectRows(t, c, "SELECT COUNT(*) FROM t", "1001")
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/memwal"
 	"github.com/lakesql/lakesql/scan"
 )
 
@@ -59,10 +60,21 @@ func (e *editor) DiscardChanges(ctx *sql.Context, cause error) error {
 	return nil
 }
 
-// StatementComplete implements sql.EditOpenerCloser.
+// StatementComplete implements sql.EditOpenerCloser. The rows of a LOAD
+// DATA take the bulk path (DESIGN.md section 4): the transaction commits
+// them straight into data files, with no WAL record, and makes a version.
 func (e *editor) StatementComplete(ctx *sql.Context) error {
 	e.sp = -1
+	if e.bt != nil && e.bt.tx != nil && isLoadData(ctx) && e.bt.tx.Wrote(e.t.meta.ID) {
+		e.bt.tx.SetBulk(memwal.BulkOptions{Operation: "LOAD DATA", Version: true, User: userOf(ctx)})
+	}
 	return nil
+}
+
+// isLoadData reports whether the running statement is a LOAD DATA.
+func isLoadData(ctx *sql.Context) bool {
+	q := strings.TrimSpace(ctx.Query())
+	return len(q) >= 9 && strings.EqualFold(q[:9], "LOAD DATA")
 }
 
 // Close implements sql.Closer.

@@ -58,8 +58,6 @@ type branchTxn struct {
 	w      *memwal.Branch
 	tx     *memwal.Txn
 	head   *txn.Snapshot
-	// stmt is the savepoint taken when the running statement began.
-	stmt int
 }
 
 func (t *Transaction) String() string {
