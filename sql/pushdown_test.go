@@ -15,11 +15,11 @@ func TestPushdown(t *testing.T) {
 	mustExec(t, c, "USE d")
 	mustExec(t, c, "CREATE TABLE t (id INT PRIMARY KEY, i INT, f DOUBLE, d DECIMAL(6,2), s VARCHAR(8))")
 	type row struct {
-		id   int
-		i    *int
-		f    float64
-		d    float64
-		s    string
+		id int
+		i  *int
+		f  float64
+		d  float64
+		s  string
 	}
 	var rows []row
 	var sb strings.Builder
