@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"path"
+	"strconv"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -129,15 +130,24 @@ func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*pa
 // when the file is open and its key range rules the key out (without
 // counting it as a use).
 func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, key *parquetio.Key) (*parquetio.File, *fileEntry, error) {
+	// A file is read through the table's schema of the moment (columns
+	// added since it was written show their defaults), so an open file is
+	// cached per schema: the next column id and the number of columns
+	// change with every ADD and DROP (renames do not matter, columns are
+	// matched by id).
+	ck := rel
+	if schema != nil {
+		ck = rel + "#" + strconv.Itoa(schema.NextColumnID) + "." + strconv.Itoa(len(schema.Columns))
+	}
 	r.mu.Lock()
-	e := r.mu.files[rel]
+	e := r.mu.files[ck]
 	if key != nil && e != nil && e.open && (e.keyLo == "" || *key < e.keyLo || *key > e.keyHi) {
 		r.mu.Unlock()
 		return nil, nil, nil
 	}
 	if e == nil {
-		e = &fileEntry{path: rel}
-		r.mu.files[rel] = e
+		e = &fileEntry{path: ck}
+		r.mu.files[ck] = e
 		e.elem = r.mu.lru.PushFront(e)
 	} else {
 		r.mu.lru.MoveToFront(e.elem)
@@ -161,8 +171,8 @@ func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, k
 	if e.err != nil {
 		r.release(e)
 		r.mu.Lock()
-		if r.mu.files[rel] == e { // do not cache failures
-			delete(r.mu.files, rel)
+		if r.mu.files[ck] == e { // do not cache failures
+			delete(r.mu.files, ck)
 			r.mu.lru.Remove(e.elem)
 		}
 		r.mu.Unlock()

@@ -1,0 +1,125 @@
+package sql_test
+
+import (
+	"testing"
+)
+
+// TestSchemaChanges: columns added, renamed and dropped without rewriting
+// data; older versions keep their schema; an added column's DEFAULT is
+// what older rows show.
+func TestSchemaChanges(t *testing.T) {
+	for _, mode := range storageModes {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, serverOpts{cfg: mode.cfg})
+			c := conn(t, s.db(""))
+			mustExec(t, c, "CREATE DATABASE d")
+			mustExec(t, c, "USE d")
+			mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, a VARCHAR(5), b INT)") // v1
+			mustExec(t, c, "INSERT INTO t VALUES (1, 'x', 10)")
+			expectRows(t, c, "CALL lakesql_commit()", "2")
+			mustExec(t, c, "ALTER TABLE t ADD COLUMN c INT NOT NULL DEFAULT 7") // v3
+			mustExec(t, c, "INSERT INTO t (k, a, b) VALUES (2, 'y', 20)")
+			mustExec(t, c, "INSERT INTO t VALUES (3, 'z', 30, 3)")
+			expectRows(t, c, "SELECT k, a, b, c FROM t ORDER BY k", "1 x 10 7", "2 y 20 7", "3 z 30 3")
+			mustExec(t, c, "ALTER TABLE t RENAME COLUMN a TO name") // v4
+			expectRows(t, c, "SELECT k, name FROM t WHERE k = 1", "1 x")
+			mustExec(t, c, "ALTER TABLE t DROP COLUMN b") // v5
+			expectRows(t, c, "SELECT * FROM t ORDER BY k", "1 x 7", "2 y 7", "3 z 3")
+			mustExec(t, c, "ALTER TABLE t ADD COLUMN b VARCHAR(3)") // v6: a new column, not the old b
+			expectRows(t, c, "SELECT k, b FROM t WHERE k = 1", "1 NULL")
+			expectRows(t, c, "SELECT * FROM t AS OF 2", "1 x 10")
+			expectRows(t, c, "DESCRIBE t AS OF 2", "k int NO PRI NULL ", "a varchar(5) YES  NULL ", "b int YES  NULL ")
+			expectRows(t, c, "SELECT k, name, c, b FROM t AS OF 6 ORDER BY k", "1 x 7 NULL", "2 y 7 NULL", "3 z 3 NULL")
+			expectRows(t, c, "SELECT version, operation FROM lakesql_log ORDER BY version",
+				"1 CREATE TABLE", "2 COMMIT", "3 ADD COLUMN", "4 ALTER COLUMN", "5 DROP COLUMN", "6 ADD COLUMN")
+			mustExec(t, c, "RENAME TABLE t TO u") // v7
+			expectRows(t, c, "SHOW TABLES", "u")
+			expectRows(t, c, "SHOW TABLES AS OF 6", "t")
+			mustExec(t, c, "TRUNCATE TABLE u") // v8
+			expectRows(t, c, "SELECT COUNT(*) FROM u", "0")
+			expectRows(t, c, "SELECT COUNT(*) FROM t AS OF 6", "3")
+			expectRows(t, c, "SELECT COUNT(*) FROM u AS OF 7", "3")
+			expectErr(t, c, 1235, "ALTER TABLE u MODIFY COLUMN c BIGINT")
+		})
+	}
+}
+
+// TestIndexes: CREATE/DROP INDEX are recorded; UNIQUE is enforced across
+// the MemTable and files, also by INSERT ... ON DUPLICATE KEY UPDATE.
+func TestIndexes(t *testing.T) {
+	for _, mode := range storageModes {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, serverOpts{cfg: mode.cfg})
+			c := conn(t, s.db(""))
+			mustExec(t, c, "CREATE DATABASE d")
+			mustExec(t, c, "USE d")
+			mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, e VARCHAR(20), n INT, UNIQUE KEY ue (e))")
+			expectRows(t, c, "SELECT version FROM lakesql_log", "1")
+			mustExec(t, c, "INSERT INTO t VALUES (1, 'a@x', 1), (2, 'b@x', 2), (3, NULL, 3), (4, NULL, 4)")
+			query(t, c, "CALL lakesql_flush()")
+			expectErr(t, c, 1062, "INSERT INTO t VALUES (5, 'a@x', 5)")
+			expectErr(t, c, 1062, "UPDATE t SET e = 'b@x' WHERE k = 1")
+			mustExec(t, c, "UPDATE t SET e = 'c@x' WHERE k = 1")
+			mustExec(t, c, "INSERT INTO t VALUES (5, 'a@x', 5)")
+			// ON DUPLICATE KEY UPDATE fires on the unique key too.
+			if n := affected(t, c, "INSERT INTO t VALUES (9, 'b@x', 0) ON DUPLICATE KEY UPDATE n = n + 100"); n != 2 {
+				t.Fatalf("upsert on a unique key affected %d rows, want 2", n)
+			}
+			expectRows(t, c, "SELECT k, e, n FROM t ORDER BY k", "1 c@x 1", "2 b@x 102", "3 NULL 3", "4 NULL 4", "5 a@x 5")
+			mustExec(t, c, "CREATE INDEX byn ON t (n)")
+			expectRows(t, c, "SELECT k FROM t WHERE n > 4 ORDER BY k", "2", "5")
+			expectRows(t, c, "SELECT k FROM t WHERE n = 4", "4")
+			mustExec(t, c, "CREATE UNIQUE INDEX un ON t (n)")
+			expectErr(t, c, 1062, "INSERT INTO t VALUES (6, 'z', 4)")
+			mustExec(t, c, "DROP INDEX un ON t")
+			mustExec(t, c, "INSERT INTO t VALUES (6, 'z', 4)")
+			expectRows(t, c, "SELECT COUNT(*) FROM t WHERE n = 4", "2")
+		})
+	}
+}
+
+// TestKeyless: a table without a primary key keeps equal rows apart, and
+// UPDATE and DELETE change exactly the rows they match.
+func TestKeyless(t *testing.T) {
+	for _, mode := range storageModes {
+		t.Run(mode.name, func(t *testing.T) {
+			s := startServer(t, serverOpts{cfg: mode.cfg})
+			c := conn(t, s.db(""))
+			mustExec(t, c, "CREATE DATABASE d")
+			mustExec(t, c, "USE d")
+			mustExec(t, c, "CREATE TABLE l (a INT, b VARCHAR(4))")
+			mustExec(t, c, "INSERT INTO l VALUES (1, 'x'), (1, 'x'), (1, 'x'), (2, 'y'), (NULL, 'n')")
+			query(t, c, "CALL lakesql_flush()")
+			mustExec(t, c, "INSERT INTO l VALUES (1, 'x')")
+			expectRows(t, c, "SELECT a, b, COUNT(*) FROM l GROUP BY a, b ORDER BY a", "NULL n 1", "1 x 4", "2 y 1")
+			if n := affected(t, c, "DELETE FROM l WHERE a = 1 LIMIT 2"); n != 2 {
+				t.Fatalf("deleted %d", n)
+			}
+			if n := affected(t, c, "UPDATE l SET b = 'z' WHERE a = 1"); n != 2 {
+				t.Fatalf("updated %d", n)
+			}
+			mustExec(t, c, "UPDATE l SET a = 0 WHERE a IS NULL")
+			expectRows(t, c, "SELECT a, b, COUNT(*) FROM l GROUP BY a, b ORDER BY a", "0 n 1", "1 z 2", "2 y 1")
+			mustExec(t, c, "DELETE FROM l WHERE b = 'z'")
+			expectRows(t, c, "SELECT COUNT(*) FROM l", "2")
+			expectRows(t, c, "DESCRIBE l", "a int YES  NULL ", "b varchar(4) YES  NULL ")
+		})
+	}
+}
+
+// TestInsertSelect: INSERT ... SELECT, also from an older version.
+func TestInsertSelect(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, v INT)")
+	mustExec(t, c, "INSERT INTO t VALUES (1, 1), (2, 2)")
+	expectRows(t, c, "CALL lakesql_commit()", "2")
+	mustExec(t, c, "DELETE FROM t")
+	mustExec(t, c, "INSERT INTO t SELECT k, v * 10 FROM t AS OF 2")
+	expectRows(t, c, "SELECT k, v FROM t ORDER BY k", "1 10", "2 20")
+	mustExec(t, c, "CREATE TABLE u (k INT PRIMARY KEY, v INT)")
+	mustExec(t, c, "INSERT INTO u SELECT * FROM t WHERE v > 15")
+	expectRows(t, c, "SELECT k, v FROM u", "2 20")
+}
