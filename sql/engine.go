@@ -59,7 +59,9 @@ func NewServer(p *Provider, e *sqle.Engine, cfg ServerConfig) (*server.Server, e
 			host = c.RemoteAddr().String()
 		}
 		base := sql.NewBaseSessionWithClientServer(addr, sql.Client{Address: host, User: c.User, Capabilities: c.Capabilities}, c.ConnectionID)
-		return p.NewSession(base), nil
+		s := p.NewSession(base)
+		p.sessions.put(c.ConnectionID, s)
+		return s, nil
 	}
 	scfg := server.Config{
 		Protocol:               "tcp",
@@ -68,7 +70,7 @@ func NewServer(p *Provider, e *sqle.Engine, cfg ServerConfig) (*server.Server, e
 		RequireSecureTransport: cfg.RequireTLS,
 	}
 	return server.NewServerWithHandler(scfg, e, sql.NewContext, builder, nil, func(h mysql.Handler) (mysql.Handler, error) {
-		return &recoverHandler{Handler: h, p: p}, nil
+		return &recoverHandler{Handler: h, p: p, sessions: &p.sessions}, nil
 	})
 }
 
@@ -76,7 +78,13 @@ func NewServer(p *Provider, e *sqle.Engine, cfg ServerConfig) (*server.Server, e
 // client, and logs it.
 type recoverHandler struct {
 	mysql.Handler
-	p *Provider
+	p        *Provider
+	sessions *sessions
+}
+
+func (h *recoverHandler) ConnectionClosed(c *mysql.Conn) {
+	h.sessions.drop(c.ConnectionID)
+	h.Handler.ConnectionClosed(c)
 }
 
 func (h *recoverHandler) recovered(query string, err *error) {
@@ -88,6 +96,12 @@ func (h *recoverHandler) recovered(query string, err *error) {
 
 func (h *recoverHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
 	defer h.recovered(query, &err)
+	if res, ok, err := h.fastPointSelect(ctx, c, query, nil); ok {
+		if err != nil {
+			return err
+		}
+		return callback(res, false)
+	}
 	return engineError(h.Handler.ComQuery(ctx, c, query, callback))
 }
 
@@ -105,5 +119,11 @@ func (h *recoverHandler) ComPrepare(ctx context.Context, c *mysql.Conn, query st
 
 func (h *recoverHandler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, callback func(*sqltypes.Result) error) (err error) {
 	defer h.recovered(prepare.PrepareStmt, &err)
+	if res, ok, err := h.fastPointSelect(ctx, c, prepare.PrepareStmt, prepare.BindVars); ok {
+		if err != nil {
+			return err
+		}
+		return callback(res)
+	}
 	return engineError(h.Handler.ComStmtExecute(ctx, c, prepare, callback))
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -52,8 +53,12 @@ type Provider struct {
 	mu   sync.Mutex
 	dbs  map[string]*dbState // open databases by name
 	revs map[string]*Database
-	done chan struct{}
-	wg   sync.WaitGroup
+	// sessions are the server's sessions by connection id.
+	sessions sessions
+	// fastSelects counts point selects answered without planning.
+	fastSelects atomic.Int64
+	done     chan struct{}
+	wg       sync.WaitGroup
 }
 
 var (
@@ -114,6 +119,10 @@ func (p *Provider) writers() []*memwal.Branch {
 	}
 	return out
 }
+
+// FastSelects is the number of point selects the server answered without
+// planning them.
+func (p *Provider) FastSelects() int64 { return p.fastSelects.Load() }
 
 // Close flushes and closes every branch writer (releasing their leases)
 // and the databases.

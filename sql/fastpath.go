@@ -1,0 +1,251 @@
+package sql
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/dolthub/vitess/go/sqltypes"
+	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+)
+
+// The point-lookup fast path. Parsing and analyzing a statement costs
+// go-mysql-server more than the lookup itself, so the server answers the
+// most common statement of an OLTP client,
+//
+//	SELECT * | col, ... FROM table WHERE pk = literal-or-?
+//
+// on a table with a one-column primary key, without planning it: the key
+// goes straight to the key path (MemTable, then the files' key ranges,
+// bloom filters and key pages), in the session's transaction exactly as
+// the planned statement would read it. Anything else, or any doubt, takes
+// the normal path.
+
+var pointSelect = regexp.MustCompile("(?is)^\\s*select\\s+(\\*|`?[a-z_][a-z0-9_]*`?(?:\\s*,\\s*`?[a-z_][a-z0-9_]*`?)*)\\s+from\\s+`?([a-z_][a-z0-9_$]*)`?\\s+where\\s+`?([a-z_][a-z0-9_]*)`?\\s*=\\s*(\\?|-?[0-9]+|'[^'\\\\]*')\\s*;?\\s*$")
+
+// sessions maps connection ids to sessions, for the fast path.
+type sessions struct {
+	mu sync.Mutex
+	m  map[uint32]*Session
+}
+
+func (ss *sessions) put(id uint32, s *Session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.m == nil {
+		ss.m = map[uint32]*Session{}
+	}
+	ss.m[id] = s
+}
+
+func (ss *sessions) get(id uint32) *Session {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.m[id]
+}
+
+func (ss *sessions) drop(id uint32) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, id)
+}
+
+// fastPointSelect answers query if it is a point select the fast path
+// takes; ok=false sends it down the normal path. bind gives a '?' its
+// value (prepared statements).
+func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, query string, bind map[string]*querypb.BindVariable) (res *sqltypes.Result, ok bool, err error) {
+	m := pointSelect.FindStringSubmatch(query)
+	if m == nil {
+		return nil, false, nil
+	}
+	s := h.sessions.get(c.ConnectionID)
+	if s == nil || s.GetCurrentDatabase() == "" {
+		return nil, false, nil
+	}
+	lit := m[4]
+	var keyText string
+	var quoted bool
+	switch {
+	case lit == "?":
+		bv := bind["v1"]
+		if bv == nil || len(bind) != 1 {
+			return nil, false, nil
+		}
+		v := sqltypes.MakeTrusted(bv.Type, bv.Value)
+		switch {
+		case v.IsIntegral():
+			keyText = v.ToString()
+		case v.IsText() || v.IsBinary() || v.Type() == sqltypes.VarChar:
+			keyText, quoted = v.ToString(), true
+		default:
+			return nil, false, nil
+		}
+	case strings.HasPrefix(lit, "'"):
+		keyText, quoted = lit[1:len(lit)-1], true
+	default:
+		keyText = lit
+	}
+	ctx := sql.NewContext(goctx, sql.WithSession(s))
+	// In autocommit mode the read is a transaction of its own; inside an
+	// open one it reads there.
+	if ctx.GetTransaction() == nil && !ctx.GetIgnoreAutoCommit() && autocommit(ctx) {
+		defer func() {
+			if tx, ok := ctx.GetTransaction().(*Transaction); ok && tx != nil {
+				s.end(tx)
+			}
+			ctx.SetTransaction(nil)
+		}()
+	}
+	d, err := h.p.database(ctx, s.GetCurrentDatabase())
+	if err != nil {
+		return nil, false, nil
+	}
+	tbl, found, err := d.GetTableInsensitive(ctx, m[2])
+	if err != nil || !found {
+		return nil, false, nil
+	}
+	t, isTable := tbl.(*Table)
+	if !isTable || len(t.keyIdx) != 1 || t.keyless() {
+		return nil, false, nil
+	}
+	kc := t.meta.Schema.Columns[t.keyIdx[0]]
+	if !strings.EqualFold(kc.Name, strings.Trim(m[3], "`")) {
+		return nil, false, nil
+	}
+	typ, err := base.ParseType(kc.Type)
+	if err != nil {
+		return nil, false, nil
+	}
+	var key any
+	switch {
+	case typ.IsInteger() && !quoted:
+		if typ.IsUnsigned() {
+			n, err := strconv.ParseUint(keyText, 10, 64)
+			if err != nil {
+				return nil, false, nil
+			}
+			key = n
+		} else {
+			n, err := strconv.ParseInt(keyText, 10, 64)
+			if err != nil {
+				return nil, false, nil
+			}
+			key = n
+		}
+	case (typ.Kind == base.TypeVarchar || typ.Kind == base.TypeText) && quoted:
+		key = keyText
+	default:
+		return nil, false, nil
+	}
+	// The projection.
+	var out []int
+	if strings.TrimSpace(m[1]) == "*" {
+		for i := range t.cols {
+			out = append(out, i)
+		}
+	} else {
+		for _, name := range strings.Split(m[1], ",") {
+			name = strings.Trim(strings.TrimSpace(name), "`")
+			j := -1
+			for i, col := range t.cols {
+				if strings.EqualFold(col.col.Name, name) {
+					j = i
+				}
+			}
+			if j < 0 {
+				return nil, false, nil
+			}
+			out = append(out, j)
+		}
+	}
+	s.ClearWarnings()
+	rows, err := lookupKey(ctx, t, key)
+	if err != nil {
+		return nil, true, engineError(err)
+	}
+	sch := make(sql.Schema, len(out))
+	for i, j := range out {
+		sch[i] = t.sch[j]
+	}
+	res = &sqltypes.Result{Fields: fields(ctx, sch)}
+	for _, row := range rows {
+		vals := make([]sqltypes.Value, len(out))
+		for i, j := range out {
+			if row[j] == nil {
+				vals[i] = sqltypes.NULL
+				continue
+			}
+			if vals[i], err = t.sch[j].Type.SQL(ctx, nil, row[j]); err != nil {
+				return nil, true, engineError(err)
+			}
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	h.p.fastSelects.Add(1)
+	return res, true, nil
+}
+
+// lookupKey reads the row of a one-column key in the session's
+// transaction, as a planned SELECT would.
+func lookupKey(ctx *sql.Context, t *Table, key any) ([]sql.Row, error) {
+	v, err := t.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := parquetio.NewKeyEncoder(&t.meta.Schema, t.meta.Key)
+	if err != nil {
+		return nil, err
+	}
+	k, err := enc.Encode(key)
+	if err != nil {
+		return nil, nil // no key of the column's type: no row
+	}
+	row, found, err := t.lookupRow(ctx, v, k, true)
+	if err != nil || !found {
+		return nil, err
+	}
+	return []sql.Row{row}, nil
+}
+
+// fields describes result columns as go-mysql-server's handler does.
+func fields(ctx *sql.Context, s sql.Schema) []*querypb.Field {
+	out := make([]*querypb.Field, len(s))
+	for i, c := range s {
+		charset := uint32(sql.Collation_Default.CharacterSet())
+		if ct, ok := c.Type.(sql.TypeWithCollation); ok {
+			charset = uint32(ct.Collation().CharacterSet())
+		}
+		if types.IsBinaryType(c.Type) {
+			charset = uint32(sql.Collation_binary)
+		} else if cs := ctx.GetCharacterSetResults(); cs != sql.CharacterSet_Unspecified {
+			charset = uint32(cs)
+		}
+		var flags querypb.MySqlFlag
+		if !c.Nullable {
+			flags |= querypb.MySqlFlag_NOT_NULL_FLAG
+		}
+		if c.PrimaryKey {
+			flags |= querypb.MySqlFlag_PRI_KEY_FLAG
+		}
+		if types.IsUnsigned(c.Type) {
+			flags |= querypb.MySqlFlag_UNSIGNED_FLAG
+		}
+		f := &querypb.Field{Name: c.Name, OrgName: c.Name, Table: c.Source, OrgTable: c.Source, Database: c.DatabaseSource,
+			Type: c.Type.Type(), Charset: charset, ColumnLength: c.Type.MaxTextResponseByteLength(ctx), Flags: uint32(flags)}
+		if dt, ok := c.Type.(sql.DecimalType); ok {
+			f.Decimals = uint32(dt.Scale())
+		} else if dt, ok := c.Type.(sql.DatetimeType); ok {
+			f.Decimals = uint32(dt.Precision())
+		}
+		out[i] = f
+	}
+	return out
+}
