@@ -57,8 +57,8 @@ type Provider struct {
 	sessions sessions
 	// fastSelects counts point selects answered without planning.
 	fastSelects atomic.Int64
-	done     chan struct{}
-	wg       sync.WaitGroup
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 var (
