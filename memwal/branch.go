@@ -253,7 +253,7 @@ func (b *Branch) replay(ctx context.Context, r wal.Record) error {
 		byTable[c.TableID] = append(byTable[c.TableID], mc)
 	}
 	for id, changes := range byTable {
-		locs, err := b.locate(ctx, b.mu.head, id, changes)
+		locs, err := b.locate(ctx, b.mu.head, id, changes, nil)
 		if err != nil {
 			return err
 		}
@@ -341,7 +341,7 @@ func (b *Branch) pruneWritesLocked() {
 
 // locate finds, in the files of head, the live row of each change's key:
 // the location a new version must mask. nil for a key with no file row.
-func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string, changes []memtable.Change) ([]*memtable.Location, error) {
+func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string, changes []memtable.Change, known map[parquetio.Key]*memtable.Location) ([]*memtable.Location, error) {
 	ts := head.State.Table(tableID)
 	out := make([]*memtable.Location, len(changes))
 	if ts == nil || ts.FileCount() == 0 {
@@ -353,6 +353,10 @@ func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string,
 		return true
 	})
 	for i, c := range changes {
+		if l, ok := known[c.Key]; ok {
+			out[i] = l // looked up at this log state already
+			continue
+		}
 		loc, found, err := b.reader.Locate(ctx, t, c.Key)
 		if err != nil {
 			return nil, err

@@ -74,7 +74,7 @@ func (b *Branch) writeChanges(ctx context.Context, head *txn.Snapshot, t *tableI
 	if len(changes) == 0 {
 		return nil
 	}
-	locs, err := b.locate(ctx, head, t.meta.ID, changes)
+	locs, err := b.locate(ctx, head, t.meta.ID, changes, nil)
 	if err != nil {
 		return err
 	}

@@ -115,25 +115,45 @@ func (s *Snapshot) tableFiles(ts *txn.TableState) []*txn.Add {
 // Lookup returns key's live row at the snapshot (all columns, as the
 // MemTable's normalized Go values; the caller must not modify it).
 func (s *Snapshot) Lookup(ctx context.Context, tableID string, key parquetio.Key) ([]any, bool, error) {
+	row, found, _, err := s.lookup(ctx, tableID, key)
+	return row, found, err
+}
+
+// lookup is Lookup that also says where the key's row is in the files at
+// the snapshot's log state, when the MemTables do not hold the key: loc is
+// nil then for a key no file holds. inMem says the MemTables answered.
+func (s *Snapshot) lookup(ctx context.Context, tableID string, key parquetio.Key) (row []any, found bool, fileLoc *fileLocation, err error) {
 	t, err := s.Table(tableID)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	// The MemTables first, newest first, without building records: a
 	// key they hold is not live in the files.
 	for _, v := range s.views {
 		if row, deleted, found := v.Table(tableID).GetRow(key); found {
-			return row, !deleted, nil
+			return row, !deleted, nil, nil
 		}
 	}
 	t.Sources = nil
-	rec, _, found, err := s.b.reader.Lookup(ctx, t, key, nil, s.b.opts.Alloc)
-	if err != nil || !found {
-		return nil, false, err
+	rec, loc, found, err := s.b.reader.Lookup(ctx, t, key, nil, s.b.opts.Alloc)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if !found {
+		return nil, false, &fileLocation{}, nil
 	}
 	defer rec.Release()
-	row, err := rowOf(rec, 0)
-	return row, err == nil, err
+	row, err = rowOf(rec, 0)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return row, true, &fileLocation{loc: &memtable.Location{Path: loc.Path, Position: loc.Position}}, nil
+}
+
+// fileLocation is where a key's row is in the files of a log state (loc
+// nil: in none).
+type fileLocation struct {
+	loc *memtable.Location
 }
 
 // Scan scans a table at the snapshot.

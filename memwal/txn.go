@@ -27,6 +27,9 @@ type Txn struct {
 	writes map[string]*tableWrites
 	undo   []undoWrite // what write replaced, for RollbackTo
 	bulk   *BulkOptions
+	// located holds, per table and key, where Get found the key's row in
+	// the files of the snapshot's log state (nil: in none).
+	located map[string]map[parquetio.Key]*memtable.Location
 	done   bool
 }
 
@@ -94,7 +97,20 @@ func (tx *Txn) Get(ctx context.Context, tableID string, key parquetio.Key) ([]an
 			return slices.Clone(c.Row), true, nil
 		}
 	}
-	row, ok, err := tx.snap.Lookup(ctx, tableID, key)
+	row, ok, fl, err := tx.snap.lookup(ctx, tableID, key)
+	if err == nil && fl != nil {
+		// Commit need not look the key up in the files again while they
+		// are the snapshot's.
+		if tx.located == nil {
+			tx.located = map[string]map[parquetio.Key]*memtable.Location{}
+		}
+		m := tx.located[tableID]
+		if m == nil {
+			m = map[parquetio.Key]*memtable.Location{}
+			tx.located[tableID] = m
+		}
+		m[key] = fl.loc
+	}
 	return slices.Clone(row), ok, err
 }
 
@@ -401,7 +417,11 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 		}
 		locs := map[string][]*memtable.Location{}
 		for _, id := range tables {
-			l, err := b.locate(ctx, head, id, changes[id])
+			var known map[parquetio.Key]*memtable.Location
+			if head == tx.snap.Log {
+				known = tx.located[id]
+			}
+			l, err := b.locate(ctx, head, id, changes[id], known)
 			if err != nil {
 				return 0, err
 			}
