@@ -30,7 +30,7 @@ type Txn struct {
 	// located holds, per table and key, where Get found the key's row in
 	// the files of the snapshot's log state (nil: in none).
 	located map[string]map[parquetio.Key]*memtable.Location
-	done   bool
+	done    bool
 }
 
 // undoWrite is what one write replaced: the key's earlier write in the
