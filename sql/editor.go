@@ -7,10 +7,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 
-	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal"
-	"github.com/lakesql/lakesql/scan"
 )
 
 // editor applies a statement's row changes to the session transaction's
@@ -22,9 +20,10 @@ type editor struct {
 	t  *Table
 	bt *branchTxn
 	sp int // the savepoint of the running statement, -1 before its first write
-	// keyless: rows already matched by this statement, per value
-	// signature (UPDATE and DELETE of tables without a primary key).
-	used map[parquetio.Key]bool
+	// byValue: for UPDATE and DELETE of a table without a primary key,
+	// the hidden ids of the rows the statement has not changed yet, by
+	// row signature.
+	byValue map[string][]parquetio.Key
 }
 
 var (
@@ -49,7 +48,7 @@ func (t *Table) Deleter(*sql.Context) sql.RowDeleter { return t.newEditor() }
 func (t *Table) Replacer(*sql.Context) sql.RowReplacer { return t.newEditor() }
 
 // StatementBegin implements sql.EditOpenerCloser.
-func (e *editor) StatementBegin(ctx *sql.Context) { e.sp = -1; e.used = nil }
+func (e *editor) StatementBegin(ctx *sql.Context) { e.sp = -1; e.byValue = nil }
 
 // DiscardChanges implements sql.EditOpenerCloser.
 func (e *editor) DiscardChanges(ctx *sql.Context, cause error) error {
@@ -272,110 +271,68 @@ func (e *editor) keylessUpdate(ctx *sql.Context, bt *branchTxn, old, new sql.Row
 	for _, ki := range e.t.keyIdx {
 		stored[ki] = cur[ki]
 	}
-	e.used[key] = true
 	return e.put(ctx, bt, stored, key)
 }
 
 // matchKeyless finds the hidden row id of a row equal to row that the
-// statement has not matched yet.
+// statement has not matched yet. The first call of a statement reads the
+// table once (with the hidden ids, and the transaction's own rows over
+// it) into a map from row values to ids; later calls take from it.
 func (e *editor) matchKeyless(ctx *sql.Context, bt *branchTxn, row sql.Row) (parquetio.Key, bool, error) {
-	if e.used == nil {
-		e.used = map[parquetio.Key]bool{}
+	if e.byValue == nil {
+		idx, err := e.keylessIndex(ctx)
+		if err != nil {
+			return "", false, err
+		}
+		e.byValue = idx
 	}
+	sig := rowSignature(row)
+	keys := e.byValue[sig]
+	if len(keys) == 0 {
+		return "", false, nil
+	}
+	e.byValue[sig] = keys[1:]
+	return keys[0], true, nil
+}
+
+// keylessIndex maps the signature of each live row to its hidden ids.
+func (e *editor) keylessIndex(ctx *sql.Context) (map[string][]parquetio.Key, error) {
 	full := e.t.WithProjections(nil).(*Table)
 	v, err := full.view(ctx)
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
-	// Scan with the hidden id: a full table's view plus its key columns.
-	ids := make([]int, 0, len(full.cols)+1)
-	for _, c := range full.cols {
-		ids = append(ids, c.col.ID)
-	}
-	ki := full.keyIdx[0]
-	keyCol := full.meta.Schema.Columns[ki]
-	ids = append(ids, keyCol.ID)
-	var pred *parquetio.Predicate
-	var ands []*parquetio.Predicate
-	for i, c := range full.cols {
-		if row[i] == nil {
-			ands = append(ands, parquetio.IsNull(c.col.ID))
-			continue
-		}
-		if s, err := toStored(c.typ, row[i]); err == nil && (c.typ.IsInteger() || c.typ.IsString()) {
-			ands = append(ands, parquetio.Eq(c.col.ID, s))
-		}
-	}
-	if len(ands) > 0 {
-		pred = parquetio.And(ands...)
-	}
-	// The transaction's own rows first (they shadow the snapshot's).
-	for _, p := range v.pending {
-		if p.Deleted || e.used[p.Key] {
-			continue
-		}
-		if equalRows(ctx, full.cols, full.sqlRow(p.Row), row) {
-			e.used[p.Key] = true
-			return p.Key, true, nil
-		}
-	}
-	shadow := map[parquetio.Key]bool{}
-	for _, p := range v.pending {
-		shadow[p.Key] = true
-	}
-	it, err := v.reader.Scan(ctx, v.table, scanRequest(ids, pred), nil)
+	it, err := full.scanRowsWithKeys(ctx, v, nil, nil)
 	if err != nil {
-		return "", false, translate(err)
+		return nil, err
 	}
-	defer it.Close()
-	keyType, _ := base.ParseType(keyCol.Type)
-	for it.Next() {
-		rec := it.Record()
-		readers := make([]columnReader, len(full.cols))
-		for c, col := range full.cols {
-			readers[c] = newColumnReader(col.typ, rec.Column(c))
+	defer it.Close(ctx)
+	idx := map[string][]parquetio.Key{}
+	for {
+		r, key, err := it.nextWithKey(ctx)
+		if err == io.EOF {
+			return idx, nil
 		}
-		keyRead := newColumnReader(keyType, rec.Column(len(full.cols)))
-		for i := 0; i < int(rec.NumRows()); i++ {
-			cand := make(sql.Row, len(readers))
-			for c, read := range readers {
-				cand[c] = read(i)
-			}
-			if !equalRows(ctx, full.cols, cand, row) {
-				continue
-			}
-			key, err := bt.tx.Key(e.t.meta.ID, keyRead(i))
-			if err != nil {
-				return "", false, err
-			}
-			if e.used[key] || shadow[key] {
-				continue
-			}
-			e.used[key] = true
-			return key, true, nil
+		if err != nil {
+			return nil, err
 		}
+		sig := rowSignature(r)
+		idx[sig] = append(idx[sig], key)
 	}
-	return "", false, translate(it.Err())
 }
 
-func equalRows(ctx *sql.Context, cols []colInfo, a, b sql.Row) bool {
-	for i, c := range cols {
-		if (a[i] == nil) != (b[i] == nil) {
-			return false
-		}
-		if a[i] == nil {
-			continue
-		}
-		if n, err := c.sql.Compare(ctx, a[i], b[i]); err != nil || n != 0 {
-			return false
-		}
+// rowSignature spells a row's values with their Go types: go-mysql-server
+// hands UPDATE and DELETE the rows the table's scan gave it, so equal rows
+// have equal signatures.
+func rowSignature(row sql.Row) string {
+	var sb strings.Builder
+	for _, v := range row {
+		fmt.Fprintf(&sb, "%T:%v\x00", v, v)
 	}
-	return true
+	return sb.String()
 }
 
-func scanRequest(ids []int, pred *parquetio.Predicate) scan.Request {
-	return scan.Request{Columns: ids, Predicate: pred}
-}
+
 
 // checkUnique refuses a row whose values of a UNIQUE index another live
 // row has (1062). NULLs never collide, as in MySQL. The search is a scan
