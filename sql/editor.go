@@ -332,8 +332,6 @@ func rowSignature(row sql.Row) string {
 	return sb.String()
 }
 
-
-
 // checkUnique refuses a row whose values of a UNIQUE index another live
 // row has (1062). NULLs never collide, as in MySQL. The search is a scan
 // pruned by the values; the writer-side value map is the secondary-index
