@@ -33,7 +33,19 @@ var (
 	_ sql.TriggerDatabase         = (*Database)(nil)
 	_ sql.StoredProcedureDatabase = (*Database)(nil)
 	_ sql.AliasedDatabase         = (*Database)(nil)
+	_ sql.CollatedDatabase        = (*Database)(nil)
 )
+
+// GetCollation implements sql.CollatedDatabase.
+func (d *Database) GetCollation(ctx *sql.Context) sql.CollationID { return sql.Collation_Default }
+
+// SetCollation implements sql.CollatedDatabase: only the default.
+func (d *Database) SetCollation(ctx *sql.Context, c sql.CollationID) error {
+	if c != sql.Collation_Default {
+		return notSupported(fmt.Sprintf("the collation %s (lakesql compares strings as %s)", c, sql.Collation_Default))
+	}
+	return nil
+}
 
 // Name implements sql.Database.
 func (d *Database) Name() string { return d.name }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"runtime/debug"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -54,9 +55,12 @@ type ServerConfig struct {
 func NewServer(p *Provider, e *sqle.Engine, cfg ServerConfig) (*server.Server, error) {
 	bridgeLogrus(p.log)
 	builder := func(ctx context.Context, c *mysql.Conn, addr string) (sql.Session, error) {
-		host := ""
-		if c.RemoteAddr() != nil {
-			host = c.RemoteAddr().String()
+		// Privileges match the client's host, without the port.
+		host := "localhost"
+		if a := c.RemoteAddr(); a != nil && a.Network() != "unix" {
+			if h, _, err := net.SplitHostPort(a.String()); err == nil {
+				host = h
+			}
 		}
 		base := sql.NewBaseSessionWithClientServer(addr, sql.Client{Address: host, User: c.User, Capabilities: c.Capabilities}, c.ConnectionID)
 		s := p.NewSession(base)

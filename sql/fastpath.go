@@ -116,6 +116,12 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 	if !isTable || len(t.keyIdx) != 1 || t.keyless() {
 		return nil, false, nil
 	}
+	if auth := h.p.auth.Load(); auth != nil && auth.Enabled() {
+		op := sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: d.st.name, Table: t.meta.Name}, sql.PrivilegeType_Select)
+		if !auth.UserHasPrivileges(ctx, op) {
+			return nil, false, nil // the normal path refuses it
+		}
+	}
 	kc := t.meta.Schema.Columns[t.keyIdx[0]]
 	if !strings.EqualFold(kc.Name, strings.Trim(m[3], "`")) {
 		return nil, false, nil

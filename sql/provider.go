@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
 
 	"github.com/lakesql/lakesql/memwal"
 	"github.com/lakesql/lakesql/scan"
@@ -57,6 +58,9 @@ type Provider struct {
 	sessions sessions
 	// fastSelects counts point selects answered without planning.
 	fastSelects atomic.Int64
+	// auth, once Users ran, checks privileges where lakesql answers
+	// without go-mysql-server (the point-select fast path).
+	auth atomic.Pointer[mysql_db.MySQLDb]
 	done        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -64,6 +68,7 @@ type Provider struct {
 var (
 	_ sql.DatabaseProvider                = (*Provider)(nil)
 	_ sql.MutableDatabaseProvider         = (*Provider)(nil)
+	_ sql.CollatedDatabaseProvider        = (*Provider)(nil)
 	_ sql.ExternalStoredProcedureProvider = (*Provider)(nil)
 )
 
@@ -287,6 +292,16 @@ func (p *Provider) CreateDatabase(ctx *sql.Context, name string) error {
 	}
 	p.log.Info("database created", "database", name)
 	return nil
+}
+
+// CreateCollatedDatabase implements sql.CollatedDatabaseProvider: lakesql
+// compares strings bytewise (utf8mb4_0900_bin); a database asking for
+// another collation is refused.
+func (p *Provider) CreateCollatedDatabase(ctx *sql.Context, name string, collation sql.CollationID) error {
+	if collation != sql.Collation_Default && collation != sql.Collation_Unspecified {
+		return notSupported(fmt.Sprintf("the collation %s (lakesql compares strings as %s)", collation, sql.Collation_Default))
+	}
+	return p.CreateDatabase(ctx, name)
 }
 
 // DropDatabase implements sql.MutableDatabaseProvider: the database

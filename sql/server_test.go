@@ -2,6 +2,7 @@ package sql_test
 
 import (
 	"context"
+	"crypto/tls"
 	gosql "database/sql"
 	"errors"
 	"fmt"
@@ -29,6 +30,10 @@ type testServer struct {
 type serverOpts struct {
 	store store.Store
 	cfg   func(*lsql.Config)
+	// users loads the store's users (authentication on when there are
+	// some); tls serves TLS.
+	users bool
+	tls   *tls.Config
 }
 
 func startServer(t testing.TB, o serverOpts) *testServer {
@@ -49,7 +54,12 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	srv, err := lsql.NewServer(p, e, lsql.ServerConfig{Address: addr})
+	if o.users {
+		if _, err := lsql.Users(context.Background(), p, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := lsql.NewServer(p, e, lsql.ServerConfig{Address: addr, TLS: o.tls})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,10 @@ Example:
   lakesql serve --data s3://bucket/prefix?endpoint=http://127.0.0.1:9000 --listen 127.0.0.1:3307
 
 Without users configured, root with an empty password may connect, so the
-server only listens on a loopback address.
+server only listens on a loopback address. Users created with CREATE USER and
+GRANT are kept in the data location and turn authentication on at the next
+start; then any address may be used. With --tls-cert and --tls-key clients may
+connect with TLS (and caching_sha2_password).
 
 Flags:
 `
@@ -128,9 +131,6 @@ func redact(uri string) string {
 }
 
 func runServer(f serveFlags, log *slog.Logger) error {
-	if !loopback(f.listen) {
-		return fmt.Errorf("refusing to listen on %s: no users are configured, so root has no password; listen on a loopback address (127.0.0.1:3306) or configure users first", f.listen)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	st, err := storeuri.Open(ctx, f.data)
@@ -142,6 +142,20 @@ func runServer(f serveFlags, log *slog.Logger) error {
 	cfg.Txn.CheckpointInterval = f.checkpoint
 	p := lsql.NewProvider(cfg)
 	e := lsql.NewEngine(p)
+	users, err := lsql.Users(ctx, p, e)
+	if err != nil {
+		p.Close(context.Background())
+		return err
+	}
+	if users == 0 && !loopback(f.listen) {
+		p.Close(context.Background())
+		return fmt.Errorf("refusing to listen on %s: no users are configured, so anyone could connect as root without a password; listen on a loopback address (127.0.0.1:3306), create users there (CREATE USER ...; GRANT ...), then restart on %s", f.listen, f.listen)
+	}
+	if users == 0 {
+		log.Warn("no users configured: any client on this machine connects as root without a password (CREATE USER enables authentication at the next start)")
+	} else {
+		log.Info("authentication on", "users", users)
+	}
 	scfg := lsql.ServerConfig{Address: f.listen}
 	if f.tlsCert != "" || f.tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
