@@ -61,8 +61,8 @@ type Provider struct {
 	// auth, once Users ran, checks privileges where lakesql answers
 	// without go-mysql-server (the point-select fast path).
 	auth atomic.Pointer[mysql_db.MySQLDb]
-	done        chan struct{}
-	wg          sync.WaitGroup
+	done chan struct{}
+	wg   sync.WaitGroup
 }
 
 var (
