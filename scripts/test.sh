@@ -90,7 +90,22 @@ start_minio() {
 	return 1
 }
 
+# The MySQL-compatibility tests drive the real mysql command (Debian's
+# mariadb-client); install it when it is missing and we may.
+install_mysql_client() {
+	if command -v mysql >/dev/null 2>&1; then
+		return
+	fi
+	if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		log "installing the mysql client (apt-get install mariadb-client)"
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-client >/dev/null
+	else
+		log "the mysql client is missing and cannot be installed here; install mariadb-client (or set LAKESQL_TEST_MYSQL=skip)"
+	fi
+}
+
 install_minio
+install_mysql_client
 start_minio
 
 whole=0
