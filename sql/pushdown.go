@@ -42,17 +42,80 @@ func (t *Table) LookupForExpressions(ctx *sql.Context, exprs ...sql.Expression) 
 		}
 	}
 	var preds []*parquetio.Predicate
+	var residual []sql.Expression
 	for _, e := range exprs {
 		if p := t.predicate(e); p != nil && t.compiles(p) {
 			preds = append(preds, p)
+			if t.exactly(e) {
+				continue // the readers decide it exactly as SQL would
+			}
 		}
+		residual = append(residual, e)
 	}
 	if len(preds) == 0 {
 		return none()
 	}
 	ix := &index{t: t, name: pushdownIndex}
 	pr := pushRanges{pred: parquetio.And(preds...), text: exprsString(exprs)}
-	return sql.IndexLookup{Index: ix, Ranges: pr}, nil, expression.JoinAnd(exprs...), true, nil
+	var rest sql.Expression
+	if len(residual) > 0 {
+		rest = expression.JoinAnd(residual...)
+	}
+	return sql.IndexLookup{Index: ix, Ranges: pr}, nil, rest, true, nil
+}
+
+// exactly reports whether the pushed predicate of e keeps exactly the rows
+// SQL keeps, so that the filter above the scan can leave e out: every leaf
+// translated, comparisons of numbers and strings (a comparison with NULL
+// is false in both), IS [NOT] NULL, IN, AND and OR of such; no other NOT.
+func (t *Table) exactly(e sql.Expression) bool {
+	switch x := e.(type) {
+	case *expression.And:
+		return t.exactly(x.LeftChild) && t.exactly(x.RightChild)
+	case *expression.Or:
+		return t.exactly(x.LeftChild) && t.exactly(x.RightChild)
+	case *expression.Not:
+		if n, ok := x.Child.(*expression.IsNull); ok {
+			return t.exactly(n)
+		}
+		return false
+	case *expression.IsNull:
+		_, ok := t.field(x.Child)
+		return ok
+	case *expression.Equals, *expression.GreaterThan, *expression.LessThan,
+		*expression.GreaterThanOrEqual, *expression.LessThanOrEqual:
+		b := x.(expression.Comparer)
+		return t.exactLeaf(b.Left(), b.Right()) || t.exactLeaf(b.Right(), b.Left())
+	case *expression.InTuple:
+		tup, ok := x.Right().(expression.Tuple)
+		if !ok {
+			return false
+		}
+		for _, el := range tup {
+			if !t.exactLeaf(x.Left(), el) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// exactLeaf: a column of a number or string type against a literal that
+// translates.
+func (t *Table) exactLeaf(col, lit sql.Expression) bool {
+	c, ok := t.field(col)
+	if !ok {
+		return false
+	}
+	switch {
+	case c.typ.IsInteger(), c.typ.Kind == base.TypeFloat64, c.typ.Kind == base.TypeDecimal,
+		c.typ.Kind == base.TypeVarchar, c.typ.Kind == base.TypeText:
+	default:
+		return false
+	}
+	_, ok = literalFor(c, lit)
+	return ok
 }
 
 // pushdownIndex names the pseudo-index of a pushed-down filter.

@@ -80,12 +80,18 @@ func TestPushdown(t *testing.T) {
 		{"2 < i", func(r row) bool { return r.i != nil && *r.i > 2 }},
 		{"i + 1 > 3", func(r row) bool { return r.i != nil && *r.i+1 > 3 }},
 		{"NOT (i IS NULL OR i = 100)", func(r row) bool { return r.i != nil && *r.i != 100 }},
+		{"i IS NOT NULL AND (s = 's01' OR f <= 0.1)", func(r row) bool { return r.i != nil && (r.s == "s01" || r.f <= 0.1) }},
+		{"i IN (1, 100) OR s > 's28'", func(r row) bool { return r.i != nil && (*r.i == 1 || *r.i == 100) || r.s > "s28" }},
 	} {
 		expectRows(t, c, "SELECT COUNT(*) FROM t WHERE "+tc.where, count(tc.keep))
 		expectRows(t, c, "SELECT COUNT(id) FROM t WHERE "+tc.where, count(tc.keep))
 	}
 	plan := strings.Join(query(t, c, "EXPLAIN PLAN SELECT id FROM t WHERE f > 0.5"), "\n")
-	if !strings.Contains(plan, "pushed[") {
-		t.Fatalf("the filter was not pushed:\n%s", plan)
+	if !strings.Contains(plan, "pushed[") || strings.Contains(plan, "Filter") {
+		t.Fatalf("the filter was not pushed, or not left to the readers:\n%s", plan)
+	}
+	plan = strings.Join(query(t, c, "EXPLAIN PLAN SELECT id FROM t WHERE f > 0.5 AND i + 1 > 3"), "\n")
+	if !strings.Contains(plan, "pushed[") || !strings.Contains(plan, "Filter") || !strings.Contains(plan, "(t.i + 1)") {
+		t.Fatalf("what the readers cannot decide stays in a filter:\n%s", plan)
 	}
 }
