@@ -97,11 +97,11 @@ func (d *Database) tableAt(ctx *sql.Context, snap *txn.Snapshot, name string, as
 
 // findTable finds a table by name, case-insensitively.
 func findTable(s *txn.State, name string) *txn.TableState {
-	if t := s.TableByName(name); t != nil {
+	if t := s.TableByName(name); t != nil && !isView(&t.Meta) {
 		return t
 	}
 	for _, t := range s.Tables() {
-		if strings.EqualFold(t.Meta.Name, name) {
+		if strings.EqualFold(t.Meta.Name, name) && !isView(&t.Meta) {
 			return t
 		}
 	}
@@ -120,7 +120,9 @@ func (d *Database) GetTableNames(ctx *sql.Context) ([]string, error) {
 func tableNames(s *txn.State) []string {
 	var out []string
 	for _, t := range s.Tables() {
-		out = append(out, t.Meta.Name)
+		if !isView(&t.Meta) {
+			out = append(out, t.Meta.Name)
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -237,25 +239,6 @@ func (d *Database) ddl(ctx *sql.Context, op string, c *txn.Commit) error {
 	d.p.log.Info("ddl committed", "database", d.st.name, "branch", d.branch, "operation", op)
 	return nil
 }
-
-// GetViewDefinition implements sql.ViewDatabase: lakesql stores no views
-// yet; CREATE VIEW is refused.
-func (d *Database) GetViewDefinition(ctx *sql.Context, name string) (sql.ViewDefinition, bool, error) {
-	return sql.ViewDefinition{}, false, nil
-}
-
-// CreateView implements sql.ViewDatabase.
-func (d *Database) CreateView(ctx *sql.Context, name, selectStatement, createViewStmt string) error {
-	return notSupported("CREATE VIEW")
-}
-
-// DropView implements sql.ViewDatabase.
-func (d *Database) DropView(ctx *sql.Context, name string) error {
-	return sql.ErrViewDoesNotExist.New(d.name, name)
-}
-
-// AllViews implements sql.ViewDatabase.
-func (d *Database) AllViews(ctx *sql.Context) ([]sql.ViewDefinition, error) { return nil, nil }
 
 // GetTriggers implements sql.TriggerDatabase.
 func (d *Database) GetTriggers(ctx *sql.Context) ([]sql.TriggerDefinition, error) { return nil, nil }

@@ -61,7 +61,7 @@ func (d *Database) CreateTable(ctx *sql.Context, name string, sch sql.PrimaryKey
 	if err != nil {
 		return err
 	}
-	if findTable(state, name) != nil {
+	if findAny(state, name) != nil {
 		return sql.ErrTableAlreadyExists.New(name)
 	}
 	if strings.HasPrefix(strings.ToLower(name), "lakesql_") {
@@ -224,7 +224,7 @@ func (d *Database) RenameTable(ctx *sql.Context, oldName, newName string) error 
 	if ts == nil {
 		return sql.ErrTableNotFound.New(oldName)
 	}
-	if other := findTable(state, newName); other != nil && other != ts {
+	if other := findAny(state, newName); other != nil && other != ts {
 		return sql.ErrTableAlreadyExists.New(newName)
 	}
 	meta := cloneMeta(ts.Meta)

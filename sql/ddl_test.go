@@ -123,3 +123,23 @@ func TestInsertSelect(t *testing.T) {
 	mustExec(t, c, "INSERT INTO u SELECT * FROM t WHERE v > 15")
 	expectRows(t, c, "SELECT k, v FROM u", "2 20")
 }
+
+// TestViews: views are versioned like tables.
+func TestViews(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, v INT)")
+	mustExec(t, c, "INSERT INTO t VALUES (1, 10), (2, 20), (3, 30)")
+	mustExec(t, c, "CREATE VIEW big AS SELECT k, v FROM t WHERE v > 15") // v2
+	expectRows(t, c, "SELECT k FROM big ORDER BY k", "2", "3")
+	expectRows(t, c, "SHOW TABLES", "big", "t")
+	expectErr(t, c, 1105, "CREATE VIEW big AS SELECT 1")
+	expectErr(t, c, 1050, "CREATE TABLE big (a INT)")
+	mustExec(t, c, "DROP VIEW big") // v3
+	expectErr(t, c, 1146, "SELECT * FROM big")
+	mustExec(t, c, "CREATE VIEW big AS SELECT k FROM t WHERE v > 25") // v4
+	expectRows(t, c, "SELECT k FROM big", "3")
+	expectRows(t, c, "SELECT version, operation FROM lakesql_log ORDER BY version", "1 CREATE TABLE", "2 CREATE VIEW", "3 DROP VIEW", "4 CREATE VIEW")
+}

@@ -89,6 +89,8 @@ func engineError(err error) error {
 		return mysql.NewSQLError(mysql.ERParseError, "42000", "%s", m)
 	case strings.Contains(m, " out of range for "):
 		return mysql.NewSQLError(mysql.ERWarnDataOutOfRange, "22003", "Out of range value: %s", m)
+	case strings.HasPrefix(m, "table with name ") && strings.HasSuffix(m, " already exists"):
+		return mysql.NewSQLError(mysql.ERTableExists, "42S01", "%s", m)
 	case strings.Contains(m, "command denied to user"):
 		return mysql.NewSQLError(1142, "42000", "%s", m)
 	case strings.Contains(m, "is too large for column"):
