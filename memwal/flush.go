@@ -137,7 +137,7 @@ func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upt
 		return head, nil
 	}
 	if empty && extra != nil && extra.Operation == "COMMIT" && len(extra.Tables)+len(extra.Drops)+len(extra.Truncates) == 0 {
-		if vi, ok := head.State.VersionAt(head.Version()); head.Version() > 0 && ok && vi.Entry == head.Entry() && vi.BranchID == head.Branch.ID {
+		if !head.State.Pending {
 			return head, nil // nothing since the newest version
 		}
 	}

@@ -64,6 +64,9 @@ func (e *editor) DiscardChanges(ctx *sql.Context, cause error) error {
 // them straight into data files, with no WAL record, and makes a version.
 func (e *editor) StatementComplete(ctx *sql.Context) error {
 	e.sp = -1
+	if e.t.asOf != nil {
+		return errReadOnlyAsOf // also when no row matched
+	}
 	if e.bt != nil && e.bt.tx != nil && isLoadData(ctx) && e.bt.tx.Wrote(e.t.meta.ID) {
 		e.bt.tx.SetBulk(memwal.BulkOptions{Operation: "LOAD DATA", Version: true, User: userOf(ctx)})
 	}

@@ -208,7 +208,9 @@ func (t *Table) predicate(e sql.Expression) *parquetio.Predicate {
 		}
 		return parquetio.Or(l, r)
 	case *expression.Not:
-		if in := t.predicate(x.Child); in != nil && exact(x.Child) {
+		// NOT of a superset would be a subset: only an exact inner
+		// predicate (every leaf translated) may be negated.
+		if in := t.predicate(x.Child); in != nil && t.exactly(x.Child) {
 			return parquetio.Not(in)
 		}
 		return nil
@@ -246,21 +248,6 @@ func (t *Table) predicate(e sql.Expression) *parquetio.Predicate {
 		return parquetio.In(c.col.ID, vals...)
 	}
 	return nil
-}
-
-// exact reports whether a translated predicate keeps exactly the rows SQL
-// keeps (not a superset), so that NOT of it is still a superset of NOT.
-func exact(e sql.Expression) bool {
-	switch x := e.(type) {
-	case *expression.Equals, *expression.GreaterThan, *expression.LessThan,
-		*expression.GreaterThanOrEqual, *expression.LessThanOrEqual, *expression.IsNull, *expression.InTuple:
-		return true
-	case *expression.And:
-		return exact(x.LeftChild) && exact(x.RightChild)
-	case *expression.Or:
-		return exact(x.LeftChild) && exact(x.RightChild)
-	}
-	return false
 }
 
 // field returns the column a GetField reads.

@@ -175,15 +175,8 @@ func toStored(t base.Type, v any) (any, error) {
 		case string:
 			return d, nil
 		case sql.JSONWrapper:
-			val, err := d.ToInterface()
-			if err != nil {
-				return nil, err
-			}
-			b, err := json.Marshal(val)
-			if err != nil {
-				return nil, err
-			}
-			return string(b), nil
+			// Stored as MySQL prints JSON ({"a": 1}), so reads show it so.
+			return types.JsonToMySqlString(d)
 		default:
 			b, err := json.Marshal(d)
 			if err != nil {

@@ -134,6 +134,7 @@ type checkpointHeader struct {
 	NextRowID      int64       `json:"nextRowId"`
 	WAL            WALPosition `json:"wal"`
 	MaxEpoch       int64       `json:"maxEpoch"`
+	Pending        bool        `json:"pending,omitempty"`
 }
 
 func appendRow(rows []checkpointRow, kind string, v any) []checkpointRow {
@@ -151,7 +152,7 @@ func appendRow(rows []checkpointRow, kind string, v any) []checkpointRow {
 func (s *State) checkpointRows(expireBefore int64) []checkpointRow {
 	rows := appendRow(nil, "state", checkpointHeader{
 		Protocol: s.Protocol, Entry: s.Entry, Timestamp: s.Timestamp, Version: s.Version,
-		NextGeneration: s.NextGeneration, NextRowID: s.NextRowID, WAL: s.WAL, MaxEpoch: s.MaxEpoch,
+		NextGeneration: s.NextGeneration, NextRowID: s.NextRowID, WAL: s.WAL, MaxEpoch: s.MaxEpoch, Pending: s.Pending,
 	})
 	for _, v := range s.Versions {
 		rows = appendRow(rows, "version", v)
@@ -191,6 +192,7 @@ func stateFromCheckpoint(name string, rows []checkpointRow) (*State, error) {
 	s := NewState(h.Protocol)
 	s.Entry, s.Timestamp, s.Version = h.Entry, h.Timestamp, h.Version
 	s.NextGeneration, s.NextRowID, s.WAL, s.MaxEpoch = h.NextGeneration, h.NextRowID, h.WAL, h.MaxEpoch
+	s.Pending = h.Pending
 	var cur *TableState
 	for i, r := range rows[1:] {
 		var err error

@@ -43,7 +43,12 @@ type State struct {
 	WAL WALPosition
 	// MaxEpoch is the highest writer epoch that committed or was claimed.
 	MaxEpoch int64
-	txns     map[string]int64
+	// Pending says that an entry after the newest version changed data
+	// or tables (a flush of writes, a bulk write): a version made now
+	// would differ from the newest one even with empty MemTables. Epoch
+	// claims and data-preserving merges leave it alone.
+	Pending bool
+	txns    map[string]int64
 }
 
 // VersionInfo describes one user version.
@@ -288,7 +293,18 @@ func (b *builder) apply(branchID string, e *Entry) error {
 	for _, t := range e.Txns {
 		s.txns[t.AppID] = t.Version
 	}
+	changes := len(e.Tables)+len(e.Drops)+len(e.Truncates) > 0
+	for i := range e.Adds {
+		changes = changes || e.Adds[i].DataChange
+	}
+	for i := range e.Removes {
+		changes = changes || e.Removes[i].DataChange
+	}
+	if changes {
+		s.Pending = true
+	}
 	if ci.UserVersion != 0 {
+		s.Pending = false
 		if ci.UserVersion != s.Version+1 {
 			return fmt.Errorf("creates version %d after version %d", ci.UserVersion, s.Version)
 		}
@@ -308,6 +324,7 @@ func (b *builder) apply(branchID string, e *Entry) error {
 func (s *State) Fork() *State {
 	ns := *s
 	ns.Entry = 0
+	ns.Pending = false // a fork is at a version
 	ns.Versions = s.Versions[:len(s.Versions):len(s.Versions)]
 	return &ns
 }

@@ -45,7 +45,11 @@ func TestVersions(t *testing.T) {
 			for _, tb := range s.State.Tables() {
 				tables = append(tables, fmt.Sprintf("%s(%d files)", tb.Meta.Name, tb.FileCount()))
 			}
-			return fmt.Sprintf("%s entry %d, version %d: %s\n", s.Branch.Name, s.Entry(), s.Version(), strings.Join(tables, " "))
+			pending := ""
+			if s.State.Pending {
+				pending = " (changes pending)"
+			}
+			return fmt.Sprintf("%s entry %d, version %d%s: %s\n", s.Branch.Name, s.Entry(), s.Version(), pending, strings.Join(tables, " "))
 		}
 		errOut := func(err error) string { return fmt.Sprintf("error: %v\n", err) }
 		switch d.Cmd {
