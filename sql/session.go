@@ -42,6 +42,20 @@ type Transaction struct {
 	readOnly   bool
 	branches   []*branchTxn
 	savepoints []savepoint
+	// scans keeps the rows of small tables' scans (see cachedScan).
+	scans map[string][]sql.Row
+}
+
+// writes counts the transaction's writes so far (a scan cached before a
+// write is not reused after it).
+func (t *Transaction) writes() int {
+	n := 0
+	for _, b := range t.branches {
+		if b.tx != nil {
+			n += b.tx.Savepoint()
+		}
+	}
+	return n
 }
 
 type savepoint struct {
@@ -196,6 +210,7 @@ func (s *Session) end(t *Transaction) {
 	}
 	t.branches = nil
 	t.savepoints = nil
+	t.scans = nil
 }
 
 // Rollback implements sql.TransactionSession.

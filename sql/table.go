@@ -262,23 +262,35 @@ type readView struct {
 	meta    *txn.Table       // the table's metadata at the view
 	pending []memwal.Pending
 	tx      *memwal.Txn
+	// txn is the session's transaction (its scan cache), snapID what
+	// identifies the snapshot read.
+	txn    *Transaction
+	snapID any
 }
 
 // view returns the table as the session's transaction reads it.
 func (t *Table) view(ctx *sql.Context) (*readView, error) {
-	if t.asOf != nil {
-		return fileView(t.db.st.reader, t.asOf, t.meta.ID)
-	}
 	s, err := sessionOf(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if t.asOf != nil {
+		v, err := fileView(t.db.st.reader, t.asOf, t.meta.ID)
+		if err == nil {
+			v.txn, v.snapID = s.transaction(ctx), t.asOf
+		}
+		return v, err
 	}
 	bt, err := s.branchTxn(ctx, t.db.st, t.db.branch, false)
 	if err != nil {
 		return nil, translate(err)
 	}
 	if bt.tx == nil {
-		return fileView(t.db.st.reader, bt.head, t.meta.ID)
+		v, err := fileView(t.db.st.reader, bt.head, t.meta.ID)
+		if err == nil {
+			v.txn, v.snapID = s.transaction(ctx), bt.head
+		}
+		return v, err
 	}
 	snap := bt.tx.Snapshot()
 	ts := snap.Log.State.Table(t.meta.ID)
@@ -289,7 +301,8 @@ func (t *Table) view(ctx *sql.Context) (*readView, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	return &readView{reader: snap.Reader(), table: st, snap: snap, meta: &ts.Meta, pending: bt.tx.Pending(t.meta.ID), tx: bt.tx}, nil
+	return &readView{reader: snap.Reader(), table: st, snap: snap, meta: &ts.Meta, pending: bt.tx.Pending(t.meta.ID), tx: bt.tx,
+		txn: s.transaction(ctx), snapID: snap}, nil
 }
 
 func fileView(r *scan.Reader, s *txn.Snapshot, tableID string) (*readView, error) {
@@ -313,9 +326,68 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 	}
 	part, _ := p.(*partition)
 	if part != nil && part.lookup != nil {
+		if pr, ok := part.lookup.Ranges.(pushRanges); ok {
+			return t.cachedScan(ctx, v, pr.pred, pr.text)
+		}
 		return t.lookupRows(ctx, v, part.lookup)
 	}
-	return t.scanRows(ctx, v, nil, nil)
+	return t.cachedScan(ctx, v, nil, "")
+}
+
+// smallTable is the most rows a scan of which a transaction keeps: joins
+// without usable keys scan their inner tables once per outer row, and a
+// scan costs more to start than a small table has rows.
+const smallTable = 4096
+
+// cachedScan scans the view, keeping the rows of a small table in the
+// session's transaction for the next identical scan (same snapshot,
+// columns and pushed filter, no write since).
+func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (sql.RowIter, error) {
+	tx := v.txn
+	if tx == nil || len(v.pending) > 0 || v.snapID == nil {
+		return t.scanRows(ctx, v, pred, nil)
+	}
+	var n int64
+	for _, f := range v.table.Files {
+		n += f.LiveRows()
+	}
+	for _, src := range v.table.Sources {
+		if n > smallTable {
+			break
+		}
+		n += src.LiveRows()
+	}
+	if n > smallTable {
+		return t.scanRows(ctx, v, pred, nil)
+	}
+	key := fmt.Sprintf("%p|%s|%v|%s|%d", v.snapID, t.meta.ID, t.proj, predText, tx.writes())
+	if rows, ok := tx.scans[key]; ok {
+		return &sliceIter{rows: rows}, nil
+	}
+	iter, err := t.scanRows(ctx, v, pred, nil)
+	if err != nil {
+		return nil, err
+	}
+	var rows []sql.Row
+	for {
+		r, err := iter.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			iter.Close(ctx)
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	if err := iter.Close(ctx); err != nil {
+		return nil, err
+	}
+	if tx.scans == nil {
+		tx.scans = map[string][]sql.Row{}
+	}
+	tx.scans[key] = rows
+	return &sliceIter{rows: rows}, nil
 }
 
 // scanRows scans the view: file and MemTable rows (minus the keys the
