@@ -288,6 +288,9 @@ func TestMain(m *testing.M) {
 	if duck != nil {
 		duck.Close()
 	}
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	if data != nil {
 		data.Store.Close()
 	}
@@ -325,8 +328,18 @@ func printSummary() {
 	}
 	ms := func(ns float64) string { return fmt.Sprintf("%.1f ms", ns/1e6) }
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\nSummary, best run of each (%d rows, GOMAXPROCS=%d, DuckDB threads=%d)\n", data.Rows, runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(&sb, "%-32s %12s %10s %12s %10s %16s\n", "query", "lakesql", "Mrows/s", "duckdb", "Mrows/s", "lakesql/duckdb")
+	if data != nil {
+		scanSummary(&sb, get, ms)
+	}
+	importSummaryTable(&sb, get)
+	fmt.Fprintf(&sb, "load average at start: %s; at end: %s (the machine may be shared: compare ratios, not absolute times)\n", loadStart, loadavg())
+	fmt.Print(sb.String())
+}
+
+// scanSummary prints the scan, write and deletion-vector figures.
+func scanSummary(sb *strings.Builder, get func(string) (result, bool), ms func(float64) string) {
+	fmt.Fprintf(sb, "\nSummary, best run of each (%d rows, GOMAXPROCS=%d, DuckDB threads=%d)\n", data.Rows, runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(sb, "%-32s %12s %10s %12s %10s %16s\n", "query", "lakesql", "Mrows/s", "duckdb", "Mrows/s", "lakesql/duckdb")
 	queries := []struct{ name, label string }{
 		{"sums-id-v", "SUM(id), SUM(v)  (2 columns)"},
 		{"sum-v", "SUM(v)  (1 column)"},
@@ -338,21 +351,19 @@ func printSummary() {
 		if !ok1 || !ok2 {
 			continue
 		}
-		fmt.Fprintf(&sb, "%-32s %12s %10.1f %12s %10.1f %15.2fx\n", q.label, ms(l.nsOp), l.mrows(), ms(dk.nsOp), dk.mrows(), l.nsOp/dk.nsOp)
+		fmt.Fprintf(sb, "%-32s %12s %10.1f %12s %10.1f %15.2fx\n", q.label, ms(l.nsOp), l.mrows(), ms(dk.nsOp), dk.mrows(), l.nsOp/dk.nsOp)
 	}
 	if w, ok := get("BenchmarkWrite"); ok {
 		sec := w.nsOp / 1e9
-		fmt.Fprintf(&sb, "write %d rows: %s, %.2f M rows/s, %.1f MB/s logical (%d B/row), %.1f MB/s of Parquet (%.1f MiB file)\n",
+		fmt.Fprintf(sb, "write %d rows: %s, %.2f M rows/s, %.1f MB/s logical (%d B/row), %.1f MB/s of Parquet (%.1f MiB file)\n",
 			w.rows, ms(w.nsOp), w.mrows(), float64(w.rows*RowBytes)/sec/1e6, RowBytes, w.extra["file-MB/s"], w.extra["file-MiB"])
 	}
 	dv, ok1 := get("BenchmarkDeletionVectors/dv-8x1pct")
 	cp, ok2 := get("BenchmarkDeletionVectors/compacted")
 	if ok1 && ok2 {
-		fmt.Fprintf(&sb, "scan (id, v) with %d deletion vectors (%.1f %% deleted): %s; compacted: %s; dv/compacted %.2fx (goal <= 1.2x)\n",
+		fmt.Fprintf(sb, "scan (id, v) with %d deletion vectors (%.1f %% deleted): %s; compacted: %s; dv/compacted %.2fx (goal <= 1.2x)\n",
 			DVGenerations, 100*float64(data.Deleted.GetCardinality())/float64(data.Rows), ms(dv.nsOp), ms(cp.nsOp), dv.nsOp/cp.nsOp)
 	}
-	fmt.Fprintf(&sb, "load average at start: %s; at end: %s (the machine may be shared: compare ratios, not absolute times)\n", loadStart, loadavg())
-	fmt.Print(sb.String())
 }
 
 // TestAnswers checks every query of both engines on a small file with

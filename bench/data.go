@@ -1,6 +1,7 @@
 // Package bench compares lakesql's Parquet scan (internal/parquetio) with
-// DuckDB on the same file, and measures lakesql's write throughput and the
-// cost of deletion vectors. It is a separate module so that the main module
+// DuckDB on the same file, measures lakesql's write throughput and the
+// cost of deletion vectors, and compares `lakesql import` of a CSV and a
+// Parquet file with DuckDB's load of them (importdata.go). It is a separate module so that the main module
 // stays pure Go: DuckDB is a cgo dependency of this module only.
 //
 // The data is the table

@@ -10,7 +10,7 @@ require (
 	github.com/duckdb/duckdb-go/v2 v2.5.6
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/lakesql/lakesql v0.0.0-00010101000000-000000000000
-	github.com/sirupsen/logrus v1.8.1
+	github.com/sirupsen/logrus v1.10.2
 )
 
 require (

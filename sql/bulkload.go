@@ -104,9 +104,16 @@ type BulkLoader struct {
 	// table without a primary key (its hidden row id is the writer's).
 	keyPos []int
 	enc    *parquetio.KeyEncoder
-	rows   [][]any
+	// chunks hold the converted rows, each row a slice of a slab (one
+	// allocation per slabRows rows, not one per row); n counts them.
+	chunks [][][]any
+	slab   []any
+	n      int
 	width  int // values per input row
 }
+
+// slabRows is how many rows' values one allocation holds.
+const slabRows = 4096
 
 // loadColumn says where a schema column's values come from.
 type loadColumn struct {
@@ -117,6 +124,9 @@ type loadColumn struct {
 	src  int
 	def  any
 	conv func(v any) (any, error)
+	// text converts a text field (AddText): conv without boxing the text
+	// first for the common types.
+	text func(s string) (any, error)
 }
 
 // BulkLoad writes rows (the visible columns in table order, or
@@ -192,11 +202,21 @@ func (e *Embedded) PrepareLoad(ctx context.Context, db, branch string) error {
 func leaseHint(err error, db, branch string) error {
 	var held *lease.HeldError
 	if errors.As(err, &held) {
-		return fmt.Errorf("branch %s of database %s is being written by another process (%s, lease epoch %d, until %s): load the file through that server with LOAD DATA, or stop it and try again: %w",
-			branch, db, held.Holder, held.Epoch, held.Expiry.Format(time.RFC3339), err)
+		return &loadLeaseError{err: err, msg: fmt.Sprintf("branch %s of database %s is being written by another process (%s, lease epoch %d, until %s): load the file through that server with LOAD DATA, or stop it and try again",
+			branch, db, held.Holder, held.Epoch, held.Expiry.Format(time.RFC3339))}
 	}
 	return err
 }
+
+// loadLeaseError is a load refused because another process holds the
+// writer lease; it unwraps to the lease's *lease.HeldError.
+type loadLeaseError struct {
+	msg string
+	err error
+}
+
+func (e *loadLeaseError) Error() string { return e.msg }
+func (e *loadLeaseError) Unwrap() error { return e.err }
 
 // resolve builds the columns' sources and converters.
 func (l *BulkLoader) resolve() error {
@@ -254,6 +274,7 @@ func (l *BulkLoader) resolve() error {
 			if lc.conv, err = converter(c, typ); err != nil {
 				return err
 			}
+			lc.text = textConverter(typ, lc.conv)
 			if lc.src < 0 {
 				if lc.def, err = l.defaultOf(c, typ, lc.conv); err != nil {
 					return err
@@ -339,7 +360,44 @@ func (l *BulkLoader) Columns() []Column { return slices.Clone(l.visib) }
 func (l *BulkLoader) Keyless() bool { return l.enc == nil }
 
 // Rows is the number of rows added so far.
-func (l *BulkLoader) Rows() int { return len(l.rows) }
+func (l *BulkLoader) Rows() int { return l.n }
+
+// newRow returns the slice the next row is converted into.
+func (l *BulkLoader) newRow() []any {
+	w := len(l.cols)
+	if len(l.slab) < w {
+		l.slab = make([]any, w*slabRows)
+	}
+	out := l.slab[:w:w]
+	l.slab = l.slab[w:]
+	return out
+}
+
+// keep keeps a converted row.
+func (l *BulkLoader) keep(out []any) {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == cap(l.chunks[len(l.chunks)-1]) {
+		l.chunks = append(l.chunks, make([][]any, 0, 64<<10))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, out)
+	l.n++
+}
+
+// rows returns every row added, in order, in one slice, and forgets them.
+func (l *BulkLoader) rows() [][]any {
+	if len(l.chunks) == 1 {
+		r := l.chunks[0]
+		l.chunks = nil
+		return r
+	}
+	all := make([][]any, 0, l.n)
+	for i, c := range l.chunks {
+		all = append(all, c...)
+		l.chunks[i] = nil
+	}
+	l.chunks = nil
+	return all
+}
 
 // Add converts one row (values for Options.Columns, or every visible
 // column in table order) and keeps it for Commit. The loader keeps no
@@ -348,7 +406,7 @@ func (l *BulkLoader) Add(row []any) error {
 	if len(row) != l.width {
 		return fmt.Errorf("%d values for %d columns", len(row), l.width)
 	}
-	out := make([]any, len(l.cols))
+	out := l.newRow()
 	for i := range l.cols {
 		c := &l.cols[i]
 		if c.src < 0 {
@@ -368,7 +426,38 @@ func (l *BulkLoader) Add(row []any) error {
 		}
 		out[i] = sv
 	}
-	l.rows = append(l.rows, out)
+	l.keep(out)
+	return nil
+}
+
+// AddText is Add for text fields (a CSV record): fields[i] is the value of
+// the i-th column, or NULL when null[i]. Numbers are parsed without boxing
+// the text first. The loader may keep the strings of text columns (they
+// are not copied).
+func (l *BulkLoader) AddText(fields []string, null []bool) error {
+	if len(fields) != l.width || len(null) != l.width {
+		return fmt.Errorf("%d values for %d columns", len(fields), l.width)
+	}
+	out := l.newRow()
+	for i := range l.cols {
+		c := &l.cols[i]
+		if c.src < 0 {
+			out[i] = c.def
+			continue
+		}
+		if null[c.src] {
+			if !c.col.Nullable {
+				return fmt.Errorf("column %s is NOT NULL", c.col.Name)
+			}
+			continue
+		}
+		sv, err := c.text(fields[c.src])
+		if err != nil {
+			return fmt.Errorf("column %s %s: %w", c.col.Name, c.typ, err)
+		}
+		out[i] = sv
+	}
+	l.keep(out)
 	return nil
 }
 
@@ -376,16 +465,19 @@ func (l *BulkLoader) Add(row []any) error {
 // it. Without Upsert it first refuses keys that repeat or exist (a
 // *DuplicateKeyError), writing nothing.
 func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
-	if len(l.rows) == 0 {
+	if l.n == 0 {
 		return l.w.Head().Version(), nil
 	}
+	rows := l.rows()
+	l.n = 0
+	if ts := l.w.Head().State.Table(l.meta.ID); ts == nil || ts.Meta.SchemaID != l.meta.SchemaID {
+		return 0, fmt.Errorf("table %s was dropped or altered during the load; nothing was written", l.name)
+	}
 	if !l.o.Upsert && l.enc != nil {
-		if err := l.checkKeys(ctx); err != nil {
+		if err := l.checkKeys(ctx, rows); err != nil {
 			return 0, err
 		}
 	}
-	rows := l.rows
-	l.rows = nil
 	snap, err := l.w.Bulk(ctx, l.meta.ID, rows, memwal.BulkOptions{Operation: l.o.Operation, Version: true, Message: l.o.Message, User: l.o.User})
 	if err != nil {
 		return 0, translate(err)
@@ -398,10 +490,10 @@ func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
 // columns only) and each of its keys binary-searched among the rows', or,
 // when the table is much larger than the load, each row's key looked up
 // (key ranges and bloom filters prune the files probed).
-func (l *BulkLoader) checkKeys(ctx context.Context) error {
-	keys := make([]parquetio.Key, len(l.rows))
+func (l *BulkLoader) checkKeys(ctx context.Context, rows [][]any) error {
+	keys := make([]parquetio.Key, len(rows))
 	vals := make([]any, len(l.keyPos))
-	for i, r := range l.rows {
+	for i, r := range rows {
 		for j, p := range l.keyPos {
 			vals[j] = r[p]
 		}
@@ -418,7 +510,7 @@ func (l *BulkLoader) checkKeys(ctx context.Context) error {
 	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(string(keys[a]), string(keys[b])) })
 	for i := 1; i < len(order); i++ {
 		if keys[order[i]] == keys[order[i-1]] {
-			return &DuplicateKeyError{Table: l.name, Key: l.keyString(l.rows[order[i]]), Row: int(order[i]) + 1, FirstRow: int(order[i-1]) + 1}
+			return &DuplicateKeyError{Table: l.name, Key: l.keyString(rows[order[i]]), Row: int(order[i]) + 1, FirstRow: int(order[i-1]) + 1}
 		}
 	}
 	snap, err := l.w.Snapshot()
@@ -433,7 +525,7 @@ func (l *BulkLoader) checkKeys(ctx context.Context) error {
 	exists := func(k parquetio.Key) error {
 		i, found := slices.BinarySearchFunc(order, k, func(o int32, k parquetio.Key) int { return strings.Compare(string(keys[o]), string(k)) })
 		if found {
-			return &DuplicateKeyError{Table: l.name, Key: l.keyString(l.rows[order[i]]), Row: int(order[i]) + 1}
+			return &DuplicateKeyError{Table: l.name, Key: l.keyString(rows[order[i]]), Row: int(order[i]) + 1}
 		}
 		return nil
 	}
@@ -442,7 +534,7 @@ func (l *BulkLoader) checkKeys(ctx context.Context) error {
 			if _, ok, err := snap.Lookup(ctx, l.meta.ID, keys[o]); err != nil {
 				return translate(err)
 			} else if ok {
-				return &DuplicateKeyError{Table: l.name, Key: l.keyString(l.rows[o]), Row: int(o) + 1}
+				return &DuplicateKeyError{Table: l.name, Key: l.keyString(rows[o]), Row: int(o) + 1}
 			}
 		}
 		return nil
@@ -547,6 +639,9 @@ func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 	switch t.Kind {
 	case base.TypeFloat32, base.TypeFloat64:
 		return func(v any) (any, error) {
+			if f, ok := v.(float64); ok && t.Kind == base.TypeFloat64 && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				return v, nil // stored as it is: no new boxing
+			}
 			f, err := asFloat(v)
 			if err != nil {
 				return nil, err
@@ -576,6 +671,9 @@ func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 				if !json.Valid([]byte(s)) {
 					return nil, errors.New("not a valid JSON document")
 				}
+			}
+			if _, ok := v.(string); ok {
+				return v, nil
 			}
 			return s, nil
 		}, nil
@@ -624,6 +722,41 @@ func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 		return temporalConverter(t)
 	}
 	return nil, fmt.Errorf("%w: %s", base.ErrUnsupportedType, t)
+}
+
+// textConverter converts text fields: integers and floats are parsed
+// straight from the text (no boxing of the text first); what does not
+// parse, and every other type, goes through conv, which also words the
+// errors.
+func textConverter(t base.Type, conv func(any) (any, error)) func(string) (any, error) {
+	switch t.Kind {
+	case base.TypeInt8, base.TypeInt16, base.TypeInt32, base.TypeInt64:
+		bits := map[base.TypeKind]int{base.TypeInt8: 8, base.TypeInt16: 16, base.TypeInt32: 32, base.TypeInt64: 64}[t.Kind]
+		return func(s string) (any, error) {
+			n, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				return conv(s)
+			}
+			switch t.Kind {
+			case base.TypeInt8:
+				return int8(n), nil
+			case base.TypeInt16:
+				return int16(n), nil
+			case base.TypeInt32:
+				return int32(n), nil
+			}
+			return n, nil
+		}
+	case base.TypeFloat64:
+		return func(s string) (any, error) {
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return conv(s)
+			}
+			return f, nil
+		}
+	}
+	return func(s string) (any, error) { return conv(s) }
 }
 
 func intConverter(t base.Type) func(any) (any, error) {
@@ -695,6 +828,9 @@ func intConverter(t base.Type) func(any) (any, error) {
 			case base.TypeUint32:
 				return uint32(u), nil
 			}
+			if _, ok := v.(uint64); ok {
+				return v, nil
+			}
 			return u, nil
 		}
 	}
@@ -745,12 +881,23 @@ func intConverter(t base.Type) func(any) (any, error) {
 		case base.TypeInt32:
 			return int32(n), nil
 		}
+		if _, ok := v.(int64); ok {
+			return v, nil
+		}
 		return n, nil
 	}
 }
 
-// asFloat reads a number.
+// asFloat reads a finite number (MySQL stores no NaN or infinity).
 func asFloat(v any) (float64, error) {
+	f, err := asAnyFloat(v)
+	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return 0, fmt.Errorf("%v is not a finite number", v)
+	}
+	return f, err
+}
+
+func asAnyFloat(v any) (float64, error) {
 	switch x := v.(type) {
 	case float64:
 		return x, nil
@@ -838,10 +985,12 @@ func decimalConverter(t base.Type) func(any) (any, error) {
 			}
 		case decimal.Decimal:
 			d = x
-		case float64:
-			d = decimal.NewFromFloat(x)
-		case float32:
-			d = decimal.NewFromFloat32(x)
+		case float64, float32:
+			f, err := asFloat(x) // NewFromFloat panics on NaN and infinities
+			if err != nil {
+				return nil, err
+			}
+			d = decimal.NewFromFloat(f)
 		case bool:
 			if x {
 				d = decimal.NewFromInt(1)
@@ -857,10 +1006,7 @@ func decimalConverter(t base.Type) func(any) (any, error) {
 		}
 		// MySQL rounds extra fractional digits half away from zero.
 		n, ok, err := parquetio.DecimalValue(d.Round(int32(t.Scale)).StringFixed(int32(t.Scale)), t)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+		if err != nil || !ok { // too many digits for the precision
 			return nil, fmt.Errorf("%s is out of range", d)
 		}
 		return storedDecimal(t, n)

@@ -103,7 +103,9 @@ func storedColumn(ctx *sql.Context, c *sql.Column, id int) (base.Column, map[str
 		return base.Column{}, nil, translate(err)
 	}
 	if c.AutoIncrement {
-		return base.Column{}, nil, notSupported("AUTO_INCREMENT")
+		if !typ.IsInteger() {
+			return base.Column{}, nil, fmt.Errorf("AUTO_INCREMENT column %s must be an integer", c.Name)
+		}
 	}
 	if c.Generated != nil {
 		return base.Column{}, nil, notSupported("a generated column")
@@ -116,6 +118,9 @@ func storedColumn(ctx *sql.Context, c *sql.Column, id int) (base.Column, map[str
 	}
 	col := base.Column{ID: id, Name: c.Name, Type: typ.String(), Nullable: c.Nullable}
 	props := map[string]string{}
+	if c.AutoIncrement {
+		props[autoIncProperty] = strconv.Itoa(id)
+	}
 	if c.Default != nil {
 		if c.Default.IsLiteral() {
 			v, err := c.Default.Eval(ctx, nil)
@@ -285,6 +290,9 @@ func (t *Table) AddColumn(ctx *sql.Context, column *sql.Column, order *sql.Colum
 		}
 		if column.PrimaryKey {
 			return notSupported("adding a primary key column")
+		}
+		if column.AutoIncrement {
+			return notSupported("adding an AUTO_INCREMENT column to an existing table")
 		}
 		id := m.Schema.NextColumnID
 		col, props, err := storedColumn(ctx, column, id)

@@ -2,6 +2,8 @@ package sql_test
 
 import (
 	"testing"
+
+	"github.com/lakesql/lakesql/store/local"
 )
 
 // TestSchemaChanges: columns added, renamed and dropped without rewriting
@@ -142,4 +144,33 @@ func TestViews(t *testing.T) {
 	mustExec(t, c, "CREATE VIEW big AS SELECT k FROM t WHERE v > 25") // v4
 	expectRows(t, c, "SELECT k FROM big", "3")
 	expectRows(t, c, "SELECT version, operation FROM lakesql_log ORDER BY version", "1 CREATE TABLE", "2 CREATE VIEW", "3 DROP VIEW", "4 CREATE VIEW")
+}
+
+// TestAutoIncrement: values count up from the largest one, also after a
+// restart; given values move the counter.
+func TestAutoIncrement(t *testing.T) {
+	dir := t.TempDir()
+	st, _ := local.Open(dir)
+	s := startServer(t, serverOpts{store: st})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, s VARCHAR(5))")
+	mustExec(t, c, "INSERT INTO a (s) VALUES ('x'), ('y')")
+	mustExec(t, c, "INSERT INTO a VALUES (10, 'z')")
+	mustExec(t, c, "INSERT INTO a (s) VALUES ('w')")
+	mustExec(t, c, "INSERT INTO a VALUES (NULL, 'v'), (0, 'u')")
+	expectRows(t, c, "SELECT id, s FROM a ORDER BY id", "1 x", "2 y", "10 z", "11 w", "12 v", "13 u")
+	r := mustExec(t, c, "INSERT INTO a (s) VALUES ('t')")
+	if id, _ := r.LastInsertId(); id != 14 {
+		t.Fatalf("last insert id %d, want 14", id)
+	}
+	expectRows(t, c, "SHOW CREATE TABLE a", "a CREATE TABLE `a` (\n  `id` bigint NOT NULL AUTO_INCREMENT,\n  `s` varchar(5),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB AUTO_INCREMENT=15 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_bin")
+	s.stop()
+	s.stop = func() {}
+	st2, _ := local.Open(dir)
+	s2 := startServer(t, serverOpts{store: st2})
+	c2 := conn(t, s2.db("d"))
+	mustExec(t, c2, "INSERT INTO a (s) VALUES ('s')")
+	expectRows(t, c2, "SELECT MAX(id) FROM a", "15")
 }

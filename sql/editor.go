@@ -179,7 +179,11 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 		return err
 	}
 	if e.t.keyless() {
-		return e.put(ctx, bt, stored, "")
+		if err := e.put(ctx, bt, stored, ""); err != nil {
+			return err
+		}
+		e.t.inserted(ctx, row)
+		return nil
 	}
 	key, err := e.key(bt, stored)
 	if err != nil {
@@ -190,7 +194,11 @@ func (e *editor) Insert(ctx *sql.Context, row sql.Row) error {
 	} else if ok {
 		return dupKeyError(e.keyString(row), old)
 	}
-	return e.put(ctx, bt, stored, "")
+	if err := e.put(ctx, bt, stored, ""); err != nil {
+		return err
+	}
+	e.t.inserted(ctx, row)
+	return nil
 }
 
 // Update implements sql.RowUpdater.

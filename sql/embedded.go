@@ -117,7 +117,7 @@ func (c *Conn) Query(ctx context.Context, query string) (res *Result, err error)
 	if err := iter.Close(sctx); err != nil {
 		return nil, err
 	}
-	if len(sch) == 1 && sch[0].Name == "OkResult" {
+	if len(sch) == 1 && sch[0].Name == types.OkResultColumnName {
 		res.Columns = nil
 	}
 	return res, nil

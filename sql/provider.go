@@ -356,6 +356,7 @@ type dbState struct {
 
 	mu       sync.Mutex
 	writers  map[string]*writerState
+	autoIncs map[string]*autoInc // by branch/table id
 	isClosed bool
 }
 

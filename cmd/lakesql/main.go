@@ -1,5 +1,3 @@
-// Command lakesql is the command line of lakesql: the MySQL-wire server,
-// embedded queries, imports and maintenance commands.
 package main
 
 import (
@@ -14,11 +12,29 @@ Usage:
   lakesql <command> [flags]
 
 Commands:
-  serve     start the MySQL-wire server
-  version   print the version
-  help      show this help
+  serve       start the MySQL-wire server
+  sql         run SQL statements in this process, without a server
+  import      load a CSV or Parquet file into a table as one version
+  log         list the versions of a branch
+  branches    list the branches of a database
+  tags        list the tags of a database
+  compact     merge a branch's data files (needs the writer lease)
+  checkpoint  write a checkpoint of a branch's log
+  vacuum      delete files and log entries no retained version needs
+  version     print the version
+  help        show this help
+
+Exit status: 0 on success, 1 when the command fails, 2 on a usage error.
 
 Run 'lakesql <command> --help' for a command's flags and an example.
+`
+
+const versionUsage = `Usage: lakesql version
+
+Prints the version of this lakesql build.
+
+Example:
+  lakesql version
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,6 +45,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return runIO(args, os.Stdin, stdout, stderr)
+}
+
+// runIO runs a command with the given standard streams (tests feed
+// standard input through it).
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cio := cmdIO{stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -38,10 +61,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	case "version", "--version":
+		if len(args) > 1 && (args[1] == "--help" || args[1] == "-h" || args[1] == "-help") {
+			fmt.Fprint(stdout, versionUsage)
+			return 0
+		}
 		fmt.Fprintf(stdout, "lakesql %s\n", version)
 		return 0
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "sql":
+		return sqlCmd(args[1:], cio)
+	case "import":
+		return importCmd(args[1:], cio)
+	case "log":
+		return logCmd(args[1:], cio)
+	case "branches":
+		return branchesCmd(args[1:], cio)
+	case "tags":
+		return tagsCmd(args[1:], cio)
+	case "compact":
+		return compactCmd(args[1:], cio)
+	case "checkpoint":
+		return checkpointCmd(args[1:], cio)
+	case "vacuum":
+		return vacuumCmd(args[1:], cio)
 	default:
 		fmt.Fprintf(stderr, "lakesql: unknown command %q\n\n%s", args[0], usage)
 		return 2
