@@ -88,7 +88,7 @@ func (d *Database) tableAt(ctx *sql.Context, snap *txn.Snapshot, name string, as
 	if ts == nil {
 		return nil, false, nil
 	}
-	t, err := newTable(ctx, d, ts.Meta, asOf)
+	t, err := d.st.table(ctx, d, ts, asOf)
 	if err != nil {
 		return nil, false, err
 	}

@@ -100,6 +100,12 @@ func (h *recoverHandler) recovered(query string, err *error) {
 
 func (h *recoverHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, callback mysql.ResultSpoolFn) (err error) {
 	defer h.recovered(query, &err)
+	if res, ok, err := h.fastInsert(ctx, c, query); ok {
+		if err != nil {
+			return err
+		}
+		return callback(res, false)
+	}
 	if res, ok, err := h.fastPointSelect(ctx, c, query, nil); ok {
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
 	"github.com/lakesql/lakesql/internal/base"
-	"github.com/lakesql/lakesql/internal/parquetio"
 )
 
 // The point-lookup fast path. Parsing and analyzing a statement costs
@@ -206,9 +206,9 @@ func lookupKey(ctx *sql.Context, t *Table, key any) ([]sql.Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc, err := parquetio.NewKeyEncoder(&t.meta.Schema, t.meta.Key)
-	if err != nil {
-		return nil, err
+	enc := t.enc
+	if enc == nil {
+		return nil, fmt.Errorf("lakesql: table %s has no key", t.meta.Name)
 	}
 	k, err := enc.Encode(key)
 	if err != nil {

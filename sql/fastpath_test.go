@@ -73,3 +73,55 @@ func TestFastPointSelect(t *testing.T) {
 		t.Fatalf("unknown table: %v (code %d)", err, code)
 	}
 }
+
+// TestFastInsert: INSERTs of literal rows answered without planning give
+// what the planned statement gives (a leading comment sends the same text
+// down the planned path): affected rows, errors, and the rows.
+func TestFastInsert(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	for _, tbl := range []string{"fast", "planned"} {
+		mustExec(t, c, "CREATE TABLE "+tbl+" (id BIGINT PRIMARY KEY, k INT, v DOUBLE, s VARCHAR(4), d DECIMAL(5,2), dt DATE, u TINYINT UNSIGNED NOT NULL, UNIQUE KEY (s))")
+	}
+	stmts := []string{
+		"INSERT INTO %s VALUES (1, 10, 0.5, 'a', 1.25, '2026-01-02', 1), (2, 20, 1e3, 'b', -3, NULL, 2)",
+		"INSERT INTO %s VALUES (1, 99, 0, 'z', 0, NULL, 0)",
+		"INSERT INTO %s VALUES (3, 30, 3, 'c', 3, NULL, 3) ON DUPLICATE KEY UPDATE k = VALUES(k)",
+		"INSERT INTO %s VALUES (3, 31, 3, 'c', 3, NULL, 3), (4, 40, 4, 'dd', 4, NULL, 4) ON DUPLICATE KEY UPDATE k = VALUES(k), v = VALUES(v)",
+		"INSERT INTO %s VALUES (3, 31, 3, 'c', 3, NULL, 3) ON DUPLICATE KEY UPDATE k = VALUES(k)",
+		"INSERT INTO %s (u, id, k, v, s, d, dt) VALUES (5, 5, 50, 5, 'e', 5.5, '2020-02-29')",
+		"INSERT INTO %s VALUES (6, 60, 6, 'toolong', 6, NULL, 6)",
+		"INSERT INTO %s VALUES (7, 70, 7, 'g', 1000, NULL, 7)",
+		"INSERT INTO %s VALUES (8, 80, 8, 'h', 8, NULL, 300)",
+		"INSERT INTO %s VALUES (9, 90, 9, 'i', 9, NULL, NULL)",
+		"INSERT INTO %s VALUES (10, 100, 10, 'a', 10, NULL, 10)",
+		"INSERT INTO %s VALUES (11, 110, 11, 'k', 11, NULL, 11), (11, 111, 11, 'l', 11, NULL, 11)",
+		"INSERT INTO %s VALUES (12, 120, 12, 'm''', 12, NULL, 12)",
+		"INSERT INTO %s VALUES (2, 21, 1e3, 'b', -3, NULL, 2) ON DUPLICATE KEY UPDATE k = VALUES(k)",
+	}
+	before := s.p.FastInserts()
+	for _, q := range stmts {
+		fr, ferr := c.ExecContext(context.Background(), fmt.Sprintf(q, "fast"))
+		pr, perr := c.ExecContext(context.Background(), "/* planned */ "+fmt.Sprintf(q, "planned"))
+		if errCode(ferr) != errCode(perr) || (ferr == nil) != (perr == nil) {
+			t.Fatalf("%s:\n fast: %v\n planned: %v", q, ferr, perr)
+		}
+		if ferr == nil {
+			fn, _ := fr.RowsAffected()
+			pn, _ := pr.RowsAffected()
+			if fn != pn {
+				t.Fatalf("%s: fast path affected %d rows, planned %d", q, fn, pn)
+			}
+		}
+	}
+	got := query(t, c, "SELECT * FROM fast ORDER BY id")
+	want := query(t, c, "SELECT * FROM planned ORDER BY id")
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("fast path rows %q\nplanned rows %q", got, want)
+	}
+	if n := s.p.FastInserts() - before; n < 6 {
+		t.Fatalf("only %d inserts took the fast path", n)
+	}
+}

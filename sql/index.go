@@ -207,9 +207,9 @@ func pointKeys(ix *index, ranges sql.MySQLRangeCollection) ([][]any, bool) {
 
 // pointRows looks the keys up.
 func (t *Table) pointRows(ctx *sql.Context, v *readView, keys [][]any) (sql.RowIter, error) {
-	enc, err := parquetio.NewKeyEncoder(&t.meta.Schema, t.meta.Key)
-	if err != nil {
-		return nil, err
+	enc := t.enc
+	if enc == nil {
+		return nil, fmt.Errorf("lakesql: table %s has no key", t.meta.Name)
 	}
 	var rows []sql.Row
 	seen := map[parquetio.Key]bool{}

@@ -56,8 +56,9 @@ type Provider struct {
 	revs map[string]*Database
 	// sessions are the server's sessions by connection id.
 	sessions sessions
-	// fastSelects counts point selects answered without planning.
-	fastSelects atomic.Int64
+	// fastSelects and fastInserts count the statements answered without
+	// planning.
+	fastSelects, fastInserts atomic.Int64
 	// auth, once Users ran, checks privileges where lakesql answers
 	// without go-mysql-server (the point-select fast path).
 	auth atomic.Pointer[mysql_db.MySQLDb]
@@ -128,6 +129,10 @@ func (p *Provider) writers() []*memwal.Branch {
 // FastSelects is the number of point selects the server answered without
 // planning them.
 func (p *Provider) FastSelects() int64 { return p.fastSelects.Load() }
+
+// FastInserts is the number of INSERTs of literal rows the server ran
+// without planning them.
+func (p *Provider) FastInserts() int64 { return p.fastInserts.Load() }
 
 // Close flushes and closes every branch writer (releasing their leases)
 // and the databases.
@@ -357,7 +362,39 @@ type dbState struct {
 	mu       sync.Mutex
 	writers  map[string]*writerState
 	autoIncs map[string]*autoInc // by branch/table id
+	tables   map[tableKey]*Table // built tables, see table
 	isClosed bool
+}
+
+// tableKey identifies a table's metadata at a log state: a TableState is
+// immutable and replaced by every change of the table.
+type tableKey struct {
+	db   *Database
+	ts   *txn.TableState
+	asOf *txn.Snapshot
+}
+
+// table returns the go-mysql-server view of a table, building it once per
+// table state (a copy, so that callers may change it).
+func (d *dbState) table(ctx *sql.Context, db *Database, ts *txn.TableState, asOf *txn.Snapshot) (*Table, error) {
+	k := tableKey{db: db, ts: ts, asOf: asOf}
+	d.mu.Lock()
+	t := d.tables[k]
+	d.mu.Unlock()
+	if t == nil {
+		var err error
+		if t, err = newTable(ctx, db, ts.Meta, asOf); err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		if d.tables == nil || len(d.tables) > 1024 {
+			d.tables = map[tableKey]*Table{}
+		}
+		d.tables[k] = t
+		d.mu.Unlock()
+	}
+	c := *t
+	return &c, nil
 }
 
 // writerState is a branch's writer, or why this process is not it.

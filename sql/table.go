@@ -32,6 +32,8 @@ type Table struct {
 	keyIdx []int
 	sch    sql.Schema
 	pkSch  sql.PrimaryKeySchema
+	// enc encodes keys (nil for a table without one).
+	enc *parquetio.KeyEncoder
 }
 
 // colInfo is a visible column.
@@ -103,6 +105,13 @@ func newTable(ctx *sql.Context, db *Database, meta txn.Table, asOf *txn.Snapshot
 	}
 	t.sch = full
 	t.pkSch = sql.NewPrimaryKeySchema(full, pkOrdinals...)
+	if len(meta.Key) > 0 {
+		enc, err := parquetio.NewKeyEncoder(&t.meta.Schema, t.meta.Key)
+		if err != nil {
+			return nil, err
+		}
+		t.enc = enc
+	}
 	return t, nil
 }
 
@@ -421,9 +430,8 @@ func (t *Table) scan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, k
 	var enc *parquetio.KeyEncoder
 	var keyTypes []base.Type
 	if shadow != nil || withKeys {
-		var err error
-		if enc, err = parquetio.NewKeyEncoder(&t.meta.Schema, t.meta.Key); err != nil {
-			return nil, err
+		if enc = t.enc; enc == nil {
+			return nil, fmt.Errorf("lakesql: table %s has no key", t.meta.Name)
 		}
 		for _, ki := range t.keyIdx {
 			keyPos = append(keyPos, len(ids))
