@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -27,18 +29,25 @@ func benchTable(b *testing.B, n int) execer {
 		}
 		mustExec(b, c, sb.String())
 	}
-	query(b, c, "CALL lakesql_flush()")
+	if os.Getenv("LAKESQL_BENCH_NOFLUSH") == "" {
+		query(b, c, "CALL lakesql_flush()")
+	}
 	return c
 }
 
 // BenchmarkPointLookup: primary-key point selects over the wire, from the
-// files (the MemTable flushed), one client.
+// files (the MemTable flushed), one client; LAKESQL_BENCH_ROWS sets the
+// table's size (default 100,000).
 func BenchmarkPointLookup(b *testing.B) {
-	c := benchTable(b, 100_000)
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("LAKESQL_BENCH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	c := benchTable(b, n)
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		id := rand.IntN(100_000)
+		id := rand.IntN(n)
 		rows, err := c.QueryContext(ctx, "SELECT * FROM t WHERE id = ?", id)
 		if err != nil {
 			b.Fatal(err)

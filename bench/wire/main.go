@@ -24,6 +24,10 @@ type options struct {
 	lookups    int    // point lookups per mode
 	upsertRows int    // rows upserted, half of them existing
 	lakesqlSrc string // root of the lakesql repository
+	// settle is a pause after the load, before the queries, for every
+	// target: background work the load started (InnoDB's page flushing,
+	// lakesql's MemTable flush) then does not compete with the queries.
+	settle time.Duration
 }
 
 // A target is one kind of server under test.
@@ -56,6 +60,7 @@ func main() {
 	flag.IntVar(&o.lookups, "lookups", 10_000, "primary-key point lookups, per mode (interpolated, prepared)")
 	flag.IntVar(&o.upsertRows, "upsert-rows", 100_000, "rows upserted in batches of 1,000, half of them existing")
 	targets := flag.String("targets", "mariadb,gms,lakesql", "comma-separated targets to run, in order: mariadb, gms, lakesql")
+	flag.DurationVar(&o.settle, "settle", 0, "pause after the load, before the queries (for every target)")
 	flag.StringVar(&o.lakesqlSrc, "lakesql-src", "..", "root of the lakesql repository, where the lakesql target builds ./cmd/lakesql")
 	flag.Parse()
 	if flag.NArg() > 0 || o.rows < 1 || o.lookups < 1 || o.upsertRows < 1 || (o.upsertRows+1)/2 > o.rows {

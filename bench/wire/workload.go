@@ -85,6 +85,10 @@ func workload(ctx context.Context, login *mysql.Config, o options, fig map[strin
 		}
 		fig[s.key] = d
 		progress("%s: %.3f s", s.key, d.Seconds())
+		if s.key == "load" && o.settle > 0 {
+			progress("settling for %s", o.settle)
+			time.Sleep(o.settle)
+		}
 	}
 	return nil
 }
