@@ -60,11 +60,17 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	}
 	ks := make([]keyed, 0, len(rows))
 	tx := &Txn{b: b}
+	// A keyless table's rows get fresh hidden ids, increasing: they are
+	// in key order already and supersede nothing.
+	kc := t.meta.Schema.ColumnByID(t.meta.Key[0])
+	fresh := len(t.meta.Key) == 1 && kc != nil && kc.Hidden // every key new
 	for i, row := range rows {
 		r := slices.Clone(row)
 		for j, c := range t.meta.Schema.Columns {
 			if c.Hidden && r[j] == nil {
 				r[j] = b.newRowID()
+			} else if c.Hidden && c.ID == kc.ID {
+				fresh = false // a given row id may exist
 			}
 		}
 		norm, err := t.norm.Row(r)
@@ -77,7 +83,10 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 		}
 		ks = append(ks, keyed{key: key, row: norm, i: i})
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(string(a.key), string(b.key)) })
+	byKey := func(a, b keyed) int { return strings.Compare(string(a.key), string(b.key)) }
+	if !slices.IsSortedFunc(ks, byKey) {
+		slices.SortStableFunc(ks, byKey)
+	}
 	last := ks[:0] // of each run of one key, its last row
 	for i := range ks {
 		if i+1 < len(ks) && ks[i+1].key == ks[i].key {
@@ -91,7 +100,7 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	for i, k := range ks {
 		changes[i] = memtable.Change{Key: k.key, Row: k.row}
 	}
-	if err := b.writeChanges(ctx, head, t, changes, c); err != nil {
+	if err := b.writeChanges(ctx, head, t, changes, c, fresh); err != nil {
 		return nil, err
 	}
 	next, err := b.db.Commit(ctx, head, c)
