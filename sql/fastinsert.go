@@ -3,7 +3,6 @@ package sql
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -470,30 +469,13 @@ func convertLiteral(ctx *sql.Context, c colInfo, lit literalValue) (v any, ok bo
 			} else {
 				return nil, false, nil
 			}
-		case c.typ.Kind == base.TypeFloat32, c.typ.Kind == base.TypeFloat64, c.typ.Kind == base.TypeDecimal:
-			d, err := decimal.NewFromString(lit.text)
-			if err != nil {
+		default:
+			if in, ok = number(c, lit.text, false); !ok {
 				return nil, false, nil
 			}
-			in = d
-		default:
-			return nil, false, nil
 		}
 	case 'n':
-		switch c.typ.Kind {
-		case base.TypeFloat32, base.TypeFloat64:
-			f, err := strconv.ParseFloat(lit.text, 64)
-			if err != nil {
-				return nil, false, nil
-			}
-			in = f
-		case base.TypeDecimal:
-			d, err := decimal.NewFromString(lit.text)
-			if err != nil {
-				return nil, false, nil
-			}
-			in = d
-		default:
+		if in, ok = number(c, lit.text, true); !ok {
 			return nil, false, nil
 		}
 	case 's':
@@ -521,4 +503,19 @@ func convertLiteral(ctx *sql.Context, c colInfo, lit literalValue) (v any, ok bo
 	return out, true, nil
 }
 
-var _ = fmt.Sprint
+// number reads a numeric literal for a FLOAT, DOUBLE or DECIMAL column:
+// exactly (as a decimal) unless it is a non-integer for a float column.
+func number(c colInfo, text string, fraction bool) (any, bool) {
+	switch c.typ.Kind {
+	case base.TypeFloat32, base.TypeFloat64:
+		if fraction {
+			f, err := strconv.ParseFloat(text, 64)
+			return f, err == nil
+		}
+	case base.TypeDecimal:
+	default:
+		return nil, false
+	}
+	d, err := decimal.NewFromString(text)
+	return d, err == nil
+}

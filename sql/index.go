@@ -130,7 +130,7 @@ func (t *Table) lookupRows(ctx *sql.Context, v *readView, l *sql.IndexLookup) (s
 		return nil, fmt.Errorf("lakesql: unexpected index lookup %T on %s", l.Ranges, t.meta.Name)
 	}
 	if l.IsEmptyRange {
-		return &sliceIter{}, nil
+		return sql.RowsToRowIter(), nil
 	}
 	if ix.primary {
 		if keys, ok := pointKeys(ix, ranges); ok {
@@ -252,7 +252,7 @@ func (t *Table) pointRows(ctx *sql.Context, v *readView, keys [][]any) (sql.RowI
 			rows = append(rows, row)
 		}
 	}
-	return &sliceIter{rows: rows}, nil
+	return sql.RowsToRowIter(rows...), nil
 }
 
 // keyValue converts a go-mysql-server value to the stored form of a key

@@ -252,13 +252,19 @@ func (t *Transaction) findSavepoint(name string) (int, error) {
 	return 0, sql.ErrSavepointDoesNotExist.New(name)
 }
 
-// RollbackToSavepoint implements sql.TransactionSession.
-func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+// savepointOf finds the named savepoint of a transaction.
+func savepointOf(tx sql.Transaction, name string) (*Transaction, int, error) {
 	t, ok := tx.(*Transaction)
-	if !ok {
-		return sql.ErrSavepointDoesNotExist.New(name)
+	if !ok || t == nil {
+		return nil, 0, sql.ErrSavepointDoesNotExist.New(name)
 	}
 	i, err := t.findSavepoint(name)
+	return t, i, err
+}
+
+// RollbackToSavepoint implements sql.TransactionSession.
+func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
+	t, i, err := savepointOf(tx, name)
 	if err != nil {
 		return err
 	}
@@ -274,11 +280,7 @@ func (s *Session) RollbackToSavepoint(ctx *sql.Context, tx sql.Transaction, name
 
 // ReleaseSavepoint implements sql.TransactionSession.
 func (s *Session) ReleaseSavepoint(ctx *sql.Context, tx sql.Transaction, name string) error {
-	t, ok := tx.(*Transaction)
-	if !ok {
-		return sql.ErrSavepointDoesNotExist.New(name)
-	}
-	i, err := t.findSavepoint(name)
+	t, i, err := savepointOf(tx, name)
 	if err != nil {
 		return err
 	}

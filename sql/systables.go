@@ -31,14 +31,14 @@ func (t *systemTable) Schema() sql.Schema         { return t.schema }
 func (t *systemTable) Collation() sql.CollationID { return sql.Collation_Default }
 func (t *systemTable) IsTemporary() bool          { return false }
 func (t *systemTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
-	return &partitionIter{parts: []sql.Partition{&partition{}}}, nil
+	return sql.PartitionsToPartitionIter(&partition{}), nil
 }
 func (t *systemTable) PartitionRows(ctx *sql.Context, _ sql.Partition) (sql.RowIter, error) {
 	rows, err := t.rows(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &sliceIter{rows: rows}, nil
+	return sql.RowsToRowIter(rows...), nil
 }
 
 var datetime6 = types.MustCreateDatetimeType(sqltypes.Datetime, 6)
@@ -58,6 +58,18 @@ func msTime(ms int64) any {
 		return nil
 	}
 	return time.UnixMilli(ms).UTC()
+}
+
+// metaRows builds a system table's rows from the database's _meta log,
+// read fresh.
+func (d *Database) metaRows(build func(*sql.Context, *txn.MetaState) []sql.Row) func(*sql.Context) ([]sql.Row, error) {
+	return func(ctx *sql.Context) ([]sql.Row, error) {
+		meta, err := d.st.db.RefreshMeta(ctx)
+		if err != nil {
+			return nil, translate(err)
+		}
+		return build(ctx, meta), nil
+	}
 }
 
 // systemTable returns the system table of that name at asOf (nil: the
@@ -110,11 +122,7 @@ func (d *Database) systemTable(ctx *sql.Context, name string, asOf *txn.Snapshot
 			&sql.Column{Name: "from_branch", Type: varchar(255)},
 			&sql.Column{Name: "from_version", Type: types.Int64},
 			&sql.Column{Name: "created_at", Type: datetime6},
-		), rows: func(ctx *sql.Context) ([]sql.Row, error) {
-			meta, err := d.st.db.RefreshMeta(ctx)
-			if err != nil {
-				return nil, translate(err)
-			}
+		), rows: d.metaRows(func(ctx *sql.Context, meta *txn.MetaState) []sql.Row {
 			var out []sql.Row
 			for _, b := range meta.Branches() {
 				var head any
@@ -131,19 +139,15 @@ func (d *Database) systemTable(ctx *sql.Context, name string, asOf *txn.Snapshot
 				}
 				out = append(out, sql.NewRow(b.Name, head, from, fromVersion, msTime(b.CreatedAt)))
 			}
-			return out, nil
-		}}, true, nil
+			return out
+		})}, true, nil
 	case "lakesql_tags":
 		return &systemTable{name: lname, schema: schemaOf(lname,
 			&sql.Column{Name: "name", Type: varchar(255)},
 			&sql.Column{Name: "branch", Type: varchar(255)},
 			&sql.Column{Name: "version", Type: types.Int64},
 			&sql.Column{Name: "created_at", Type: datetime6},
-		), rows: func(ctx *sql.Context) ([]sql.Row, error) {
-			meta, err := d.st.db.RefreshMeta(ctx)
-			if err != nil {
-				return nil, translate(err)
-			}
+		), rows: d.metaRows(func(ctx *sql.Context, meta *txn.MetaState) []sql.Row {
 			var out []sql.Row
 			for _, t := range meta.Tags() {
 				if t.Deleted {
@@ -155,8 +159,8 @@ func (d *Database) systemTable(ctx *sql.Context, name string, asOf *txn.Snapshot
 				}
 				out = append(out, sql.NewRow(t.Name, branch, t.Version, msTime(t.CreatedAt)))
 			}
-			return out, nil
-		}}, true, nil
+			return out
+		})}, true, nil
 	case "lakesql_files":
 		return &systemTable{name: lname, schema: schemaOf(lname,
 			&sql.Column{Name: "table_name", Type: varchar(255)},

@@ -229,30 +229,15 @@ type partition struct {
 
 func (p *partition) Key() []byte { return []byte("p") }
 
-type partitionIter struct {
-	parts []sql.Partition
-}
-
-func (it *partitionIter) Next(*sql.Context) (sql.Partition, error) {
-	if len(it.parts) == 0 {
-		return nil, io.EOF
-	}
-	p := it.parts[0]
-	it.parts = it.parts[1:]
-	return p, nil
-}
-
-func (it *partitionIter) Close(*sql.Context) error { return nil }
-
 // Partitions implements sql.Table: one partition; the scan decodes in
 // parallel inside it (go-mysql-server reads partitions one by one).
 func (t *Table) Partitions(ctx *sql.Context) (sql.PartitionIter, error) {
-	return &partitionIter{parts: []sql.Partition{&partition{}}}, nil
+	return sql.PartitionsToPartitionIter(&partition{}), nil
 }
 
 // LookupPartitions implements sql.IndexedTable.
 func (t *Table) LookupPartitions(ctx *sql.Context, l sql.IndexLookup) (sql.PartitionIter, error) {
-	return &partitionIter{parts: []sql.Partition{&partition{lookup: &l}}}, nil
+	return sql.PartitionsToPartitionIter(&partition{lookup: &l}), nil
 }
 
 // IndexedAccess implements sql.IndexAddressable.
@@ -371,7 +356,7 @@ func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predic
 	}
 	key := fmt.Sprintf("%p|%s|%v|%s|%d", v.snapID, t.meta.ID, t.proj, predText, tx.writes())
 	if rows, ok := tx.scans[key]; ok {
-		return &sliceIter{rows: rows}, nil
+		return sql.RowsToRowIter(rows...), nil
 	}
 	iter, err := t.scanRows(ctx, v, pred, nil)
 	if err != nil {
@@ -396,7 +381,7 @@ func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predic
 		tx.scans = map[string][]sql.Row{}
 	}
 	tx.scans[key] = rows
-	return &sliceIter{rows: rows}, nil
+	return sql.RowsToRowIter(rows...), nil
 }
 
 // scanRows scans the view: file and MemTable rows (minus the keys the
@@ -569,20 +554,6 @@ func (r *rowIter) Close(*sql.Context) error {
 	r.it.Close()
 	return nil
 }
-
-// sliceIter yields prepared rows.
-type sliceIter struct{ rows []sql.Row }
-
-func (s *sliceIter) Next(*sql.Context) (sql.Row, error) {
-	if len(s.rows) == 0 {
-		return nil, io.EOF
-	}
-	r := s.rows[0]
-	s.rows = s.rows[1:]
-	return r, nil
-}
-
-func (s *sliceIter) Close(*sql.Context) error { return nil }
 
 // DataLength implements sql.StatisticsTable.
 func (t *Table) DataLength(ctx *sql.Context) (uint64, error) {
