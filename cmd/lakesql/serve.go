@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // --debug-addr
 	"os"
 	"os/signal"
 	"strings"
@@ -49,6 +51,7 @@ type serveFlags struct {
 	logLevel      string
 	tlsCert       string
 	tlsKey        string
+	debugAddr     string
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +66,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key enables TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -167,6 +171,17 @@ func runServer(f serveFlags, log *slog.Logger) error {
 	srv, err := lsql.NewServer(p, e, scfg)
 	if err != nil {
 		return err
+	}
+	if f.debugAddr != "" {
+		if !loopback(f.debugAddr) {
+			return fmt.Errorf("--debug-addr %s: profiles are served on loopback addresses only", f.debugAddr)
+		}
+		go func() {
+			log.Info("profiles served", "addr", "http://"+f.debugAddr+"/debug/pprof/")
+			if err := http.ListenAndServe(f.debugAddr, nil); err != nil {
+				log.Warn("profile server stopped", "err", err)
+			}
+		}()
 	}
 	log.Info("lakesql serving", "version", version, "listen", f.listen, "data", redact(f.data), "tls", scfg.TLS != nil)
 	done := make(chan error, 1)
