@@ -48,7 +48,7 @@ func BenchmarkPointLookup(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		id := rand.IntN(n)
-		rows, err := c.QueryContext(ctx, "SELECT * FROM t WHERE id = ?", id)
+		rows, err := c.QueryContext(ctx, "SELECT * FROM t WHERE id = ?"+os.Getenv("LAKESQL_BENCH_SUFFIX"), id)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -32,6 +32,7 @@ import (
 
 // insertStmt is a parsed INSERT of literal rows.
 type insertStmt struct {
+	db      string // "" for the session's
 	table   string
 	columns []string // nil: all, in order
 	rows    [][]literalValue
@@ -58,6 +59,12 @@ func parseInsert(q string) (*insertStmt, bool) {
 	var ok bool
 	if st.table, ok = sc.ident(); !ok {
 		return nil, false
+	}
+	if sc.punct('.') {
+		st.db = st.table
+		if st.table, ok = sc.ident(); !ok {
+			return nil, false
+		}
 	}
 	if sc.punct('(') {
 		for {
@@ -251,11 +258,18 @@ func (h *recoverHandler) fastInsert(goctx context.Context, c *mysql.Conn, q stri
 		return nil, false, nil
 	}
 	s := h.sessions.get(c.ConnectionID)
-	if s == nil || s.GetCurrentDatabase() == "" {
+	if s == nil {
 		return nil, false, nil
 	}
 	st, ok := parseInsert(q)
 	if !ok || len(st.rows) == 0 {
+		return nil, false, nil
+	}
+	dbName := st.db
+	if dbName == "" {
+		dbName = s.GetCurrentDatabase()
+	}
+	if dbName == "" {
 		return nil, false, nil
 	}
 	ctx := sql.NewContext(goctx, sql.WithSession(s))
@@ -263,7 +277,7 @@ func (h *recoverHandler) fastInsert(goctx context.Context, c *mysql.Conn, q stri
 	if t, ok := ctx.GetTransaction().(*Transaction); ok && t != nil && t.readOnly {
 		return nil, false, nil
 	}
-	d, err := h.p.database(ctx, s.GetCurrentDatabase())
+	d, err := h.p.database(ctx, dbName)
 	if err != nil {
 		return nil, false, nil
 	}

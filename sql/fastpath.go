@@ -29,7 +29,7 @@ import (
 // the planned statement would read it. Anything else, or any doubt, takes
 // the normal path.
 
-var pointSelect = regexp.MustCompile("(?is)^\\s*select\\s+(\\*|`?[a-z_][a-z0-9_]*`?(?:\\s*,\\s*`?[a-z_][a-z0-9_]*`?)*)\\s+from\\s+`?([a-z_][a-z0-9_$]*)`?\\s+where\\s+`?([a-z_][a-z0-9_]*)`?\\s*=\\s*(\\?|-?[0-9]+|'[^'\\\\]*')\\s*;?\\s*$")
+var pointSelect = regexp.MustCompile("(?is)^\\s*select\\s+(\\*|`?[a-z_][a-z0-9_]*`?(?:\\s*,\\s*`?[a-z_][a-z0-9_]*`?)*)\\s+from\\s+(?:(?:`([^`]+)`|([a-z_][a-z0-9_$]*))\\.)?`?([a-z_][a-z0-9_$]*)`?\\s+where\\s+`?([a-z_][a-z0-9_]*)`?\\s*=\\s*(\\?|-?[0-9]+|'[^'\\\\]*')\\s*;?\\s*$")
 
 // sessions maps connection ids to sessions, for the fast path.
 type sessions struct {
@@ -67,10 +67,17 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		return nil, false, nil
 	}
 	s := h.sessions.get(c.ConnectionID)
-	if s == nil || s.GetCurrentDatabase() == "" {
+	if s == nil {
 		return nil, false, nil
 	}
-	lit := m[4]
+	dbName := s.GetCurrentDatabase()
+	if q := m[2] + m[3]; q != "" {
+		dbName = q // db.table
+	}
+	if dbName == "" {
+		return nil, false, nil
+	}
+	lit := m[6]
 	var keyText string
 	var quoted bool
 	switch {
@@ -104,11 +111,11 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 			ctx.SetTransaction(nil)
 		}()
 	}
-	d, err := h.p.database(ctx, s.GetCurrentDatabase())
+	d, err := h.p.database(ctx, dbName)
 	if err != nil {
 		return nil, false, nil
 	}
-	tbl, found, err := d.GetTableInsensitive(ctx, m[2])
+	tbl, found, err := d.GetTableInsensitive(ctx, m[4])
 	if err != nil || !found {
 		return nil, false, nil
 	}
@@ -123,7 +130,7 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		}
 	}
 	kc := t.meta.Schema.Columns[t.keyIdx[0]]
-	if !strings.EqualFold(kc.Name, strings.Trim(m[3], "`")) {
+	if !strings.EqualFold(kc.Name, strings.Trim(m[5], "`")) {
 		return nil, false, nil
 	}
 	typ, err := base.ParseType(kc.Type)

@@ -47,6 +47,9 @@ func TestFastPointSelect(t *testing.T) {
 		same(pc, "SELECT d, dt FROM t WHERE `id` = ?", id)
 	}
 	same(c, "SELECT * FROM ts WHERE k = 'a'")
+	same(c, "SELECT * FROM d.ts WHERE k = 'a'")
+	same(c, "SELECT v FROM `d/main`.ts WHERE k = 'b'")
+	same(c, "SELECT * FROM lakesql_log WHERE version = 1")
 	same(pc, "SELECT * FROM ts WHERE k = ?", "b")
 	same(pc, "SELECT * FROM ts WHERE k = ?", "zz")
 	expectRows(t, c, "SELECT n FROM t WHERE id = 3", "30")
@@ -100,6 +103,7 @@ func TestFastInsert(t *testing.T) {
 		"INSERT INTO %s VALUES (11, 110, 11, 'k', 11, NULL, 11), (11, 111, 11, 'l', 11, NULL, 11)",
 		"INSERT INTO %s VALUES (12, 120, 12, 'm''', 12, NULL, 12)",
 		"INSERT INTO %s VALUES (2, 21, 1e3, 'b', -3, NULL, 2) ON DUPLICATE KEY UPDATE k = VALUES(k)",
+		"INSERT INTO d.%s VALUES (20, 200, 20, 'q', 20, NULL, 20)",
 	}
 	before := s.p.FastInserts()
 	for _, q := range stmts {
