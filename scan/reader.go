@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"path"
-	"strconv"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -61,13 +60,20 @@ type Reader struct {
 
 	mu struct {
 		sync.Mutex
-		files map[string]*fileEntry
+		files map[fileKey]*fileEntry
 		lru   *list.List // of *fileEntry, most recent first
 	}
 }
 
+// fileKey names an open file: its path and the shape of the schema it is
+// read through.
+type fileKey struct {
+	path          string
+	nextID, ncols int
+}
+
 type fileEntry struct {
-	path string
+	path fileKey
 	once sync.Once
 	f    *parquetio.File
 	err  error
@@ -97,7 +103,7 @@ func NewReader(st store.Reader, prefix string, opts Options) *Reader {
 			r.pages = parquetio.NewPageCache(opts.PageCacheBytes)
 		}
 	}
-	r.mu.files = map[string]*fileEntry{}
+	r.mu.files = map[fileKey]*fileEntry{}
 	r.mu.lru = list.New()
 	return r
 }
@@ -135,9 +141,9 @@ func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, k
 	// cached per schema: the next column id and the number of columns
 	// change with every ADD and DROP (renames do not matter, columns are
 	// matched by id).
-	ck := rel
+	ck := fileKey{path: rel}
 	if schema != nil {
-		ck = rel + "#" + strconv.Itoa(schema.NextColumnID) + "." + strconv.Itoa(len(schema.Columns))
+		ck.nextID, ck.ncols = schema.NextColumnID, len(schema.Columns)
 	}
 	r.mu.Lock()
 	e := r.mu.files[ck]
