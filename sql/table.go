@@ -467,6 +467,14 @@ type rowIter struct {
 	done      bool
 }
 
+// kept reports whether the iterator returns row.
+func (r *rowIter) kept(row sql.Row) (bool, error) {
+	if r.keep == nil {
+		return true, nil
+	}
+	return r.keep(row)
+}
+
 func (r *rowIter) Next(ctx *sql.Context) (sql.Row, error) {
 	row, _, err := r.nextWithKey(ctx)
 	return row, err
@@ -501,14 +509,11 @@ func (r *rowIter) nextWithKey(ctx *sql.Context) (sql.Row, parquetio.Key, error) 
 			for c, read := range r.readers {
 				row[c] = read(i)
 			}
-			if r.keep != nil {
-				ok, err := r.keep(row)
+			if ok, err := r.kept(row); err != nil || !ok {
 				if err != nil {
 					return nil, "", err
 				}
-				if !ok {
-					continue
-				}
+				continue
 			}
 			return row, key, nil
 		}
@@ -535,14 +540,11 @@ func (r *rowIter) nextWithKey(ctx *sql.Context) (sql.Row, parquetio.Key, error) 
 		for len(r.extra) > 0 {
 			row, key := r.extra[0], r.extraKeys[0]
 			r.extra, r.extraKeys = r.extra[1:], r.extraKeys[1:]
-			if r.keep != nil {
-				ok, err := r.keep(row)
+			if ok, err := r.kept(row); err != nil || !ok {
 				if err != nil {
 					return nil, "", err
 				}
-				if !ok {
-					continue
-				}
+				continue
 			}
 			return row, key, nil
 		}
