@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -272,5 +271,3 @@ func (d *Database) SaveStoredProcedure(ctx *sql.Context, spd sql.StoredProcedure
 func (d *Database) DropStoredProcedure(ctx *sql.Context, name string) error {
 	return sql.ErrStoredProcedureDoesNotExist.New(name)
 }
-
-var _ = context.Background

@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -352,5 +351,3 @@ func (p *Provider) forget(name string) {
 	defer p.mu.Unlock()
 	delete(p.revs, strings.ToLower(name))
 }
-
-var _ = context.Background

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -513,5 +512,3 @@ func (e *notWriterError) Error() string {
 }
 
 func (e *notWriterError) Unwrap() error { return e.err }
-
-var _ = path.Join

@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/lakesql/lakesql/memwal"
 	lsql "github.com/lakesql/lakesql/sql"
 	"github.com/lakesql/lakesql/store"
 	"github.com/lakesql/lakesql/store/mem"
@@ -199,8 +198,6 @@ func expectErr(t testing.TB, db execer, code uint16, q string, args ...any) erro
 	}
 	return err
 }
-
-var _ = memwal.ErrConflict
 
 // TestQuickstart runs DESIGN.md's quickstart session.
 func TestQuickstart(t *testing.T) {

@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"io"
 	"strings"
 	"time"
 
@@ -216,5 +215,3 @@ func (d *Database) systemTable(ctx *sql.Context, name string, asOf *txn.Snapshot
 	}
 	return nil, false, nil
 }
-
-var _ = io.EOF

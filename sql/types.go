@@ -3,7 +3,6 @@ package sql
 import (
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
-	"github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/shopspring/decimal"
 
 	"github.com/lakesql/lakesql/internal/base"
@@ -138,8 +136,6 @@ func baseType(t sql.Type) (base.Type, error) {
 	}
 	return unsupported()
 }
-
-var _ = query.Type(0)
 
 // toStored converts a go-mysql-server value to what the MemTable's
 // normalizer accepts for a column of type t.
@@ -295,5 +291,3 @@ func newColumnReader(t base.Type, arr arrow.Array) columnReader {
 	}
 	return func(int) any { return nil }
 }
-
-var _ = big.NewInt
