@@ -66,6 +66,8 @@ func TestDataDriven(t *testing.T) {
 						MaxProbeDepth:   int(intArg(t, args, "max-depth")),
 						MaxInputBytes:   intArg(t, args, "max-input"),
 						TargetFileBytes: intArg(t, args, "target"),
+						MaxSmallFiles:   int(intArg(t, args, "max-small")),
+						SmallFileBytes:  intArg(t, args, "small"),
 					}
 					if s, ok := args["rewrite"]; ok {
 						f, err := strconv.ParseFloat(s, 64)

@@ -51,8 +51,17 @@
 //     the depth but are never merged for it. Each overlap merge lists its
 //     inputs as Runs of key-disjoint files, as parquet-go's merge does:
 //     concatenate disjoint inputs, merge overlapping ones.
+//   - File count: flushes that do not overlap (a keyless table's fresh row
+//     ids, keys written in order) never raise the depth, so they would pile
+//     up as small files that every scan opens. When a table has more than
+//     MaxSmallFiles files below SmallFileBytes (that no overlap merge
+//     takes), runs of consecutive small files in key order are compacted
+//     (ReasonCompact), each run ending where another file intersects its
+//     range: the output holds only keys between its inputs, which no other
+//     file holds, so no key's depth grows. Files without key ranges are
+//     compacted in generation order.
 //   - Dead rows: a file whose deletion vector hides more than RewriteFraction
-//     of its rows (and that no overlap merge takes) is rewritten alone; a
+//     of its rows (and that no other merge takes) is rewritten alone; a
 //     file with no live rows is dropped, reading and writing nothing.
 //
 // Outputs are cut at TargetFileBytes; overlap merges write in key order, so

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -19,6 +20,12 @@ type MergeOptions struct {
 	MaxInputBytes int64
 	// TargetFileBytes is the size a merge's output files are cut at.
 	TargetFileBytes int64
+	// MaxSmallFiles: a table with more live files smaller than
+	// SmallFileBytes than this has them compacted into fewer, larger
+	// files, where that raises no key's probe depth.
+	MaxSmallFiles int
+	// SmallFileBytes is the size below which a file counts as small.
+	SmallFileBytes int64
 }
 
 // Merge planning defaults.
@@ -27,6 +34,9 @@ const (
 	DefaultMaxProbeDepth   = 4
 	DefaultMaxInputBytes   = 512 << 20
 	DefaultTargetFileBytes = 128 << 20
+	DefaultMaxSmallFiles   = 8
+	// DefaultSmallFileBytes is a quarter of DefaultTargetFileBytes.
+	DefaultSmallFileBytes = DefaultTargetFileBytes / 4
 )
 
 func (o MergeOptions) withDefaults() MergeOptions {
@@ -41,6 +51,12 @@ func (o MergeOptions) withDefaults() MergeOptions {
 	}
 	if o.TargetFileBytes <= 0 {
 		o.TargetFileBytes = DefaultTargetFileBytes
+	}
+	if o.MaxSmallFiles <= 0 {
+		o.MaxSmallFiles = DefaultMaxSmallFiles
+	}
+	if o.SmallFileBytes <= 0 {
+		o.SmallFileBytes = DefaultSmallFileBytes
 	}
 	return o
 }
@@ -59,6 +75,9 @@ const (
 	// ReasonDrop removes files that have no live rows; nothing is
 	// read or written.
 	ReasonDrop Reason = "drop"
+	// ReasonCompact merges small files (many small flushes of a keyless
+	// table, or of a table written in key order) into larger ones.
+	ReasonCompact Reason = "compact"
 )
 
 // Merge is one planned merge: its inputs are replaced by its outputs in one
@@ -123,6 +142,12 @@ func PlanMerges(files []File, opts MergeOptions) []Merge {
 		merges = append(merges, m)
 	}
 
+	// Then small files, before rewrites: a compaction drops deleted rows
+	// too.
+	for _, m := range planCompactions(files, inMerge, opts) {
+		merges = append(merges, m)
+	}
+
 	var dropped []string
 	for i := range files {
 		f := &files[i]
@@ -155,6 +180,137 @@ func PlanMerges(files []File, opts MergeOptions) []Merge {
 		merges = append(merges, Merge{Reason: ReasonDrop, Inputs: dropped, Disjoint: true})
 	}
 	return merges
+}
+
+// planCompactions returns the compactions of small files when the table has
+// more than opts.MaxSmallFiles of them, marking their inputs in inMerge.
+// Files with key ranges are taken in key order, in groups of consecutive
+// small files whose union range no other file intersects: the output's
+// range then holds no key that another file holds unless an input held it
+// too, so no key's depth grows (a key between two inputs goes from depth 0
+// to 1). Files without key ranges (keyless tables) are grouped in
+// generation order. A group reads at most opts.MaxInputBytes.
+func planCompactions(files []File, inMerge map[*File]bool, opts MergeOptions) []Merge {
+	// Files other merges take are not small: they still bound groups.
+	taken := maps.Clone(inMerge)
+	small := func(f *File) bool {
+		return !taken[f] && f.Bytes < opts.SmallFileBytes && f.Bytes <= opts.MaxInputBytes
+	}
+	var keyed, keyless []*File
+	nsmall := 0
+	for i := range files {
+		f := &files[i]
+		if f.Live() == 0 {
+			continue
+		}
+		if small(f) {
+			nsmall++
+		}
+		if f.Keys != nil {
+			keyed = append(keyed, f)
+		} else if small(f) {
+			keyless = append(keyless, f)
+		}
+	}
+	if nsmall <= opts.MaxSmallFiles {
+		return nil
+	}
+	var merges []Merge
+	take := func(group []*File) {
+		if len(group) < 2 {
+			return
+		}
+		for _, f := range group {
+			inMerge[f] = true
+		}
+		merges = append(merges, compaction(group, opts))
+	}
+
+	slices.SortFunc(keyed, func(a, b *File) int {
+		return cmp.Or(bytes.Compare(a.Keys.Min, b.Keys.Min), bytes.Compare(a.Keys.Max, b.Keys.Max), cmp.Compare(a.Path, b.Path))
+	})
+	var (
+		group     []*File
+		union     Range
+		groupSize int64
+		reach     Key // the largest Max of the files before that no group took
+	)
+	other := func(r Range) {
+		if reach == nil || bytes.Compare(r.Max, reach) > 0 {
+			reach = r.Max
+		}
+	}
+	for _, f := range keyed {
+		free := reach == nil || bytes.Compare(reach, f.Keys.Min) < 0
+		switch {
+		case small(f) && len(group) > 0 && groupSize+f.Bytes <= opts.MaxInputBytes:
+			group = append(group, f)
+			union = union.union(*f.Keys)
+			groupSize += f.Bytes
+			continue
+		case len(group) > 0 && union.intersects(f.Keys):
+			// f overlaps the group but cannot join it: the group's
+			// output would hold f's keys that no input holds.
+			for _, g := range group {
+				other(*g.Keys)
+			}
+			group = nil
+			free = false
+		case len(group) > 0:
+			take(group)
+			other(union)
+			group = nil
+			free = bytes.Compare(union.Max, f.Keys.Min) < 0 && (reach == nil || bytes.Compare(reach, f.Keys.Min) < 0)
+		}
+		if small(f) && free {
+			group, union, groupSize = []*File{f}, *f.Keys, f.Bytes
+			continue
+		}
+		other(*f.Keys)
+	}
+	take(group)
+
+	slices.SortFunc(keyless, func(a, b *File) int {
+		return cmp.Or(cmp.Compare(a.Generation, b.Generation), cmp.Compare(a.Path, b.Path))
+	})
+	group, groupSize = nil, 0
+	for _, f := range keyless {
+		if groupSize+f.Bytes > opts.MaxInputBytes {
+			take(group)
+			group, groupSize = nil, 0
+		}
+		group = append(group, f)
+		groupSize += f.Bytes
+	}
+	take(group)
+	return merges
+}
+
+// compaction is the merge of a group of small files: in key order and
+// disjoint when they have key ranges, of kind Flushed unless all are Base.
+func compaction(group []*File, opts MergeOptions) Merge {
+	var m Merge
+	if group[0].Keys != nil {
+		n := &node{files: group, keys: *group[0].Keys}
+		for _, f := range group[1:] {
+			n.keys = n.keys.union(*f.Keys)
+		}
+		m = overlapMerge(n, opts)
+	} else {
+		m = Merge{Kind: Flushed}
+		for _, f := range group {
+			m.Inputs = append(m.Inputs, f.Path)
+			m.InputBytes += f.Bytes
+			m.OutputRows += f.Live()
+			m.OutputBytes += f.LiveBytes()
+		}
+		m.OutputFiles = outputFiles(m.OutputRows, m.OutputBytes, opts.TargetFileBytes)
+	}
+	m.Reason = ReasonCompact
+	if !slices.ContainsFunc(group, func(f *File) bool { return f.Kind == Flushed }) {
+		m.Kind = Base
+	}
+	return m
 }
 
 // planOverlaps returns the groups of files to merge so that the probe depth

@@ -3,6 +3,8 @@ package sql
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -149,15 +151,116 @@ func (t *Table) lookupRows(ctx *sql.Context, v *readView, l *sql.IndexLookup) (s
 	full := t.WithProjections(nil).(*Table)
 	// The keep function sees full rows; project afterwards.
 	keep := func(row sql.Row) (bool, error) { return inRanges(ctx, row, ordinals, ranges) }
-	pred := rangePredicate(ix.cols[0], ranges)
-	iter, err := full.scanRows(ctx, v, pred, keep)
-	if err != nil {
+	var iter sql.RowIter
+	if rows, key, ok, err := full.cachedRowsKey(ctx, v, nil, ""); err != nil {
+		return nil, err
+	} else if ok {
+		// A small table: a join's lookups into it search its cached rows
+		// instead of each scanning the files.
+		if iter, err = lookupSorted(ctx, v.txn, key, rows, ordinals[0], ranges, keep); err != nil {
+			return nil, err
+		}
+	} else if iter, err = full.scanRows(ctx, v, rangePredicate(ix.cols[0], ranges), keep); err != nil {
 		return nil, err
 	}
 	if t.proj == nil {
 		return iter, nil
 	}
 	return &projectIter{in: iter, proj: t.proj}, nil
+}
+
+// lookupSorted answers an index lookup from the cached rows of a small
+// table (cached under key in tx): it sorts them by the index's first column
+// (ordinal ord; the sorted copy is cached too), finds each range's window
+// of first-column values by binary search over the range's cuts, and keeps
+// the rows of the windows that keep keeps, each once.
+func lookupSorted(ctx *sql.Context, tx *Transaction, key string, rows []sql.Row, ord int,
+	ranges sql.MySQLRangeCollection, keep func(sql.Row) (bool, error)) (sql.RowIter, error) {
+	if len(ranges) == 0 || len(ranges[0]) == 0 {
+		return sql.RowsToRowIter(), nil
+	}
+	typ := ranges[0][0].Typ
+	skey := fmt.Sprintf("%s|sorted by %d", key, ord)
+	sorted, ok := tx.scans[skey]
+	if !ok {
+		sorted = slices.Clone(rows)
+		var err error
+		slices.SortStableFunc(sorted, func(a, b sql.Row) int {
+			c, cerr := compareNullsFirst(ctx, typ, a[ord], b[ord])
+			if cerr != nil && err == nil {
+				err = cerr
+			}
+			return c
+		})
+		if err != nil {
+			return nil, err
+		}
+		tx.scans[skey] = sorted
+	}
+	var firstErr error
+	note := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	cut := func(x any) (below, above sql.MySQLRangeCut) {
+		if x == nil {
+			return sql.BelowNull{}, sql.AboveNull{}
+		}
+		return sql.Below{Key: x}, sql.Above{Key: x}
+	}
+	var hits []int
+	for _, r := range ranges {
+		ce := r[0]
+		// Rows whose first value lies above the lower cut form a suffix,
+		// those below the upper cut a prefix.
+		lo := sort.Search(len(sorted), func(i int) bool {
+			below, _ := cut(sorted[i][ord])
+			c, err := ce.LowerBound.Compare(below, typ)
+			note(err)
+			return c <= 0
+		})
+		hi := sort.Search(len(sorted), func(i int) bool {
+			_, above := cut(sorted[i][ord])
+			c, err := above.Compare(ce.UpperBound, typ)
+			note(err)
+			return c > 0
+		})
+		for i := lo; i < hi; i++ {
+			ok, err := keep(sorted[i])
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				hits = append(hits, i)
+			}
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if len(ranges) > 1 {
+		slices.Sort(hits)
+		hits = slices.Compact(hits)
+	}
+	out := make([]sql.Row, len(hits))
+	for i, h := range hits {
+		out[i] = sorted[h]
+	}
+	return sql.RowsToRowIter(out...), nil
+}
+
+// compareNullsFirst orders values of typ with NULL first.
+func compareNullsFirst(ctx *sql.Context, typ sql.Type, a, b any) (int, error) {
+	switch {
+	case a == nil && b == nil:
+		return 0, nil
+	case a == nil:
+		return -1, nil
+	case b == nil:
+		return 1, nil
+	}
+	return typ.Compare(ctx, a, b)
 }
 
 // projectIter projects full rows to the table's projection.

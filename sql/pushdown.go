@@ -6,62 +6,127 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/shopspring/decimal"
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 )
 
-// Predicate pushdown. go-mysql-server hands an IndexSearchableTable every
-// conjunct of a filter over it (FilteredTable is never called in v0.20.0).
-// Conditions on the primary key are left to go-mysql-server's own range
-// analysis (point lookups and key ranges, through GetIndexes); for a filter
-// without them the conjuncts that translate become a parquetio.Predicate
-// that the file readers use for row-group and page pruning and evaluate on
-// Arrow arrays before any row is built. The predicate only ever keeps a
-// superset of the matching rows (a comparison with NULL is false, as in
-// SQL, and NOT of it true), and the whole filter stays above the scan, so
-// results never depend on what was pushed.
+// Predicate pushdown. A filter's conjuncts that translate become a
+// parquetio.Predicate that the file readers use for row-group and page
+// pruning and evaluate on Arrow arrays before any row is built. The
+// predicate only ever keeps a superset of the matching rows (a comparison
+// with NULL is false, as in SQL, and NOT of it true); a conjunct whose
+// predicate keeps exactly the rows SQL keeps leaves the filter above the
+// scan, the others stay in it, so results never depend on what was pushed.
+//
+// The push happens in an analyzer rule after go-mysql-server has planned
+// the joins (pushFilters), not through sql.IndexSearchableTable: the join
+// planner costs every table answered by LookupForExpressions as a one-row
+// table, and so plans many-table joins as nested loops over cross joins
+// instead of hash joins. Conditions on the primary key are still left to
+// go-mysql-server's own range analysis (point lookups and key ranges,
+// through GetIndexes): the rule only rewrites a filter that is still
+// directly over a table scan.
 
-var _ sql.IndexSearchableTable = (*Table)(nil)
+// PushFiltersRule is the analyzer rule id of pushFilters.
+const PushFiltersRule analyzer.RuleId = 10002
 
-// SkipIndexCosting implements sql.IndexSearchable.
-func (t *Table) SkipIndexCosting() bool { return false }
-
-// LookupForExpressions implements sql.IndexSearchable.
-func (t *Table) LookupForExpressions(ctx *sql.Context, exprs ...sql.Expression) (sql.IndexLookup, *sql.FuncDepSet, sql.Expression, bool, error) {
-	none := func() (sql.IndexLookup, *sql.FuncDepSet, sql.Expression, bool, error) {
-		return sql.IndexLookup{}, nil, nil, false, nil
-	}
-	if pk := t.primaryIndex(); pk != nil {
-		for _, e := range exprs {
-			if t.mentionsKey(e) {
-				return none() // go-mysql-server's key ranges do better
+// pushFilters replaces every Filter directly over a lakesql table scan
+// (under an alias too) with a scan that carries the filter's translated
+// conjuncts, keeping above it the conjuncts that the readers do not decide
+// exactly. Opaque nodes (subqueries) are left alone: go-mysql-server runs
+// this rule on them when it finalizes them.
+func pushFilters(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		f, ok := n.(*plan.Filter)
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		alias, _ := f.Child.(*plan.TableAlias)
+		var rt *plan.ResolvedTable
+		if alias != nil {
+			rt, _ = alias.Child.(*plan.ResolvedTable)
+		} else {
+			rt, _ = f.Child.(*plan.ResolvedTable)
+		}
+		if rt == nil {
+			return n, transform.SameTree, nil
+		}
+		t, ok := rt.Table.(*Table)
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		name := rt.Name()
+		if alias != nil {
+			name = alias.Name()
+		}
+		lookup, rest, ok := t.pushdown(name, expression.SplitConjunction(f.Expression))
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		ita, err := plan.NewStaticIndexedAccessForTableNode(ctx, rt, lookup)
+		if err != nil {
+			return nil, transform.SameTree, err
+		}
+		var out sql.Node = ita
+		if alias != nil {
+			if out, err = alias.WithChildren(ita); err != nil {
+				return nil, transform.SameTree, err
 			}
 		}
-	}
+		if rest != nil {
+			out = plan.NewFilter(rest, out)
+		}
+		return out, transform.NewTree, nil
+	})
+}
+
+// pushdown translates the conjuncts of a filter over t, which the query
+// names name (its alias, if any), into a lookup whose pushRanges carry the
+// predicate, and returns the conjuncts the readers do not decide exactly
+// (nil if none); ok is false when nothing translates. A conjunct that reads
+// a column of another table (an outer scope's) is never pushed.
+func (t *Table) pushdown(name string, exprs []sql.Expression) (lookup sql.IndexLookup, rest sql.Expression, ok bool) {
 	var preds []*parquetio.Predicate
 	var residual []sql.Expression
 	for _, e := range exprs {
-		if p := t.predicate(e); p != nil && t.compiles(p) {
-			preds = append(preds, p)
-			if t.exactly(e) {
-				continue // the readers decide it exactly as SQL would
+		if onlyTable(e, name) {
+			if p := t.predicate(e); p != nil && t.compiles(p) {
+				preds = append(preds, p)
+				if t.exactly(e) {
+					continue // the readers decide it exactly as SQL would
+				}
 			}
 		}
 		residual = append(residual, e)
 	}
 	if len(preds) == 0 {
-		return none()
+		return sql.IndexLookup{}, nil, false
 	}
 	ix := &index{t: t, name: pushdownIndex}
 	pr := pushRanges{pred: parquetio.And(preds...), text: exprsString(exprs)}
-	var rest sql.Expression
 	if len(residual) > 0 {
 		rest = expression.JoinAnd(residual...)
 	}
-	return sql.IndexLookup{Index: ix, Ranges: pr}, nil, rest, true, nil
+	return sql.IndexLookup{Index: ix, Ranges: pr}, rest, true
+}
+
+// onlyTable reports whether every column e reads belongs to the table the
+// query names name.
+func onlyTable(e sql.Expression, name string) bool {
+	ok := true
+	sql.Inspect(e, func(x sql.Expression) bool {
+		if gf, isGF := x.(*expression.GetField); isGF && !strings.EqualFold(gf.Table(), name) {
+			ok = false
+		}
+		return ok
+	})
+	return ok
 }
 
 // exactly reports whether the pushed predicate of e keeps exactly the rows
@@ -70,6 +135,8 @@ func (t *Table) LookupForExpressions(ctx *sql.Context, exprs ...sql.Expression) 
 // is false in both), IS [NOT] NULL, IN, AND and OR of such; no other NOT.
 func (t *Table) exactly(e sql.Expression) bool {
 	switch x := e.(type) {
+	case *expression.HashInTuple:
+		return t.exactly(expression.NewInTuple(x.Left(), x.Right()))
 	case *expression.And:
 		return t.exactly(x.LeftChild) && t.exactly(x.RightChild)
 	case *expression.Or:
@@ -158,22 +225,6 @@ func (r pushRange) Equals(o sql.Range) (bool, error) {
 	return ok && p.text == r.text, nil
 }
 
-// mentionsKey reports whether e compares a primary-key column.
-func (t *Table) mentionsKey(e sql.Expression) bool {
-	found := false
-	sql.Inspect(e, func(x sql.Expression) bool {
-		if gf, ok := x.(*expression.GetField); ok {
-			if c, ok := t.column(gf.Name()); ok {
-				for _, id := range t.meta.Key {
-					found = found || id == c.col.ID
-				}
-			}
-		}
-		return !found
-	})
-	return found
-}
-
 func (t *Table) column(name string) (colInfo, bool) {
 	for _, c := range t.cols {
 		if strings.EqualFold(c.col.Name, name) {
@@ -192,6 +243,8 @@ func (t *Table) compiles(p *parquetio.Predicate) bool {
 // predicate translates e, or returns nil.
 func (t *Table) predicate(e sql.Expression) *parquetio.Predicate {
 	switch x := e.(type) {
+	case *expression.HashInTuple:
+		return t.predicate(expression.NewInTuple(x.Left(), x.Right()))
 	case *expression.And:
 		l, r := t.predicate(x.LeftChild), t.predicate(x.RightChild)
 		switch {

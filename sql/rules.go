@@ -17,7 +17,7 @@ import (
 
 // registerRules adds lakesql's analyzer rules to the builder.
 func registerRules(b *analyzer.Builder, p *Provider) *analyzer.Builder {
-	return planner.Register(b)
+	return planner.Register(b).AddPostAnalyzeRule(PushFiltersRule, pushFilters)
 }
 
 // maxStatementRetries bounds how often an autocommit statement that lost a
@@ -34,7 +34,12 @@ const maxStatementRetries = 20
 type retryBuilder struct{}
 
 func (retryBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
-	switch n.(type) {
+	switch n := n.(type) {
+	case *plan.DescribeQuery:
+		if !n.Format.Plan && !n.Format.Analyze {
+			return sql.RowsToRowIter(explainRows(ctx, n.Child)...), nil
+		}
+		return nil, nil
 	case *plan.InsertInto, *plan.Update, *plan.DeleteFrom:
 	default:
 		return nil, nil

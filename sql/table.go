@@ -337,9 +337,29 @@ const smallTable = 4096
 // session's transaction for the next identical scan (same snapshot,
 // columns and pushed filter, no write since).
 func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (sql.RowIter, error) {
+	rows, ok, err := t.cachedRows(ctx, v, pred, predText)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return t.scanRows(ctx, v, pred, nil)
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// cachedRows returns the rows of the scan of a small table, from the
+// transaction's cache or scanned into it; ok is false when the scan is not
+// cached (a large table, the transaction's own writes in the view).
+func (t *Table) cachedRows(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (rows []sql.Row, ok bool, err error) {
+	rows, _, ok, err = t.cachedRowsKey(ctx, v, pred, predText)
+	return rows, ok, err
+}
+
+// cachedRowsKey is cachedRows that also returns the rows' cache key.
+func (t *Table) cachedRowsKey(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (rows []sql.Row, key string, ok bool, err error) {
 	tx := v.txn
 	if tx == nil || len(v.pending) > 0 || v.snapID == nil {
-		return t.scanRows(ctx, v, pred, nil)
+		return nil, "", false, nil
 	}
 	var n int64
 	for _, f := range v.table.Files {
@@ -352,17 +372,16 @@ func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predic
 		n += src.LiveRows()
 	}
 	if n > smallTable {
-		return t.scanRows(ctx, v, pred, nil)
+		return nil, "", false, nil
 	}
-	key := fmt.Sprintf("%p|%s|%v|%s|%d", v.snapID, t.meta.ID, t.proj, predText, tx.writes())
+	key = fmt.Sprintf("%p|%s|%v|%s|%d", v.snapID, t.meta.ID, t.proj, predText, tx.writes())
 	if rows, ok := tx.scans[key]; ok {
-		return sql.RowsToRowIter(rows...), nil
+		return rows, key, true, nil
 	}
 	iter, err := t.scanRows(ctx, v, pred, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", false, err
 	}
-	var rows []sql.Row
 	for {
 		r, err := iter.Next(ctx)
 		if err == io.EOF {
@@ -370,18 +389,18 @@ func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predic
 		}
 		if err != nil {
 			iter.Close(ctx)
-			return nil, err
+			return nil, "", false, err
 		}
 		rows = append(rows, r)
 	}
 	if err := iter.Close(ctx); err != nil {
-		return nil, err
+		return nil, "", false, err
 	}
 	if tx.scans == nil {
 		tx.scans = map[string][]sql.Row{}
 	}
 	tx.scans[key] = rows
-	return sql.RowsToRowIter(rows...), nil
+	return rows, key, true, nil
 }
 
 // scanRows scans the view: file and MemTable rows (minus the keys the

@@ -21,7 +21,6 @@ var (
 	update    = flag.Bool("update", false, "rewrite testdata/failures.txt with the records that fail now")
 	filesFlag = flag.String("slt.files", "", "run only the files of testdata/ whose path (e.g. corpus/select1.test) matches this regexp")
 	timeout   = flag.Duration("slt.timeout", DefaultTimeout, "per-record timeout")
-	all       = flag.Bool("slt.all", false, "TestCorpus: run the slow files too")
 )
 
 const (
@@ -83,11 +82,21 @@ func run(t *testing.T, r *Runner, files []string) []*FileResult {
 	return results
 }
 
-// slowFiles take longer alone than the rest of the corpus together
+// slowFiles take about as long alone as the rest of the corpus together
 // (select4.test joins up to eight tables; see the package doc for the
-// figures): TestCorpus runs them with a longer per-record timeout, and
-// TestMetamorphic leaves them out unless -slt.all is given.
+// figures): the tests run them with a longer per-record timeout.
 var slowFiles = []string{"corpus/select4.test"}
+
+// recordTimeout is the per-record timeout for files: slowTimeout when
+// they include a slow file.
+func recordTimeout(files []string) time.Duration {
+	// The slow files' many-table joins take seconds a query on a busy
+	// machine: give them room rather than flaky timeouts.
+	if slices.ContainsFunc(files, func(f string) bool { return slices.Contains(slowFiles, f) }) {
+		return max(*timeout, slowTimeout)
+	}
+	return *timeout
+}
 
 // slowTimeout is the per-record timeout when slowFiles run.
 const slowTimeout = 3 * time.Minute
@@ -108,13 +117,7 @@ func TestCorpus(t *testing.T) {
 		dirs = shortDirs
 	}
 	files := testFiles(t, dirs...)
-	// The slow files' many-table joins take up to half a minute a query
-	// on a busy machine: give them room rather than flaky timeouts.
-	to := *timeout
-	if slices.ContainsFunc(files, func(f string) bool { return slices.Contains(slowFiles, f) }) {
-		to = max(to, slowTimeout)
-	}
-	r := &Runner{Backend: &Embedded{}, Timeout: to}
+	r := &Runner{Backend: &Embedded{}, Timeout: recordTimeout(files)}
 	start := time.Now()
 	results := run(t, r, files)
 	wall := time.Since(start)
@@ -294,7 +297,7 @@ func (l *failureList) write(name string) error {
 	var b strings.Builder
 	b.WriteString("# Records of testdata/ that fail today, as file:line<TAB>reason. The test fails when\n")
 	b.WriteString("# a record not listed here fails: this list may only shrink. Rewrite it with\n")
-	b.WriteString("# go test ./sqllogictest/ -run <the test> -update (-slt.all to include slow files).\n")
+	b.WriteString("# go test ./sqllogictest/ -run <the test> -update.\n")
 	if len(l.passed) > 0 {
 		b.WriteString("# \"passed\" lines are each file's passing records at the last -update; fewer fail\n")
 		b.WriteString("# TestCorpus.\n")
@@ -361,8 +364,7 @@ var volatile = regexp.MustCompile(`(?i)lakesql_files|lakesql_memtables|committed
 // succeeded.
 var storageProc = regexp.MustCompile(`(?i)\bcall\s+lakesql_(flush|compact|checkpoint|vacuum)\b`)
 
-// metamorphicDirs are the files TestMetamorphic runs: all of testdata but
-// slowFiles.
+// metamorphicDirs are the files TestMetamorphic runs: all of testdata.
 var metamorphicDirs = []string{"lakesql", "corpus"}
 
 // TestMetamorphic runs files twice, on the default configuration (on mem
@@ -377,14 +379,14 @@ var metamorphicDirs = []string{"lakesql", "corpus"}
 func TestMetamorphic(t *testing.T) {
 	t.Parallel()
 	files := testFiles(t, metamorphicDirs...)
-	files = slices.DeleteFunc(files, func(f string) bool { return slices.Contains(slowFiles, f) && !*all })
 	if testing.Short() {
 		files = slices.DeleteFunc(files, func(f string) bool { return !strings.HasPrefix(f, "lakesql/") })
 	}
 	start := time.Now()
-	def := run(t, &Runner{Backend: &Embedded{}, Timeout: *timeout, Answers: true}, files)
+	to := recordTimeout(files)
+	def := run(t, &Runner{Backend: &Embedded{}, Timeout: to, Answers: true}, files)
 	mid := time.Now()
-	meta := run(t, &Runner{Backend: &Embedded{Metamorphic: true, Dir: t.TempDir()}, Timeout: *timeout, Answers: true}, files)
+	meta := run(t, &Runner{Backend: &Embedded{Metamorphic: true, Dir: t.TempDir()}, Timeout: to, Answers: true}, files)
 	t.Logf("default run %.1fs, metamorphic run %.1fs", mid.Sub(start).Seconds(), time.Since(mid).Seconds())
 	compared := 0
 	now := map[string]string{}

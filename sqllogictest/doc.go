@@ -57,14 +57,15 @@
 // lakesql's own files keep the right expectation when lakesql is wrong, and
 // the record goes on the list.
 //
-// corpus/select4.test runs with a per-record timeout of 3 minutes (and
-// TestMetamorphic leaves it out unless -slt.all is given): it joins up to
-// eight tables and took about 550 s alone (about 230 s once small tables'
-// scans were kept per transaction),
-// while the rest of the corpus takes about 170 s of CPU, 100 s of wall time
-// on 2 cores. Seconds of one core per directory, from one run:
+// corpus/select4.test runs with a per-record timeout of 3 minutes: it joins
+// up to eight tables, and took 550 s alone when go-mysql-server planned its
+// joins as nested loops (it costed pushed-down scans as one row) and each
+// index lookup scanned the files; with filters pushed after join planning
+// and small tables' lookups served from the transaction's cached rows it
+// takes about 100 s. The rest of the corpus takes about 170 s of CPU.
+// Seconds of one core per directory, from one run:
 //
-//	corpus/select4.test           3857 records  230 s     17/s
+//	corpus/select4.test           3857 records  100 s     38/s
 //	corpus/select1,2,3,5          6849           46 s    150/s  (select5 40 s)
 //	corpus/ddl/createtable        4575           73 s     63/s  (each CREATE TABLE slower than the last)
 //	corpus/index/between/1000     3792           13 s    290/s
@@ -75,8 +76,8 @@
 // TestMetamorphic runs every file TestCorpus runs twice, by default (mem
 // stores) and with one-byte MemTables, a flush after every write
 // statement and a merge every fifth (Embedded's Metamorphic mode) on the
-// local store, and requires equal answers (about 200 s of wall time on 2
-// cores); queries that read
+// local store, and requires equal answers (select4 included; the package
+// takes about 8 minutes of wall time on 2 cores); queries that read
 // lakesql_files, lakesql_memtables or the clock are left out, and storage
 // procedures (lakesql_flush, lakesql_compact, ...) are compared only on
 // whether they succeeded. Known differences are listed in

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -33,6 +34,7 @@ func main() {
 		verbose     = flag.Bool("v", false, "print every failed record")
 		categories  = flag.Int("categories", 0, "print the N most common failure categories")
 		slowest     = flag.Int("slowest", 0, "print the N slowest records")
+		cpuprofile  = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: slt [flags] file-or-dir...\n")
@@ -42,6 +44,18 @@ func main() {
 	if flag.NArg() == 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	paths, err := sqllogictest.Files(flag.Args()...)
 	if err != nil {
@@ -122,6 +136,7 @@ func main() {
 	elapsed := time.Since(start)
 	fmt.Printf("\n%v in %.1fs (%.0f records/s)\n", total, elapsed.Seconds(), float64(total.Total())/elapsed.Seconds())
 	if total.Failed > 0 || failedFiles > 0 {
+		pprof.StopCPUProfile() // os.Exit skips the deferred stop
 		os.Exit(1)
 	}
 }
