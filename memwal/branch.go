@@ -63,6 +63,13 @@ type Options struct {
 	// other readers of the database, so that they share caches); the
 	// writer does not close it. Default: a reader of its own.
 	Reader *scan.Reader
+	// NoBackgroundMerge turns off the merge job that runs after each
+	// background flush (Compact still merges on demand).
+	NoBackgroundMerge bool
+	// MergeInputBytes caps what one background merge reads (default
+	// 4 × FlushBytes, at least 64 MiB): flushes wait for a merge, so it
+	// must stay short.
+	MergeInputBytes int64
 	// Hook, if set, is called at the named points of a takeover ("fenced",
 	// "claimed", "replayed") and of a flush ("flush-written",
 	// "flush-committed"); tests use it to pause a writer there.
@@ -87,6 +94,9 @@ func (o *Options) fill() {
 	}
 	if o.SnapshotTTL <= 0 {
 		o.SnapshotTTL = 10 * time.Minute
+	}
+	if o.MergeInputBytes <= 0 {
+		o.MergeInputBytes = max(4*o.FlushBytes, 64<<20)
 	}
 }
 
@@ -352,17 +362,26 @@ func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string,
 		t.Files = append(t.Files, a)
 		return true
 	})
+	var keys []parquetio.Key
+	var at []int
 	for i, c := range changes {
 		if l, ok := known[c.Key]; ok {
 			out[i] = l // looked up at this log state already
 			continue
 		}
-		loc, found, err := b.reader.Locate(ctx, t, c.Key)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			out[i] = &memtable.Location{Path: loc.Path, Position: loc.Position}
+		keys = append(keys, c.Key)
+		at = append(at, i)
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	locs, found, err := b.reader.LocateAll(ctx, t, keys)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		if found[j] {
+			out[i] = &memtable.Location{Path: locs[j].Path, Position: locs[j].Position}
 		}
 	}
 	return out, nil

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lakesql/lakesql/mergeplan"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -67,14 +69,36 @@ func (b *Branch) maybeFlush() {
 	b.mu.Unlock()
 	if big {
 		go func() {
-			if err := b.Flush(context.Background()); err != nil {
+			err := b.Flush(context.Background())
+			if err != nil {
 				b.opts.Logger.Warn("memwal: background flush failed", "branch", b.name, "error", err)
 			}
 			b.mu.Lock()
 			b.mu.flushing = false
 			b.mu.published2.Broadcast() // writers held back by backpressure
 			b.mu.Unlock()
+			if err == nil && !b.opts.NoBackgroundMerge {
+				b.backgroundMerge()
+			}
 		}()
+	}
+}
+
+// backgroundMerge is the merge job after a background flush: what
+// mergeplan plans (overlapping flushes past the probe depth, piles of small
+// files, files mostly deleted), each merge reading at most
+// Options.MergeInputBytes so that the flushes waiting for it wait briefly.
+// A flush that starts meanwhile runs after it; another background flush
+// runs its own merge after that, never two at once (commitMu).
+func (b *Branch) backgroundMerge() {
+	start := time.Now()
+	n, err := b.Compact(context.Background(), "", mergeplan.MergeOptions{MaxInputBytes: b.opts.MergeInputBytes})
+	switch {
+	case errors.Is(err, ErrClosed) || errors.Is(err, ErrFailed):
+	case err != nil:
+		b.opts.Logger.Warn("memwal: background merge failed", "branch", b.name, "error", err)
+	case n > 0:
+		b.opts.Logger.Info("memwal: merged files", "branch", b.name, "merges", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 }
 

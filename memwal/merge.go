@@ -150,7 +150,11 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	for i, id := range meta.Key {
 		keyIdx[i] = slices.IndexFunc(meta.Schema.Columns, func(c base.Column) bool { return c.ID == id })
 	}
-	var rows []mergeRow
+	var live int64
+	for _, in := range inputs {
+		live += in.LiveRows()
+	}
+	rows := make([]mergeRow, 0, live)
 	for it.Next() {
 		rec := it.Record()
 		n := int(rec.NumCols())
@@ -182,12 +186,22 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(rows, func(a, b mergeRow) int { return strings.Compare(string(a.key), string(b.key)) })
+	rows = mergeRuns(rows, func(a, b *mergeRow) int { return strings.Compare(string(a.key), string(b.key)) })
 	c := &txn.Commit{Operation: "MERGE", Preserve: true, Epoch: b.epoch}
 	for _, in := range inputs {
 		c.Removes = append(c.Removes, txn.Remove{Table: meta.ID, Path: in.Path})
 	}
-	remap := map[memtable.Location]memtable.Location{}
+	// remap[i][p] is the output position of input i's row p, or -1.
+	inputOf := make(map[string]int, len(inputs))
+	remap := make([][]int64, len(inputs))
+	for i, in := range inputs {
+		inputOf[in.Path] = i
+		remap[i] = make([]int64, in.Rows)
+		for p := range remap[i] {
+			remap[i][p] = -1
+		}
+	}
+	var outPath string
 	if len(rows) > 0 {
 		values := make([][]any, len(rows))
 		for i, r := range rows {
@@ -207,8 +221,11 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 			return nil, err
 		}
 		c.Adds = append(c.Adds, add)
+		outPath = add.Path
 		for i, r := range rows {
-			remap[r.from] = memtable.Location{Path: add.Path, Position: int64(i)}
+			if in, ok := inputOf[r.from.Path]; ok && r.from.Position >= 0 && r.from.Position < int64(len(remap[in])) {
+				remap[in][r.from.Position] = int64(i)
+			}
 		}
 	}
 	next, err := b.db.Commit(ctx, head, c)
@@ -224,9 +241,11 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	for _, mt := range append([]*memtable.MemTable{b.mu.live}, b.mu.frozen...) {
 		for e := range mt.Iterate(meta.ID, math.MaxUint64) {
 			for _, l := range e.Locations {
-				if to, ok := remap[l.Location]; ok {
-					mt.SetLocation(meta.ID, e.Key, to, l.ValidFrom)
+				in, ok := inputOf[l.Path]
+				if !ok || l.Position < 0 || l.Position >= int64(len(remap[in])) || remap[in][l.Position] < 0 {
+					continue
 				}
+				mt.SetLocation(meta.ID, e.Key, memtable.Location{Path: outPath, Position: remap[in][l.Position]}, l.ValidFrom)
 			}
 		}
 	}
@@ -236,3 +255,36 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 }
 
 func isFenced(err error) bool { return errors.Is(err, txn.ErrFenced) }
+
+// mergeRuns sorts rows that come as runs in order (each input file's rows,
+// key-sorted in the file) by merging the runs, k ways; it sorts outright
+// when there are many runs.
+func mergeRuns[T any](rows []T, cmp func(a, b *T) int) []T {
+	var starts []int
+	for i := range rows {
+		if i == 0 || cmp(&rows[i-1], &rows[i]) > 0 {
+			starts = append(starts, i)
+		}
+	}
+	if len(starts) <= 1 {
+		return rows
+	}
+	if len(starts) > 16 {
+		slices.SortFunc(rows, func(a, b T) int { return cmp(&a, &b) })
+		return rows
+	}
+	ends := append(starts[1:len(starts):len(starts)], len(rows))
+	next := slices.Clone(starts)
+	out := make([]T, 0, len(rows))
+	for len(out) < len(rows) {
+		best := -1
+		for r := range next {
+			if next[r] < ends[r] && (best < 0 || cmp(&rows[next[r]], &rows[next[best]]) < 0) {
+				best = r
+			}
+		}
+		out = append(out, rows[next[best]])
+		next[best]++
+	}
+	return out
+}

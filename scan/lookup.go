@@ -3,6 +3,10 @@ package scan
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -85,6 +89,74 @@ func (r *Reader) Locate(ctx context.Context, t *Table, key parquetio.Key) (Locat
 		}
 	}
 	return Location{}, false, nil
+}
+
+// LocateAll is Locate for many keys at once (a writer's batch): each file is
+// opened once, the keys are probed in key order (nearby probes share the key
+// index's cache lines), only those inside the file's key range and not
+// found yet, and a file's deletion vector is read only when a key is in it.
+// found[i] reports whether keys[i] has a live row, at locs[i].
+func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) (locs []Location, found []bool, err error) {
+	locs = make([]Location, len(keys))
+	found = make([]bool, len(keys))
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(string(keys[a]), string(keys[b])) })
+	left := len(keys)
+	for i, a := range t.Files {
+		if left == 0 {
+			break
+		}
+		if a.LiveRows() == 0 {
+			continue
+		}
+		f, e, err := r.fileFor(ctx, a.Path, t.Schema, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		lo, hi := f.KeyRange()
+		if lo == "" {
+			r.release(e)
+			continue
+		}
+		// The keys inside [lo, hi]: a run of order.
+		from, _ := slices.BinarySearchFunc(order, lo, func(j int, k parquetio.Key) int { return strings.Compare(string(keys[j]), string(k)) })
+		var deleted *roaring.Bitmap
+		dvRead := false
+		for _, j := range order[from:] {
+			if keys[j] > hi {
+				break
+			}
+			if found[j] {
+				continue
+			}
+			pos, ok, err := f.FindKey(ctx, keys[j])
+			if err != nil {
+				r.release(e)
+				return nil, nil, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err)
+			}
+			if !ok {
+				continue
+			}
+			if !dvRead {
+				if deleted, err = r.deleted(ctx, a, t.Sources); err != nil {
+					r.release(e)
+					return nil, nil, err
+				}
+				dvRead = true
+			}
+			if deleted != nil && deleted.Contains(uint32(pos)) {
+				continue
+			}
+			locs[j] = Location{File: i, Path: a.Path, Position: pos, Source: -1}
+			found[j] = true
+			left--
+		}
+		r.release(e)
+	}
+	return locs, found, nil
 }
 
 func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key, columns []int, alloc memory.Allocator, fetch bool) (arrow.Record, int64, bool, error) {

@@ -1,6 +1,8 @@
 package memtable
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"sync"
 
@@ -34,6 +36,11 @@ type pathMask struct {
 		sync.Mutex
 		bits   []maskBit   // sorted by seq
 		levels []maskLevel // sorted by seq
+		// late are added bits older than the newest of bits (a merge
+		// remapping old locations), merged into bits in one pass when
+		// next read: inserting each at its place would move the slice
+		// once per bit.
+		late []maskBit
 	}
 }
 
@@ -52,22 +59,43 @@ type maskLevel struct {
 func (m *pathMask) add(pos uint32, seq uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	bits := m.mu.bits
-	i := len(bits)
-	if i > 0 && bits[i-1].seq > seq {
-		i = sort.Search(len(bits), func(j int) bool { return bits[j].seq > seq })
+	if n := len(m.mu.bits); n > 0 && m.mu.bits[n-1].seq > seq {
+		m.mu.late = append(m.mu.late, maskBit{seq: seq, pos: pos})
+	} else {
+		m.mu.bits = append(m.mu.bits, maskBit{seq: seq, pos: pos})
 	}
-	bits = append(bits, maskBit{})
-	copy(bits[i+1:], bits[i:])
-	bits[i] = maskBit{seq: seq, pos: pos}
-	m.mu.bits = bits
 	m.dropLevelsLocked(seq)
+}
+
+// settleLocked merges the late bits into bits, keeping bits sorted by seq
+// (and, among equal seqs, in the order they were added). Cached levels stay
+// valid: add dropped every level at or above a late bit's seq.
+func (m *pathMask) settleLocked() {
+	late := m.mu.late
+	if len(late) == 0 {
+		return
+	}
+	slices.SortStableFunc(late, func(a, b maskBit) int { return cmp.Compare(a.seq, b.seq) })
+	bits := m.mu.bits
+	out := make([]maskBit, 0, len(bits)+len(late))
+	i, j := 0, 0
+	for i < len(bits) || j < len(late) {
+		if j == len(late) || i < len(bits) && bits[i].seq <= late[j].seq {
+			out = append(out, bits[i])
+			i++
+		} else {
+			out = append(out, late[j])
+			j++
+		}
+	}
+	m.mu.bits, m.mu.late = out, nil
 }
 
 // remove forgets that pos is superseded from seq on.
 func (m *pathMask) remove(pos uint32, seq uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.settleLocked()
 	bits := m.mu.bits
 	for i := sort.Search(len(bits), func(j int) bool { return bits[j].seq >= seq }); i < len(bits) && bits[i].seq == seq; i++ {
 		if bits[i].pos == pos {
@@ -93,6 +121,7 @@ func (m *pathMask) dropLevelsLocked(seq uint64) {
 func (m *pathMask) at(seq uint64) *roaring.Bitmap {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.settleLocked()
 	bits := m.mu.bits
 	n := sort.Search(len(bits), func(j int) bool { return bits[j].seq > seq })
 	if n == 0 {
