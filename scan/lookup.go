@@ -132,6 +132,14 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 			if found[j] {
 				continue
 			}
+			may, err := f.MayContain(ctx, keys[j])
+			if err != nil {
+				r.release(e)
+				return nil, nil, err
+			}
+			if !may {
+				continue
+			}
 			pos, ok, err := f.FindKey(ctx, keys[j])
 			if err != nil {
 				r.release(e)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 )
 
 const usage = `lakesql: a versioned, branchable, SQL-queryable table store
@@ -41,7 +42,28 @@ Example:
 var version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(profiled(func() int { return run(os.Args[1:], os.Stdout, os.Stderr) }))
+}
+
+// profiled runs f, writing a CPU profile of it to the file named by
+// LAKESQL_CPUPROFILE when that is set (for developers: `go tool pprof`).
+func profiled(f func() int) int {
+	name := os.Getenv("LAKESQL_CPUPROFILE")
+	if name == "" {
+		return f()
+	}
+	out, err := os.Create(name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lakesql: LAKESQL_CPUPROFILE:", err)
+		return 1
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintln(os.Stderr, "lakesql: LAKESQL_CPUPROFILE:", err)
+		return 1
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
