@@ -304,6 +304,7 @@ func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[
 				return nil, err
 			}
 			c.Adds = append(c.Adds, add)
+			relocs = slices.Grow(relocs, len(keys))
 			for i, k := range keys {
 				relocs = append(relocs, relocation{table: id, key: k, loc: memtable.Location{Path: add.Path, Position: int64(i)}})
 			}
