@@ -46,12 +46,15 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	if t == nil || t.enc == nil {
 		return nil, fmt.Errorf("memwal: bulk write: table %s does not exist or has no key", tableID)
 	}
-	head, err := b.flush(ctx, nil)
-	if err != nil {
+	if _, err := b.flush(ctx, nil); err != nil {
 		return nil, err
 	}
 	b.commitMu.Lock()
 	defer b.commitMu.Unlock()
+	// The head after the flush, and after any merge that took the commit
+	// mutex between the flush and here (writers are paused, so nothing
+	// else moved it).
+	head := b.Head()
 	// Normalize, key and sort the rows; the last row of a key wins.
 	type keyed struct {
 		key parquetio.Key

@@ -309,14 +309,17 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 		b.mu.published2.Broadcast()
 		b.mu.Unlock()
 	}()
-	head, err := b.flush(ctx, nil)
-	if err != nil {
+	if _, err := b.flush(ctx, nil); err != nil {
 		return 0, err
 	}
 	b.commitMu.Lock()
 	defer b.commitMu.Unlock()
+	// The head after the flush, and after any merge that took the commit
+	// mutex between the flush and here (writers are paused, so nothing
+	// else moved it).
+	head := b.Head()
 	b.mu.Lock()
-	err = tx.conflictsLocked(tables, changes)
+	err := tx.conflictsLocked(tables, changes)
 	infos := b.mu.tables
 	b.mu.Unlock()
 	if err != nil {
