@@ -1,7 +1,6 @@
 package sql
 
 import (
-	"fmt"
 	"io"
 	"strconv"
 	"sync"
@@ -46,7 +45,10 @@ func (t *Table) counter(ctx *sql.Context) (*autoInc, error) {
 	}
 	col := t.autoIncColumn()
 	if col < 0 {
-		return nil, fmt.Errorf("table %s has no AUTO_INCREMENT column", t.meta.Name)
+		// go-mysql-server recognizes this very error (by its text, in
+		// SHOW CREATE TABLE): information_schema.tables and SHOW CREATE
+		// TABLE then show no counter.
+		return nil, sql.ErrNoAutoIncrementCol
 	}
 	st := t.db.st
 	key := t.db.branch + "/" + t.meta.ID
@@ -115,6 +117,9 @@ func asCounter(ctx *sql.Context, v any) (uint64, bool) {
 
 // PeekNextAutoIncrementValue implements sql.AutoIncrementTable.
 func (t *Table) PeekNextAutoIncrementValue(ctx *sql.Context) (uint64, error) {
+	if t.asOf != nil {
+		return 0, sql.ErrNoAutoIncrementCol // a past version has no counter to show
+	}
 	a, err := t.counter(ctx)
 	if err != nil {
 		return 0, err

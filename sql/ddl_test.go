@@ -1,6 +1,7 @@
 package sql_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/lakesql/lakesql/store/local"
@@ -173,4 +174,29 @@ func TestAutoIncrement(t *testing.T) {
 	c2 := conn(t, s2.db("d"))
 	mustExec(t, c2, "INSERT INTO a (s) VALUES ('s')")
 	expectRows(t, c2, "SELECT MAX(id) FROM a", "15")
+}
+
+// TestIntrospection: what clients ask of any table (SHOW CREATE TABLE,
+// information_schema.tables, SHOW TABLE STATUS) works without an
+// AUTO_INCREMENT column and AS OF, and shows the counter when there is one.
+func TestIntrospection(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20))")
+	mustExec(t, c, "CREATE TABLE a (id BIGINT PRIMARY KEY AUTO_INCREMENT, s VARCHAR(5))")
+	mustExec(t, c, "INSERT INTO p VALUES (1, 'x'), (2, 'y')")
+	mustExec(t, c, "INSERT INTO a (s) VALUES ('x'), ('y'), ('z')")
+	expectRows(t, c, "SHOW CREATE TABLE p", "p CREATE TABLE `p` (\n  `id` int NOT NULL,\n  `name` varchar(20),\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_bin")
+	expectRows(t, c, "SELECT table_name, COALESCE(auto_increment, 'none'), table_rows FROM information_schema.tables WHERE table_schema = 'd' ORDER BY 1",
+		"a 4 3", "p none 2")
+	if rows := query(t, c, "SHOW TABLE STATUS"); len(rows) != 2 {
+		t.Fatalf("SHOW TABLE STATUS: %q", rows)
+	}
+	v := query(t, c, "CALL lakesql_commit()")[0]
+	expectRows(t, c, "SELECT COUNT(*) FROM (SELECT 1 FROM a AS OF "+v+") x", "3")
+	if rows := query(t, c, "SHOW CREATE TABLE a AS OF "+v); len(rows) != 1 || !strings.Contains(rows[0], "AUTO_INCREMENT") {
+		t.Fatalf("SHOW CREATE TABLE AS OF: %q", rows)
+	}
 }
