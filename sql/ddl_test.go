@@ -194,6 +194,12 @@ func TestIntrospection(t *testing.T) {
 	if rows := query(t, c, "SHOW TABLE STATUS"); len(rows) != 2 {
 		t.Fatalf("SHOW TABLE STATUS: %q", rows)
 	}
+	if rows := query(t, c, "EXPLAIN SELECT * FROM p WHERE id = 1"); len(rows) != 1 || !strings.Contains(rows[0], " const PRIMARY PRIMARY ") {
+		t.Fatalf("EXPLAIN of a key point: %q", rows)
+	}
+	if rows := query(t, c, "EXPLAIN SELECT * FROM p WHERE id > 1"); len(rows) != 1 || !strings.Contains(rows[0], " range PRIMARY PRIMARY ") {
+		t.Fatalf("EXPLAIN of a key range: %q", rows)
+	}
 	v := query(t, c, "CALL lakesql_commit()")[0]
 	expectRows(t, c, "SELECT COUNT(*) FROM (SELECT 1 FROM a AS OF "+v+") x", "3")
 	if rows := query(t, c, "SHOW CREATE TABLE a AS OF "+v); len(rows) != 1 || !strings.Contains(rows[0], "AUTO_INCREMENT") {

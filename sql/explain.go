@@ -66,6 +66,8 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 					access = "eq_ref"
 				case !n.IsStatic():
 					access = "ref"
+				case pointOnUnique(ctx, n, ix):
+					access = "const"
 				default:
 					access = "range"
 				}
@@ -80,7 +82,9 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 			name, alias = alias, ""
 		}
 		var count any
-		if st, ok := table.(sql.TableNode).UnderlyingTable().(sql.StatisticsTable); ok {
+		if access == "const" {
+			count = uint64(1)
+		} else if st, ok := table.(sql.TableNode).UnderlyingTable().(sql.StatisticsTable); ok {
 			if c, _, err := st.RowCount(ctx); err == nil {
 				count = c
 			}
@@ -95,6 +99,33 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 		return false
 	})
 	return rows
+}
+
+// pointOnUnique reports whether a static lookup is one point on every
+// column of a unique index: at most one row, MySQL's "const".
+func pointOnUnique(ctx *sql.Context, n *plan.IndexedTableAccess, ix sql.Index) bool {
+	if !ix.IsUnique() {
+		return false
+	}
+	l, err := n.GetLookup(ctx, nil)
+	if err != nil {
+		return false
+	}
+	ranges, ok := l.Ranges.(sql.MySQLRangeCollection)
+	if !ok || len(ranges) != 1 || len(ranges[0]) != len(ix.Expressions()) {
+		return false
+	}
+	for _, ce := range ranges[0] {
+		lo, ok1 := ce.LowerBound.(sql.Below)
+		hi, ok2 := ce.UpperBound.(sql.Above)
+		if !ok1 || !ok2 || lo.Key == nil {
+			return false
+		}
+		if c, err := ce.Typ.Compare(ctx, lo.Key, hi.Key); err != nil || c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func join(a, b string) string {
