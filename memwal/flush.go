@@ -84,6 +84,15 @@ func (b *Branch) maybeFlush() {
 	}
 }
 
+// MaybeMerge runs the background merge job now, unless
+// Options.NoBackgroundMerge: what a writer does after its size-triggered
+// flushes, for flushes made otherwise (the SQL layer's interval flushes).
+func (b *Branch) MaybeMerge() {
+	if !b.opts.NoBackgroundMerge {
+		b.backgroundMerge()
+	}
+}
+
 // backgroundMerge is the merge job after a background flush: what
 // mergeplan plans (overlapping flushes past the probe depth, piles of small
 // files, files mostly deleted), each merge reading at most

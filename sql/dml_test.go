@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	lsql "github.com/lakesql/lakesql/sql"
 )
 
 func affected(t *testing.T, c execer, q string) int64 {
@@ -217,4 +221,29 @@ func TestCompactSmallFiles(t *testing.T) {
 	expectRows(t, c, "SELECT COUNT(*), SUM(a), COUNT(b) FROM k", "23 1329 11")
 	mustExec(t, c, "UPDATE k SET b = 'x' WHERE a = 4")
 	expectRows(t, c, "SELECT b FROM k WHERE a = 4", "x")
+}
+
+// TestIntervalFlushMerges: the interval flushes of a slowly written table
+// are followed by the merge job, so their small files do not pile up.
+func TestIntervalFlushMerges(t *testing.T) {
+	s := startServer(t, serverOpts{cfg: func(c *lsql.Config) { c.FlushInterval = 5 * time.Millisecond }})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE k (a INT)")
+	files := func() int {
+		n, _ := strconv.Atoi(query(t, c, "SELECT COUNT(*) FROM lakesql_files WHERE table_name = 'k'")[0])
+		return n
+	}
+	most := 0
+	for i := range 40 {
+		mustExec(t, c, fmt.Sprintf("INSERT INTO k VALUES (%d)", i))
+		time.Sleep(15 * time.Millisecond) // an interval flush between inserts
+		most = max(most, files())
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := files(); most > 12 || n > 12 || n == 0 {
+		t.Fatalf("%d files at the end, %d at most: the small files were not compacted", n, most)
+	}
+	expectRows(t, c, "SELECT COUNT(*), SUM(a) FROM k", "40 780")
 }

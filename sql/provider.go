@@ -33,7 +33,7 @@ type Config struct {
 	// Writer configures each branch writer (MemTable size, ...).
 	Writer memwal.Options
 	// FlushInterval, when positive, flushes every branch writer this often
-	// (a storage entry, no version).
+	// (a storage entry, no version), and then runs its merge job.
 	FlushInterval time.Duration
 	// Logger receives what the provider does (default slog.Default()).
 	Logger *slog.Logger
@@ -102,9 +102,13 @@ func (p *Provider) flushLoop(every time.Duration) {
 		case <-t.C:
 		}
 		for _, w := range p.writers() {
-			if err := w.Flush(context.Background()); err != nil && !errors.Is(err, memwal.ErrClosed) {
-				p.log.Warn("background flush failed", "err", err)
+			if err := w.Flush(context.Background()); err != nil {
+				if !errors.Is(err, memwal.ErrClosed) {
+					p.log.Warn("background flush failed", "err", err)
+				}
+				continue
 			}
+			w.MaybeMerge() // small interval flushes pile up otherwise
 		}
 	}
 }
