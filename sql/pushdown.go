@@ -57,7 +57,11 @@ func pushFilters(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Sco
 		if rt == nil {
 			return n, transform.SameTree, nil
 		}
-		t, ok := rt.Table.(*Table)
+		tbl := rt.Table
+		if pt, ok := tbl.(*plan.ProcessTable); ok {
+			tbl = pt.Underlying() // the plan of a simple UPDATE or DELETE (pushDML)
+		}
+		t, ok := tbl.(*Table)
 		if !ok {
 			return n, transform.SameTree, nil
 		}

@@ -34,25 +34,50 @@ const maxStatementRetries = 20
 type retryBuilder struct{}
 
 func (retryBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
-	switch n := n.(type) {
+	switch nn := n.(type) {
 	case *plan.DescribeQuery:
-		if !n.Format.Plan && !n.Format.Analyze {
-			return sql.RowsToRowIter(explainRows(ctx, n.Child)...), nil
+		child, err := pushDML(ctx, nn.Child)
+		if err != nil {
+			return nil, err
 		}
-		return nil, nil
+		if !nn.Format.Plan && !nn.Format.Analyze {
+			return sql.RowsToRowIter(explainRows(ctx, child)...), nil
+		}
+		if child == nn.Child {
+			return nil, nil
+		}
+		return rowexec.DefaultBuilder.Build(ctx, plan.NewDescribeQuery(nn.Format, child), row)
 	case *plan.InsertInto, *plan.Update, *plan.DeleteFrom:
 	default:
 		return nil, nil
 	}
+	n, err := pushDML(ctx, n)
+	if err != nil {
+		return nil, err
+	}
 	s, err := sessionOf(ctx)
 	if err != nil || s.inRetry || !autocommit(ctx) {
-		return nil, nil
+		return rowexec.DefaultBuilder.Build(ctx, n, row)
 	}
 	child, err := rowexec.DefaultBuilder.Build(ctx, n, row)
 	if err != nil {
 		return nil, err
 	}
 	return &retryIter{s: s, node: n, row: row, child: child}, nil
+}
+
+// pushDML pushes the filters of a single-table UPDATE or DELETE (under
+// EXPLAIN too): go-mysql-server analyzes those with a fixed set of rules
+// that leaves out lakesql's analyzer rules, so pushFilters runs here, on
+// the analyzed plan, before it is built. Other nodes are returned as they
+// are (SELECTs and the rest went through the rule already).
+func pushDML(ctx *sql.Context, n sql.Node) (sql.Node, error) {
+	switch n.(type) {
+	case *plan.Update, *plan.DeleteFrom:
+		pushed, _, err := pushFilters(ctx, nil, n, nil, nil, nil)
+		return pushed, err
+	}
+	return n, nil
 }
 
 // retryIter is a write statement's iterator; see retryBuilder. It is a
