@@ -125,6 +125,10 @@ type Branch struct {
 
 	rowIDs atomic.Int64 // the counter of hidden row ids
 
+	// bg counts the background flush-and-merge goroutines, which shutdown
+	// waits for: nothing is written after Close.
+	bg sync.WaitGroup
+
 	// commitMu serializes this writer's log commits (flushes, DDL,
 	// versions): they never race each other for the log.
 	commitMu sync.Mutex
@@ -435,6 +439,9 @@ func (b *Branch) shutdown(ctx context.Context, release bool) error {
 		b.mu.err = ErrClosed
 	}
 	b.mu.published2.Broadcast()
+	b.mu.Unlock()
+	b.bg.Wait() // they stop at their next step (ErrClosed), or finish a merge
+	b.mu.Lock()
 	live, frozen := b.mu.live, slices.Clone(b.mu.frozen)
 	b.mu.Unlock()
 	var errs []error

@@ -62,15 +62,17 @@ func (b *Branch) CommitTables(ctx context.Context, c *txn.Commit) (*txn.Snapshot
 
 func (b *Branch) maybeFlush() {
 	b.mu.Lock()
-	big := b.mu.live.Bytes() >= b.opts.FlushBytes && !b.mu.flushing
+	big := b.mu.live.Bytes() >= b.opts.FlushBytes && !b.mu.flushing && !b.mu.closed
 	if big {
 		b.mu.flushing = true
+		b.bg.Add(1) // under b.mu, before shutdown's Wait (it sets closed first)
 	}
 	b.mu.Unlock()
 	if big {
 		go func() {
+			defer b.bg.Done()
 			err := b.Flush(context.Background())
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrClosed) {
 				b.opts.Logger.Warn("memwal: background flush failed", "branch", b.name, "error", err)
 			}
 			b.mu.Lock()
