@@ -206,3 +206,21 @@ func TestIntrospection(t *testing.T) {
 		t.Fatalf("SHOW CREATE TABLE AS OF: %q", rows)
 	}
 }
+
+// TestAnalyzeAndKeyChanges: ANALYZE TABLE works on empty tables too (go-mysql-server's
+// statistics divided by zero on an empty table with an index), and
+// changing a primary key is refused with 1235 and a way out.
+func TestAnalyzeAndKeyChanges(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	c := conn(t, s.db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CREATE TABLE e (id INT PRIMARY KEY, v INT, KEY iv (v))")
+	mustExec(t, c, "CREATE TABLE f (id INT PRIMARY KEY, v INT)")
+	mustExec(t, c, "INSERT INTO f VALUES (1, 2), (2, 3)")
+	expectRows(t, c, "ANALYZE TABLE e, f", "e analyze status OK", "f analyze status OK")
+	expectRows(t, c, "SELECT COUNT(*) FROM f WHERE v > 2", "1")
+	expectErr(t, c, 1235, "ALTER TABLE f DROP PRIMARY KEY")
+	expectErr(t, c, 1235, "ALTER TABLE e DROP PRIMARY KEY")
+	expectRows(t, c, "SELECT * FROM f ORDER BY id", "1 2", "2 3")
+}
