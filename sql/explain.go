@@ -20,26 +20,19 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 	transform.Inspect(n, func(n sql.Node) bool {
 		switch n := n.(type) {
 		case *plan.Filter:
-			under := n.Child
-			if ta, ok := under.(*plan.TableAlias); ok {
-				under = ta.Child
+			if t := tableUnder(n.Child); t != nil {
+				filtered[t] = true
 			}
-			filtered[under] = true
 		case *plan.HashLookup:
 			under := n.Child
 			if f, ok := under.(*plan.Filter); ok {
 				under = f.Child
 			}
-			if ta, ok := under.(*plan.TableAlias); ok {
-				under = ta.Child
+			if t := tableUnder(under); t != nil {
+				hashed[t] = true
 			}
-			hashed[under] = true
-		case *plan.JoinNode, *plan.SubqueryAlias, *plan.SetOp:
-			if selectType == "SIMPLE" {
-				if _, ok := n.(*plan.JoinNode); !ok {
-					selectType = "PRIMARY"
-				}
-			}
+		case *plan.SubqueryAlias, *plan.SetOp:
+			selectType = "PRIMARY"
 		}
 		return true
 	})
@@ -126,6 +119,18 @@ func pointOnUnique(ctx *sql.Context, n *plan.IndexedTableAccess, ix sql.Index) b
 		}
 	}
 	return true
+}
+
+// tableUnder returns the table scan n is (under an alias too), or nil.
+func tableUnder(n sql.Node) sql.Node {
+	if ta, ok := n.(*plan.TableAlias); ok {
+		n = ta.Child
+	}
+	switch n.(type) {
+	case *plan.ResolvedTable, *plan.IndexedTableAccess:
+		return n
+	}
+	return nil
 }
 
 func join(a, b string) string {
