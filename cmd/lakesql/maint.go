@@ -49,10 +49,11 @@ const compactUsage = `Usage: lakesql compact [flags] db
 
 Runs the merge job once on a branch, as CALL lakesql_compact([table]):
 files whose deletion vectors hide much of them are rewritten, overlapping
-flushed files merged, so that scans and key lookups read fewer files. It
-preserves data (no version) and needs the branch's writer lease: while a
-server holds it, compact fails naming that server (run CALL
-lakesql_compact() through it instead).
+flushed files merged and piles of small files compacted, so that scans and
+key lookups read fewer files. It preserves data (no version) and needs the
+branch's writer lease: while a server holds it, compact fails naming that
+server (run CALL lakesql_compact() through it instead; a server also runs
+the merge job by itself after its flushes).
 
 Examples:
   lakesql compact --data ./lakesql-data shop
