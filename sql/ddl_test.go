@@ -209,7 +209,8 @@ func TestIntrospection(t *testing.T) {
 
 // TestAnalyzeAndKeyChanges: ANALYZE TABLE works on empty tables too (go-mysql-server's
 // statistics divided by zero on an empty table with an index), and
-// changing a primary key is refused with 1235 and a way out.
+// changing a primary key and temporary tables are refused with 1235 and a
+// way out.
 func TestAnalyzeAndKeyChanges(t *testing.T) {
 	s := startServer(t, serverOpts{})
 	c := conn(t, s.db(""))
@@ -222,5 +223,6 @@ func TestAnalyzeAndKeyChanges(t *testing.T) {
 	expectRows(t, c, "SELECT COUNT(*) FROM f WHERE v > 2", "1")
 	expectErr(t, c, 1235, "ALTER TABLE f DROP PRIMARY KEY")
 	expectErr(t, c, 1235, "ALTER TABLE e DROP PRIMARY KEY")
+	expectErr(t, c, 1235, "CREATE TEMPORARY TABLE tmp (a INT)")
 	expectRows(t, c, "SELECT * FROM f ORDER BY id", "1 2", "2 3")
 }

@@ -95,6 +95,9 @@ func engineError(err error) error {
 		return mysql.NewSQLError(1142, "42000", "%s", m)
 	case strings.Contains(m, "is too large for column"):
 		return mysql.NewSQLError(mysql.ERDataTooLong, "22001", "Data too long: %s", m)
+	case strings.Contains(m, "does not support temporary tables"):
+		return mysql.NewSQLError(mysql.ERNotSupportedYet, "42000",
+			"temporary tables are not supported by lakesql; create a table (on a branch, if it should not touch main) and drop it after")
 	case strings.Contains(m, "table is not primary key alterable"):
 		return mysql.NewSQLError(mysql.ERNotSupportedYet, "42000",
 			"changing a table's primary key is not supported by lakesql; create a table with the new key and copy the rows with INSERT ... SELECT")
