@@ -200,6 +200,9 @@ func TestIntrospection(t *testing.T) {
 	if rows := query(t, c, "EXPLAIN SELECT * FROM p WHERE id > 1"); len(rows) != 1 || !strings.Contains(rows[0], " range PRIMARY PRIMARY ") {
 		t.Fatalf("EXPLAIN of a key range: %q", rows)
 	}
+	if rows := query(t, c, "EXPLAIN SELECT COUNT(*) FROM p"); len(rows) != 1 || !strings.Contains(rows[0], "No tables used") {
+		t.Fatalf("EXPLAIN of a count from statistics: %q", rows)
+	}
 	v := query(t, c, "CALL lakesql_commit()")[0]
 	expectRows(t, c, "SELECT COUNT(*) FROM (SELECT 1 FROM a AS OF "+v+") x", "3")
 	if rows := query(t, c, "SHOW CREATE TABLE a AS OF "+v); len(rows) != 1 || !strings.Contains(rows[0], "AUTO_INCREMENT") {

@@ -91,6 +91,11 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 		rows = append(rows, sql.Row{uint64(1), selectType, name, nil, access, keyName, keyName, nil, nil, count, 100.0, extra})
 		return false
 	})
+	if len(rows) == 0 {
+		// No table read: a constant SELECT, or COUNT(*) answered from the
+		// exact row count.
+		rows = append(rows, sql.Row{uint64(1), selectType, nil, nil, nil, nil, nil, nil, nil, nil, nil, "No tables used"})
+	}
 	return rows
 }
 
