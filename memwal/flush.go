@@ -79,8 +79,8 @@ func (b *Branch) maybeFlush() {
 			b.mu.flushing = false
 			b.mu.published2.Broadcast() // writers held back by backpressure
 			b.mu.Unlock()
-			if err == nil && !b.opts.NoBackgroundMerge {
-				b.backgroundMerge()
+			if err == nil {
+				b.MaybeMerge()
 			}
 		}()
 	}

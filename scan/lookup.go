@@ -68,31 +68,9 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 	return nil, Location{}, false, nil
 }
 
-// Locate finds where key's live row is in t's files (the sources are not
-// asked): what a writer needs to mask, without reading the row.
-func (r *Reader) Locate(ctx context.Context, t *Table, key parquetio.Key) (Location, bool, error) {
-	for i, a := range t.Files {
-		if a.LiveRows() == 0 {
-			continue
-		}
-		f, e, err := r.fileFor(ctx, a.Path, t.Schema, &key)
-		if err != nil {
-			return Location{}, false, err
-		}
-		if f == nil {
-			continue
-		}
-		_, pos, ok, err := r.lookupFile(ctx, t, i, f, key, nil, nil, false)
-		r.release(e)
-		if err != nil || ok {
-			return Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, err
-		}
-	}
-	return Location{}, false, nil
-}
-
-// LocateAll is Locate for many keys at once (a writer's batch): each file is
-// opened once, the keys are probed in key order (nearby probes share the key
+// LocateAll finds where the live rows of keys are in t's files (the
+// sources are not asked): what a writer needs to mask, without reading the
+// rows. It serves a writer's whole batch at once: each file is opened once, the keys are probed in key order (nearby probes share the key
 // index's cache lines), only those inside the file's key range and not
 // found yet, and a file's deletion vector is read only when a key is in it.
 // found[i] reports whether keys[i] has a live row, at locs[i].

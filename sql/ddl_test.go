@@ -13,10 +13,7 @@ import (
 func TestSchemaChanges(t *testing.T) {
 	for _, mode := range storageModes {
 		t.Run(mode.name, func(t *testing.T) {
-			s := startServer(t, serverOpts{cfg: mode.cfg})
-			c := conn(t, s.db(""))
-			mustExec(t, c, "CREATE DATABASE d")
-			mustExec(t, c, "USE d")
+			c := startDB(t, serverOpts{cfg: mode.cfg})
 			mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, a VARCHAR(5), b INT)") // v1
 			mustExec(t, c, "INSERT INTO t VALUES (1, 'x', 10)")
 			expectRows(t, c, "CALL lakesql_commit()", "2")
@@ -52,10 +49,7 @@ func TestSchemaChanges(t *testing.T) {
 func TestIndexes(t *testing.T) {
 	for _, mode := range storageModes {
 		t.Run(mode.name, func(t *testing.T) {
-			s := startServer(t, serverOpts{cfg: mode.cfg})
-			c := conn(t, s.db(""))
-			mustExec(t, c, "CREATE DATABASE d")
-			mustExec(t, c, "USE d")
+			c := startDB(t, serverOpts{cfg: mode.cfg})
 			mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, e VARCHAR(20), n INT, UNIQUE KEY ue (e))")
 			expectRows(t, c, "SELECT version FROM lakesql_log", "1")
 			mustExec(t, c, "INSERT INTO t VALUES (1, 'a@x', 1), (2, 'b@x', 2), (3, NULL, 3), (4, NULL, 4)")
@@ -86,10 +80,7 @@ func TestIndexes(t *testing.T) {
 func TestKeyless(t *testing.T) {
 	for _, mode := range storageModes {
 		t.Run(mode.name, func(t *testing.T) {
-			s := startServer(t, serverOpts{cfg: mode.cfg})
-			c := conn(t, s.db(""))
-			mustExec(t, c, "CREATE DATABASE d")
-			mustExec(t, c, "USE d")
+			c := startDB(t, serverOpts{cfg: mode.cfg})
 			mustExec(t, c, "CREATE TABLE l (a INT, b VARCHAR(4))")
 			mustExec(t, c, "INSERT INTO l VALUES (1, 'x'), (1, 'x'), (1, 'x'), (2, 'y'), (NULL, 'n')")
 			query(t, c, "CALL lakesql_flush()")
@@ -112,10 +103,7 @@ func TestKeyless(t *testing.T) {
 
 // TestInsertSelect: INSERT ... SELECT, also from an older version.
 func TestInsertSelect(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, v INT)")
 	mustExec(t, c, "INSERT INTO t VALUES (1, 1), (2, 2)")
 	expectRows(t, c, "CALL lakesql_commit()", "2")
@@ -129,10 +117,7 @@ func TestInsertSelect(t *testing.T) {
 
 // TestViews: views are versioned like tables.
 func TestViews(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, v INT)")
 	mustExec(t, c, "INSERT INTO t VALUES (1, 10), (2, 20), (3, 30)")
 	mustExec(t, c, "CREATE VIEW big AS SELECT k, v FROM t WHERE v > 15") // v2
@@ -180,10 +165,7 @@ func TestAutoIncrement(t *testing.T) {
 // information_schema.tables, SHOW TABLE STATUS) works without an
 // AUTO_INCREMENT column and AS OF, and shows the counter when there is one.
 func TestIntrospection(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE p (id INT PRIMARY KEY, name VARCHAR(20))")
 	mustExec(t, c, "CREATE TABLE a (id BIGINT PRIMARY KEY AUTO_INCREMENT, s VARCHAR(5))")
 	mustExec(t, c, "INSERT INTO p VALUES (1, 'x'), (2, 'y')")
@@ -215,10 +197,7 @@ func TestIntrospection(t *testing.T) {
 // changing a primary key and temporary tables are refused with 1235 and a
 // way out.
 func TestAnalyzeAndKeyChanges(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE e (id INT PRIMARY KEY, v INT, KEY iv (v))")
 	mustExec(t, c, "CREATE TABLE f (id INT PRIMARY KEY, v INT)")
 	mustExec(t, c, "INSERT INTO f VALUES (1, 2), (2, 3)")

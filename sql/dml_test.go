@@ -27,10 +27,7 @@ func affected(t *testing.T, c execer, q string) int64 {
 func TestUpsertCounts(t *testing.T) {
 	for _, mode := range storageModes {
 		t.Run(mode.name, func(t *testing.T) {
-			s := startServer(t, serverOpts{cfg: mode.cfg})
-			c := conn(t, s.db(""))
-			mustExec(t, c, "CREATE DATABASE d")
-			mustExec(t, c, "USE d")
+			c := startDB(t, serverOpts{cfg: mode.cfg})
 			mustExec(t, c, "CREATE TABLE kv (k INT PRIMARY KEY, v INT, s VARCHAR(8))")
 			for _, tc := range []struct {
 				q    string
@@ -175,10 +172,7 @@ func TestConcurrentIncrements(t *testing.T) {
 // TestLoadData: LOAD DATA takes the bulk path (rows straight into a data
 // file, no MemTable rows) and makes a version.
 func TestLoadData(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, s VARCHAR(10))")
 	mustExec(t, c, "INSERT INTO t VALUES (1, 'old')")
 	f := t.TempDir() + "/rows.csv"
@@ -204,10 +198,7 @@ func TestLoadData(t *testing.T) {
 // row ids), so only the small-file compaction merges them: more than 8
 // small files become one, and every row stays.
 func TestCompactSmallFiles(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE k (a INT, b VARCHAR(10))")
 	for i := range 12 {
 		mustExec(t, c, fmt.Sprintf("INSERT INTO k VALUES (%d, 'r%d'), (%d, NULL)", i, i, i+100))
@@ -226,10 +217,7 @@ func TestCompactSmallFiles(t *testing.T) {
 // TestIntervalFlushMerges: the interval flushes of a slowly written table
 // are followed by the merge job, so their small files do not pile up.
 func TestIntervalFlushMerges(t *testing.T) {
-	s := startServer(t, serverOpts{cfg: func(c *lsql.Config) { c.FlushInterval = 5 * time.Millisecond }})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{cfg: func(c *lsql.Config) { c.FlushInterval = 5 * time.Millisecond }})
 	mustExec(t, c, "CREATE TABLE k (a INT)")
 	files := func() int {
 		n, _ := strconv.Atoi(query(t, c, "SELECT COUNT(*) FROM lakesql_files WHERE table_name = 'k'")[0])

@@ -11,10 +11,7 @@ import (
 // TestBadInput: each mistake gets the MySQL error code a MySQL user
 // expects, and changes nothing.
 func TestBadInput(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE t (k INT PRIMARY KEY, v TINYINT, s VARCHAR(4))")
 	mustExec(t, c, "INSERT INTO t VALUES (1, 1, 'a')")
 	expectRows(t, c, "CALL lakesql_commit()", "2")

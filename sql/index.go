@@ -152,7 +152,7 @@ func (t *Table) lookupRows(ctx *sql.Context, v *readView, l *sql.IndexLookup) (s
 	// The keep function sees full rows; project afterwards.
 	keep := func(row sql.Row) (bool, error) { return inRanges(ctx, row, ordinals, ranges) }
 	var iter sql.RowIter
-	if rows, key, ok, err := full.cachedRowsKey(ctx, v, nil, ""); err != nil {
+	if rows, key, ok, err := full.cachedRows(ctx, v, nil, ""); err != nil {
 		return nil, err
 	} else if ok {
 		// A small table: a join's lookups into it search its cached rows
@@ -203,25 +203,19 @@ func lookupSorted(ctx *sql.Context, tx *Transaction, key string, rows []sql.Row,
 			firstErr = err
 		}
 	}
-	cut := func(x any) (below, above sql.MySQLRangeCut) {
-		if x == nil {
-			return sql.BelowNull{}, sql.AboveNull{}
-		}
-		return sql.Below{Key: x}, sql.Above{Key: x}
-	}
 	var hits []int
 	for _, r := range ranges {
 		ce := r[0]
 		// Rows whose first value lies above the lower cut form a suffix,
 		// those below the upper cut a prefix.
 		lo := sort.Search(len(sorted), func(i int) bool {
-			below, _ := cut(sorted[i][ord])
+			below, _ := cuts(sorted[i][ord])
 			c, err := ce.LowerBound.Compare(below, typ)
 			note(err)
 			return c <= 0
 		})
 		hi := sort.Search(len(sorted), func(i int) bool {
-			_, above := cut(sorted[i][ord])
+			_, above := cuts(sorted[i][ord])
 			c, err := above.Compare(ce.UpperBound, typ)
 			note(err)
 			return c > 0
@@ -399,14 +393,19 @@ func inRanges(ctx *sql.Context, row sql.Row, ordinals []int, ranges sql.MySQLRan
 	return false, nil
 }
 
+// cuts returns the cuts just below and just above value x.
+func cuts(x any) (below, above sql.MySQLRangeCut) {
+	if x == nil {
+		return sql.BelowNull{}, sql.AboveNull{}
+	}
+	return sql.Below{Key: x}, sql.Above{Key: x}
+}
+
 // inColumnRange: x lies above the lower cut and below the upper one. A
 // value x is above cut L exactly when L <= Below(x), and below U when
 // Above(x) <= U (NULL sits between BelowNull and AboveNull).
 func inColumnRange(x any, ce sql.MySQLRangeColumnExpr) (bool, error) {
-	var below, above sql.MySQLRangeCut = sql.Below{Key: x}, sql.Above{Key: x}
-	if x == nil {
-		below, above = sql.BelowNull{}, sql.AboveNull{}
-	}
+	below, above := cuts(x)
 	c, err := ce.LowerBound.Compare(below, ce.Typ)
 	if err != nil || c > 0 {
 		return false, err

@@ -230,10 +230,8 @@ func (r pushRange) Equals(o sql.Range) (bool, error) {
 }
 
 func (t *Table) column(name string) (colInfo, bool) {
-	for _, c := range t.cols {
-		if strings.EqualFold(c.col.Name, name) {
-			return c, true
-		}
+	if i := t.colIndex(name); i >= 0 {
+		return t.cols[i], true
 	}
 	return colInfo{}, false
 }

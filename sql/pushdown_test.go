@@ -9,10 +9,7 @@ import (
 // TestPushdown: filters pushed into the file readers give the answers SQL
 // gives, NULLs, NOT, mixed literal types and MemTable rows included.
 func TestPushdown(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE t (id INT PRIMARY KEY, i INT, f DOUBLE, d DECIMAL(6,2), s VARCHAR(8))")
 	type row struct {
 		id int
@@ -117,10 +114,7 @@ func TestPushdown(t *testing.T) {
 // readers cannot decide (a FLOAT column) must not be pushed: NOT of a
 // superset would lose rows (it did, through UNION ALL in the corpus).
 func TestPushdownNotOfSuperset(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	mustExec(t, c, "CREATE TABLE t (pk INT PRIMARY KEY, a INT, r FLOAT)")
 	mustExec(t, c, "INSERT INTO t VALUES (0, 10, 70.5), (1, 20, 70.5), (2, 20, 10.25), (3, 5, 99), (4, 30, 80), (5, NULL, 90)")
 	expectRows(t, c, "SELECT COUNT(*) FROM t WHERE a >= 14 AND r > 68.52", "2")
@@ -134,10 +128,7 @@ func TestPushdownNotOfSuperset(t *testing.T) {
 // joins); a conjunct that reads another table's column (an outer query's)
 // is never pushed into the inner table, even under a shared column name.
 func TestPushdownJoins(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	type row struct{ x, f int }
 	tables := map[string][]row{}
 	for _, name := range []string{"a", "b", "e"} {
@@ -216,10 +207,7 @@ func TestPushdownJoins(t *testing.T) {
 // answers of the same table without the index, NULLs, open ranges,
 // several ranges and case-insensitive strings included.
 func TestSmallTableIndexLookups(t *testing.T) {
-	s := startServer(t, serverOpts{})
-	c := conn(t, s.db(""))
-	mustExec(t, c, "CREATE DATABASE d")
-	mustExec(t, c, "USE d")
+	c := startDB(t, serverOpts{})
 	for _, name := range []string{"ix", "plain"} {
 		mustExec(t, c, "CREATE TABLE "+name+" (a INT, b INT, s VARCHAR(8))")
 		var sb strings.Builder

@@ -94,6 +94,16 @@ func (s *testServer) db(name string) *gosql.DB {
 }
 
 // conn returns one connection (a session) of a pool.
+// startDB starts a server, creates database d and returns a connection
+// that uses it.
+func startDB(t testing.TB, o serverOpts) *gosql.Conn {
+	t.Helper()
+	c := conn(t, startServer(t, o).db(""))
+	mustExec(t, c, "CREATE DATABASE d")
+	mustExec(t, c, "USE d")
+	return c
+}
+
 func conn(t testing.TB, db *gosql.DB) *gosql.Conn {
 	t.Helper()
 	c, err := db.Conn(context.Background())

@@ -337,7 +337,7 @@ const smallTable = 4096
 // session's transaction for the next identical scan (same snapshot,
 // columns and pushed filter, no write since).
 func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (sql.RowIter, error) {
-	rows, ok, err := t.cachedRows(ctx, v, pred, predText)
+	rows, _, ok, err := t.cachedRows(ctx, v, pred, predText)
 	if err != nil {
 		return nil, err
 	}
@@ -348,15 +348,10 @@ func (t *Table) cachedScan(ctx *sql.Context, v *readView, pred *parquetio.Predic
 }
 
 // cachedRows returns the rows of the scan of a small table, from the
-// transaction's cache or scanned into it; ok is false when the scan is not
-// cached (a large table, the transaction's own writes in the view).
-func (t *Table) cachedRows(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (rows []sql.Row, ok bool, err error) {
-	rows, _, ok, err = t.cachedRowsKey(ctx, v, pred, predText)
-	return rows, ok, err
-}
-
-// cachedRowsKey is cachedRows that also returns the rows' cache key.
-func (t *Table) cachedRowsKey(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (rows []sql.Row, key string, ok bool, err error) {
+// transaction's cache or scanned into it, and their cache key; ok is false
+// when the scan is not cached (a large table, the transaction's own writes
+// in the view).
+func (t *Table) cachedRows(ctx *sql.Context, v *readView, pred *parquetio.Predicate, predText string) (rows []sql.Row, key string, ok bool, err error) {
 	tx := v.txn
 	if tx == nil || len(v.pending) > 0 || v.snapID == nil {
 		return nil, "", false, nil
