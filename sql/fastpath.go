@@ -3,7 +3,6 @@ package sql
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +28,80 @@ import (
 // the planned statement would read it. Anything else, or any doubt, takes
 // the normal path.
 
-var pointSelect = regexp.MustCompile("(?is)^\\s*select\\s+(\\*|`?[a-z_][a-z0-9_]*`?(?:\\s*,\\s*`?[a-z_][a-z0-9_]*`?)*)\\s+from\\s+(?:(?:`([^`]+)`|([a-z_][a-z0-9_$]*))\\.)?`?([a-z_][a-z0-9_$]*)`?\\s+where\\s+`?([a-z_][a-z0-9_]*)`?\\s*=\\s*(\\?|-?[0-9]+|'[^'\\\\]*')\\s*;?\\s*$")
+// pointSelectStmt is a parsed SELECT cols FROM [db.]table WHERE col = lit.
+type pointSelectStmt struct {
+	columns []string // nil for *
+	db      string   // "" for the session's
+	table   string
+	keyCol  string
+	// lit is "?" (a parameter), or a literal: an integer, or a string
+	// (quoted true; text without the quotes).
+	lit    literalValue
+	param  bool
+	quoted bool
+}
+
+// parsePointSelect parses q with parseInsert's scanner, or reports that it
+// is not of the fast path's form: the key literal is a parameter, a plain
+// integer (optionally negative) or a string without escapes.
+func parsePointSelect(q string) (*pointSelectStmt, bool) {
+	sc := &scanner{s: q}
+	if !sc.keyword("SELECT") {
+		return nil, false
+	}
+	st := &pointSelectStmt{}
+	if !sc.punct('*') {
+		for {
+			c, ok := sc.ident()
+			if !ok {
+				return nil, false
+			}
+			st.columns = append(st.columns, c)
+			if !sc.punct(',') {
+				break
+			}
+		}
+	}
+	if !sc.keyword("FROM") {
+		return nil, false
+	}
+	var ok bool
+	if st.table, ok = sc.ident(); !ok {
+		return nil, false
+	}
+	if sc.punct('.') {
+		st.db = st.table
+		if st.table, ok = sc.ident(); !ok {
+			return nil, false
+		}
+	}
+	if !sc.keyword("WHERE") {
+		return nil, false
+	}
+	if st.keyCol, ok = sc.ident(); !ok || !sc.punct('=') {
+		return nil, false
+	}
+	if sc.punct('?') {
+		st.param = true
+	} else {
+		sc.space()
+		from := sc.i
+		if st.lit, ok = sc.literal(); !ok {
+			return nil, false
+		}
+		raw := sc.s[from:sc.i]
+		switch {
+		case st.lit.kind == 'i' && raw[0] != '+':
+		case st.lit.kind == 's' && !strings.Contains(raw[1:len(raw)-1], "'"):
+			st.quoted = true
+		default:
+			return nil, false
+		}
+	}
+	sc.punct(';')
+	sc.space()
+	return st, sc.i == len(sc.s)
+}
 
 // sessions maps connection ids to sessions, for the fast path.
 type sessions struct {
@@ -62,8 +134,8 @@ func (ss *sessions) drop(id uint32) {
 // takes; ok=false sends it down the normal path. bind gives a '?' its
 // value (prepared statements).
 func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, query string, bind map[string]*querypb.BindVariable) (res *sqltypes.Result, ok bool, err error) {
-	m := pointSelect.FindStringSubmatch(query)
-	if m == nil {
+	st, ok := parsePointSelect(query)
+	if !ok {
 		return nil, false, nil
 	}
 	s := h.sessions.get(c.ConnectionID)
@@ -71,17 +143,14 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		return nil, false, nil
 	}
 	dbName := s.GetCurrentDatabase()
-	if q := m[2] + m[3]; q != "" {
-		dbName = q // db.table
+	if st.db != "" {
+		dbName = st.db // db.table
 	}
 	if dbName == "" {
 		return nil, false, nil
 	}
-	lit := m[6]
-	var keyText string
-	var quoted bool
-	switch {
-	case lit == "?":
+	keyText, quoted := st.lit.text, st.quoted
+	if st.param {
 		bv := bind["v1"]
 		if bv == nil || len(bind) != 1 {
 			return nil, false, nil
@@ -95,10 +164,6 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		default:
 			return nil, false, nil
 		}
-	case strings.HasPrefix(lit, "'"):
-		keyText, quoted = lit[1:len(lit)-1], true
-	default:
-		keyText = lit
 	}
 	ctx := sql.NewContext(goctx, sql.WithSession(s))
 	// In autocommit mode the read is a transaction of its own; inside an
@@ -115,7 +180,7 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 	if err != nil {
 		return nil, false, nil
 	}
-	tbl, found, err := d.GetTableInsensitive(ctx, m[4])
+	tbl, found, err := d.GetTableInsensitive(ctx, st.table)
 	if err != nil || !found {
 		return nil, false, nil
 	}
@@ -130,7 +195,7 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		}
 	}
 	kc := t.meta.Schema.Columns[t.keyIdx[0]]
-	if !strings.EqualFold(kc.Name, strings.Trim(m[5], "`")) {
+	if !strings.EqualFold(kc.Name, st.keyCol) {
 		return nil, false, nil
 	}
 	typ, err := base.ParseType(kc.Type)
@@ -160,19 +225,13 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 	}
 	// The projection.
 	var out []int
-	if strings.TrimSpace(m[1]) == "*" {
+	if st.columns == nil {
 		for i := range t.cols {
 			out = append(out, i)
 		}
 	} else {
-		for _, name := range strings.Split(m[1], ",") {
-			name = strings.Trim(strings.TrimSpace(name), "`")
-			j := -1
-			for i, col := range t.cols {
-				if strings.EqualFold(col.col.Name, name) {
-					j = i
-				}
-			}
+		for _, name := range st.columns {
+			j := t.colIndex(name)
 			if j < 0 {
 				return nil, false, nil
 			}
