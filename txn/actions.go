@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/lakesql/lakesql/internal/base"
 )
@@ -125,11 +126,47 @@ type Add struct {
 	Bytes      int64 `json:"bytes"`
 	// Stats are the per-column statistics (min, max, null count) as the
 	// file writer encodes them.
-	Stats      json.RawMessage `json:"stats,omitempty"`
-	KeyRange   *KeyRange       `json:"keyRange,omitempty"`
-	DV         *DeletionVector `json:"dv,omitempty"`
-	DataChange bool            `json:"dataChange"`
+	Stats    json.RawMessage `json:"stats,omitempty"`
+	KeyRange *KeyRange       `json:"keyRange,omitempty"`
+	DV       *DeletionVector `json:"dv,omitempty"`
+	// Virtual is set for a file that lives outside the database (a
+	// virtual file): Path is then its URL, inside a container.
+	Virtual    *Virtual `json:"virtual,omitempty"`
+	DataChange bool     `json:"dataChange"`
 }
+
+// Virtual describes a virtual file: a Parquet file that another tool wrote
+// and the table references in place. What the reader recorded when it was
+// added lets every later read check that the object is still the same.
+type Virtual struct {
+	// Container names the container the URL was added through (reads
+	// resolve the URL again, by the longest matching prefix).
+	Container string `json:"container"`
+	// ETag, Size and LastModified (Unix ms) describe the object as it was
+	// added; a read of another object fails.
+	ETag         string `json:"etag,omitempty"`
+	Size         int64  `json:"size"`
+	LastModified int64  `json:"lastModified,omitempty"`
+	// Columns maps the file's columns, by name, to the table's column ids.
+	Columns []VirtualColumn `json:"columns"`
+	// RowIDStart is the hidden row id of the file's first row, for a
+	// table without a primary key: row i has RowIDStart + i.
+	RowIDStart int64 `json:"rowIdStart,omitempty"`
+	// Key lists the table's key column ids when the file was added.
+	Key []int `json:"key,omitempty"`
+	// Version is the version that added the file (assigned at commit).
+	Version int64 `json:"version,omitempty"`
+}
+
+// VirtualColumn maps one column of a virtual file to a table column.
+type VirtualColumn struct {
+	Name string `json:"name"`
+	ID   int    `json:"id"`
+}
+
+// IsVirtualPath reports whether a file path is a URL (a virtual file's)
+// rather than a name inside the database.
+func IsVirtualPath(p string) bool { return strings.Contains(p, "://") }
 
 // LiveRows is the number of rows not deleted by the deletion vector.
 func (a *Add) LiveRows() int64 {

@@ -306,24 +306,13 @@ func (db *DB) DeleteTag(ctx context.Context, name string) error {
 	return err
 }
 
-// PutContainer creates or replaces a container; DeleteContainer removes one.
+// PutContainer creates or replaces a container.
 func (db *DB) PutContainer(ctx context.Context, c Container) error {
-	if err := ValidateRefName("container", c.Name); err != nil {
+	if err := ValidateContainer(&c); err != nil {
 		return err
 	}
 	_, err := db.commitMeta(ctx, "PUT CONTAINER", func(m *MetaState) (*Entry, error) {
 		return &Entry{Containers: []Container{c}}, nil
-	})
-	return err
-}
-
-// DeleteContainer removes a container.
-func (db *DB) DeleteContainer(ctx context.Context, name string) error {
-	_, err := db.commitMeta(ctx, "DELETE CONTAINER", func(m *MetaState) (*Entry, error) {
-		if m.Container(name) == nil {
-			return nil, &NotFoundError{What: "container", Name: name}
-		}
-		return &Entry{Containers: []Container{{Name: name, Deleted: true}}}, nil
 	})
 	return err
 }

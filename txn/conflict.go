@@ -107,6 +107,11 @@ func (c *Commit) build(head *State, number, readEntry, timestamp int64, id strin
 		}
 		a.Generation, a.BaseRowID = gen, rowID
 		rowID += a.Rows
+		if a.Virtual != nil {
+			v := *a.Virtual
+			v.Version = head.Version + 1
+			a.Virtual = &v
+		}
 	}
 	for i := range e.Removes {
 		r := &e.Removes[i]

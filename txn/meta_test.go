@@ -29,7 +29,7 @@ func TestMetaCheckpoint(t *testing.T) {
 	if err := db.DeleteTag(ctx, "t2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutContainer(ctx, Container{Name: "lake", URI: "s3://bucket/x"}); err != nil {
+	if err := db.PutContainer(ctx, Container{Name: "lake", URI: "s3://bucket/x/"}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := db.CheckpointMeta(ctx)

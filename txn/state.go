@@ -269,6 +269,9 @@ func (b *builder) apply(branchID string, e *Entry) error {
 		if _, exists := t.files.ReplaceOrInsert(a); exists {
 			return fmt.Errorf("add of %s, which is live already", a.Path)
 		}
+		if (a.Virtual != nil) != IsVirtualPath(a.Path) {
+			return fmt.Errorf("add of %s: a URL path needs virtual-file metadata, and only a URL path may have it", a.Path)
+		}
 		if a.DV != nil && (a.DV.Cardinality < 0 || a.DV.Cardinality > a.Rows) {
 			return fmt.Errorf("add of %s: deletion vector of %d rows in a file of %d", a.Path, a.DV.Cardinality, a.Rows)
 		}
