@@ -44,11 +44,11 @@ func ValidateContainer(c *Container) error {
 	if err != nil {
 		return bad("URL prefix %q: %v", c.URI, err)
 	}
-	if !strings.HasSuffix(c.URI, "/") {
-		return bad("URL prefix %q must end in \"/\"", c.URI)
-	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return bad("URL prefix %q must not have a query, a fragment or credentials (the server takes credentials from its configuration)", c.URI)
+	}
+	if !strings.HasSuffix(c.URI, "/") {
+		return bad("URL prefix %q must end in \"/\"", c.URI)
 	}
 	platform := strings.ToLower(u.Scheme)
 	switch platform {
