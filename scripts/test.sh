@@ -5,9 +5,12 @@
 #   scripts/test.sh                 everything (./...)
 #   scripts/test.sh ./store/... -v  chosen packages and go test flags
 #
-# MinIO (a pinned Go module) is built once into .tools/bin (git-ignored),
-# started on a free loopback port with a fresh data folder, and stopped by PID
-# when the tests end, also when they fail or are interrupted.
+# MinIO (a pinned Go module) is built once into .tools/bin (git-ignored). Two
+# servers are started, each on a free loopback port with a fresh data folder
+# and its own generated root credentials: the main one for the database's
+# stores, and a second one standing for an external container of data files
+# that the database only reads. Both are stopped by PID when the tests end,
+# also when they fail or are interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,53 +44,89 @@ free_port() {
 	return 1
 }
 
-MINIO_PID=""
-MINIO_DIR=""
+# The servers started so far, and their data folders: cleanup stops and
+# removes them. MINIO_STARTING is a server that is not ready yet.
+MINIO_PIDS=()
+MINIO_DIRS=()
+MINIO_STARTING=""
 cleanup() {
-	if [[ -n "$MINIO_PID" ]]; then
-		kill "$MINIO_PID" 2>/dev/null || true
-		wait "$MINIO_PID" 2>/dev/null || true
-	fi
-	if [[ -n "$MINIO_DIR" ]]; then
-		rm -rf "$MINIO_DIR"
-	fi
+	local pid dir
+	for pid in $MINIO_STARTING ${MINIO_PIDS[@]+"${MINIO_PIDS[@]}"}; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	for dir in ${MINIO_DIRS[@]+"${MINIO_DIRS[@]}"}; do
+		rm -rf "$dir"
+	done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_minio() {
-	MINIO_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lakesql-minio.XXXXXX")
-	local user secret port console
-	user="lakesql$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
-	secret="$(od -An -N16 -tx4 /dev/urandom | tr -d ' \n')"
+# random_hex prints n random bytes (a multiple of 4) in hexadecimal.
+random_hex() {
+	od -An -N"$1" -tx4 /dev/urandom | tr -d ' \n'
+}
+
+# run_minio LABEL USER SECRET starts a MinIO server with a fresh data folder
+# on a free loopback port, with USER and SECRET as its root credentials, and
+# waits until it is ready. It sets MINIO_ENDPOINT to the server's URL.
+run_minio() {
+	local label=$1 user=$2 secret=$3 dir port console pid
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/lakesql-minio.XXXXXX")
+	MINIO_DIRS+=("$dir")
 	for attempt in 1 2 3; do
 		port=$(free_port)
 		console=$(free_port)
+		while [[ "$console" == "$port" ]]; do
+			console=$(free_port)
+		done
 		MINIO_ROOT_USER="$user" MINIO_ROOT_PASSWORD="$secret" MINIO_BROWSER=off \
-			"$TOOLS/bin/minio" server "$MINIO_DIR/data" \
+			"$TOOLS/bin/minio" server "$dir/data" \
 			--address "127.0.0.1:$port" --console-address "127.0.0.1:$console" --quiet \
-			>"$MINIO_DIR/minio.log" 2>&1 &
-		MINIO_PID=$!
+			>"$dir/minio.log" 2>&1 &
+		pid=$!
+		MINIO_STARTING=$pid
 		for _ in $(seq 1 150); do
 			if curl -sf -o /dev/null "http://127.0.0.1:$port/minio/health/ready"; then
-				log "MinIO ready on 127.0.0.1:$port (pid $MINIO_PID)"
-				export LAKESQL_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
-				export AWS_ACCESS_KEY_ID="$user" AWS_SECRET_ACCESS_KEY="$secret" AWS_REGION=us-east-1
-				unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+				log "MinIO ($label) ready on 127.0.0.1:$port (pid $pid)"
+				MINIO_PIDS+=("$pid")
+				MINIO_STARTING=""
+				MINIO_ENDPOINT="http://127.0.0.1:$port"
 				return 0
 			fi
-			if ! kill -0 "$MINIO_PID" 2>/dev/null; then
+			if ! kill -0 "$pid" 2>/dev/null; then
 				break
 			fi
 			sleep 0.2
 		done
-		log "MinIO did not start (attempt $attempt):"
-		tail -n 20 "$MINIO_DIR/minio.log" >&2 || true
-		kill "$MINIO_PID" 2>/dev/null || true
-		wait "$MINIO_PID" 2>/dev/null || true
-		MINIO_PID=""
+		log "MinIO ($label) did not start (attempt $attempt):"
+		tail -n 20 "$dir/minio.log" >&2 || true
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		MINIO_STARTING=""
+		rm -rf "$dir/data"
 	done
 	return 1
+}
+
+# start_minio starts the test servers: the main one, for the database's
+# stores (LAKESQL_TEST_S3_ENDPOINT with the AWS_* credentials), and a second
+# one with other credentials, for external containers of data files
+# (LAKESQL_TEST_S3_EXT_*).
+start_minio() {
+	local user secret ext_user ext_secret
+	user="lakesql$(random_hex 4)"
+	secret="$(random_hex 16)"
+	run_minio main "$user" "$secret"
+	export LAKESQL_TEST_S3_ENDPOINT="$MINIO_ENDPOINT"
+	export AWS_ACCESS_KEY_ID="$user" AWS_SECRET_ACCESS_KEY="$secret" AWS_REGION=us-east-1
+	unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+
+	ext_user="lakesqlext$(random_hex 4)"
+	ext_secret="$(random_hex 16)"
+	run_minio external "$ext_user" "$ext_secret"
+	export LAKESQL_TEST_S3_EXT_ENDPOINT="$MINIO_ENDPOINT"
+	export LAKESQL_TEST_S3_EXT_ACCESS_KEY_ID="$ext_user" LAKESQL_TEST_S3_EXT_SECRET_ACCESS_KEY="$ext_secret"
 }
 
 # The MySQL-compatibility tests drive the real mysql command (Debian's

@@ -14,6 +14,12 @@
 // outcomes themselves (a request whose response was lost and that was retried
 // finds its own object): a caller that sees ErrPreconditionFailed really lost.
 //
+// A reader that recorded an object's ETag, size and modification time (an
+// Expect) opens it with OpenExpect, which fails with ErrChanged when the
+// object is another one now. Backends that can check more strictly implement
+// CheckedOpener: S3 puts If-Match on every read, the local store fstats the
+// file after every read.
+//
 // Object names are slash-separated (package path, never path/filepath), the
 // same on every OS and backend; ValidateName refuses names that could escape
 // a root ("..", a leading slash, empty components, control characters).

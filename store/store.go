@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"strings"
 	"time"
 )
 
@@ -20,6 +21,11 @@ var ErrNotExist = fs.ErrNotExist
 // it found is not the result of an earlier attempt of the same call, so the
 // caller has truly lost the race.
 var ErrPreconditionFailed = errors.New("store: precondition failed")
+
+// ErrChanged is returned (wrapped) when an object opened with an Expect is not
+// the object expected: another ETag, size or modification time. It is not
+// retryable: the object the reader recorded is gone.
+var ErrChanged = errors.New("store: object changed")
 
 // ErrInvalidName is returned (wrapped) for an object name that is not valid;
 // see ValidateName.
@@ -90,6 +96,89 @@ type Store interface {
 	String() string
 }
 
+// Expect describes the object a reader expects to find (recorded when it was
+// first seen, usually from Stat). Zero fields are not checked.
+type Expect struct {
+	// ETag is the object's ETag, exactly as the store gave it.
+	ETag string
+	// Size is the object's length in bytes; 0 leaves the size unchecked.
+	Size int64
+	// LastModified is the object's modification time. It is compared at
+	// millisecond precision.
+	LastModified time.Time
+}
+
+// Mismatch describes how found differs from e ("expected size 10, found
+// 12"), or returns "" when it does not. It compares the ETags when both are
+// non-empty, the size when e.Size > 0, and the modification times at
+// millisecond precision when e.LastModified is not zero.
+func (e Expect) Mismatch(found Info) string {
+	var diffs []string
+	if e.ETag != "" && found.ETag != "" && e.ETag != found.ETag {
+		diffs = append(diffs, fmt.Sprintf("expected ETag %s, found %s", e.ETag, found.ETag))
+	}
+	if e.Size > 0 && e.Size != found.Size {
+		diffs = append(diffs, fmt.Sprintf("expected size %d, found %d", e.Size, found.Size))
+	}
+	if !e.LastModified.IsZero() && !sameTime(e.LastModified, found.LastModified) {
+		diffs = append(diffs, fmt.Sprintf("expected modification time %s, found %s",
+			e.LastModified.UTC().Format(timeFormat), found.LastModified.UTC().Format(timeFormat)))
+	}
+	return strings.Join(diffs, "; ")
+}
+
+// timeFormat shows modification times in messages, to the millisecond.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// sameTime reports whether a and b are the same instant at millisecond
+// precision, the precision Expect checks: stores keep times at different
+// precisions (nanoseconds on disk, seconds in S3's headers).
+func sameTime(a, b time.Time) bool {
+	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
+}
+
+// CheckedOpener is implemented by stores that can check an Expect as part of
+// opening (and keep checking on every later read), more cheaply or more
+// strictly than comparing the opened object's Info.
+type CheckedOpener interface {
+	// OpenExpect opens the named object like Open and fails with
+	// ErrChanged when it is not the object exp describes. The object's
+	// reads fail with ErrChanged when the backend finds it changed since.
+	OpenExpect(ctx context.Context, name string, exp Expect) (Object, error)
+}
+
+// OpenExpect opens name of r and checks exp: through r's CheckedOpener when it
+// has one, else by comparing the opened object's Info with exp (see
+// Expect.Mismatch). A mismatch gives an error matching ErrChanged that names
+// the object and says what differs (expected vs found); a missing object
+// gives ErrNotExist as Open does.
+func OpenExpect(ctx context.Context, r Reader, name string, exp Expect) (Object, error) {
+	if co, ok := r.(CheckedOpener); ok {
+		return co.OpenExpect(ctx, name, exp)
+	}
+	obj, err := r.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if why := exp.Mismatch(obj.Info()); why != "" {
+		obj.Close()
+		return nil, Changed(describe(r), name, why)
+	}
+	return obj, nil
+}
+
+// describe names a reader for messages: its String when it has one.
+func describe(r Reader) fmt.Stringer {
+	if st, ok := r.(fmt.Stringer); ok {
+		return st
+	}
+	return typeName{r}
+}
+
+type typeName struct{ v any }
+
+func (t typeName) String() string { return fmt.Sprintf("%T", t.v) }
+
 // PutOptions are the conditions of a Put.
 type PutOptions struct {
 	// IfAbsent makes the Put fail unless no object of that name exists.
@@ -126,6 +215,12 @@ func ApplyPutOptions(opts []PutOption) (PutOptions, error) {
 // NotExist returns an error for a missing object that matches ErrNotExist.
 func NotExist(st fmt.Stringer, name string) error {
 	return &fs.PathError{Op: "open", Path: st.String() + ": " + name, Err: fs.ErrNotExist}
+}
+
+// Changed returns an error for an object that is not the one expected (see
+// Expect) that matches ErrChanged; why says what differs.
+func Changed(st fmt.Stringer, name string, why string) error {
+	return fmt.Errorf("%w: %s: %s: %s", ErrChanged, st, name, why)
 }
 
 // PreconditionFailed returns an error for a failed IfAbsent or IfMatch Put

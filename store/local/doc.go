@@ -21,6 +21,14 @@
 // extended attribute user.lakesql.etag; on a file system without extended
 // attributes they are computed from the content when asked for.
 //
+// OpenReadOnly opens a directory lakesql does not own (an external container
+// of data files) without creating anything in it; its writes fail. Such
+// files have no ETag attribute: their ETag is the MD5 of their content,
+// computed at each Open or Stat. OpenExpect (store.CheckedOpener) compares
+// the size and modification time first, and fstats the file after every
+// read of the object it returns, since a file can be rewritten in place
+// while it is open.
+//
 // A directory cannot be an object: a store cannot hold both "a" and "a/b".
 // lakesql's layout never needs that.
 package local

@@ -36,11 +36,15 @@ const staleTemp = time.Hour
 // Store is a store in a local directory. It is safe for concurrent use, by
 // goroutines and by processes sharing the directory.
 type Store struct {
-	root string // absolute, cleaned OS path
-	tmp  string // root/tmpDir
+	root     string // absolute, cleaned OS path
+	tmp      string // root/tmpDir
+	readOnly bool   // OpenReadOnly: Put and Delete fail
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.CheckedOpener = (*Store)(nil)
+)
 
 // Open opens (creating it when missing) the store rooted at dir. It removes
 // temporary files that crashed writers left behind more than an hour ago.
@@ -62,6 +66,31 @@ func Open(dir string) (*Store, error) {
 	s.removeStaleTemps()
 	return s, nil
 }
+
+// OpenReadOnly opens the existing directory dir as a store that only reads:
+// for files lakesql does not own (an external container). It creates and
+// removes nothing, not even the temporary folder Open keeps, and its Put and
+// Delete fail.
+func OpenReadOnly(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("local store: empty directory")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("local store %s: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("local store %s: %w", abs, err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("local store %s: not a directory", abs)
+	}
+	return &Store{root: abs, tmp: filepath.Join(abs, tmpDir), readOnly: true}, nil
+}
+
+// errReadOnly is the cause of a write to a store opened by OpenReadOnly.
+var errReadOnly = errors.New("the store is read-only")
 
 // Root returns the store's directory.
 func (s *Store) Root() string { return s.root }
@@ -118,6 +147,50 @@ func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
 		return nil, s.errorf("open", name, err)
 	}
 	return &object{f: f, info: info}, nil
+}
+
+// OpenExpect implements store.CheckedOpener. It opens the file and compares
+// its size and modification time (fstat) with exp before anything else, then
+// its ETag when exp has one (read from the extended attribute, or computed
+// from the content as Open does). A file can be rewritten in place while it
+// is open, so every ReadAt of the returned object fstats the file after
+// reading and fails with store.ErrChanged when its size or modification time
+// is no longer what they were at the open. A file replaced by a rename after
+// the open goes on serving the opened inode's bytes, which are the expected
+// ones.
+func (s *Store) OpenExpect(ctx context.Context, name string, exp store.Expect) (store.Object, error) {
+	if err := store.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(s.path(name))
+	if err != nil {
+		return nil, s.errorf("open", name, err)
+	}
+	fail := func(err error) (store.Object, error) {
+		f.Close()
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(s.errorf("open", name, err))
+	}
+	// Size and time first: a changed file fails without being hashed.
+	quick := exp
+	quick.ETag = ""
+	if why := quick.Mismatch(store.Info{Size: fi.Size(), LastModified: fi.ModTime()}); why != "" {
+		return fail(store.Changed(s, name, why))
+	}
+	info, err := fileInfo(f, name)
+	if err != nil {
+		return fail(s.errorf("open", name, err))
+	}
+	if why := exp.Mismatch(info); why != "" {
+		return fail(store.Changed(s, name, why))
+	}
+	return &checkedObject{object: object{f: f, info: info}, s: s}, nil
 }
 
 // Stat implements store.Reader.
@@ -262,6 +335,9 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts ...store
 	if err != nil {
 		return store.Info{}, err
 	}
+	if s.readOnly {
+		return store.Info{}, s.errorf("put", name, errReadOnly)
+	}
 	tmp, info, err := s.writeTemp(ctx, name, r)
 	if err != nil {
 		return store.Info{}, err
@@ -366,6 +442,9 @@ func (s *Store) Delete(ctx context.Context, name string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.readOnly {
+		return s.errorf("delete", name, errReadOnly)
 	}
 	target := s.path(name)
 	held, err := lockCurrent(target)
@@ -476,6 +555,29 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) { return o.f.ReadAt(p,
 func (o *object) Size() int64                             { return o.info.Size }
 func (o *object) Info() store.Info                        { return o.info }
 func (o *object) Close() error                            { return o.f.Close() }
+
+// checkedObject is an object opened by OpenExpect: each read checks that the
+// file was not changed in place since the open.
+type checkedObject struct {
+	object
+	s *Store
+}
+
+// ReadAt reads like the plain object, then fstats the file: a size or
+// modification time other than at the open means the bytes may come from
+// another content, and the read fails with store.ErrChanged.
+func (o *checkedObject) ReadAt(p []byte, off int64) (int, error) {
+	n, err := o.f.ReadAt(p, off)
+	fi, serr := o.f.Stat()
+	if serr != nil {
+		return 0, o.s.errorf("read", o.info.Name, serr)
+	}
+	if fi.Size() != o.info.Size || !fi.ModTime().Equal(o.info.LastModified) {
+		return 0, store.Changed(o.s, o.info.Name, fmt.Sprintf("changed in place since it was opened: size %d, now %d; modification time %s, now %s",
+			o.info.Size, fi.Size(), o.info.LastModified.UTC().Format(time.RFC3339Nano), fi.ModTime().UTC().Format(time.RFC3339Nano)))
+	}
+	return n, err
+}
 
 // ctxReader stops a copy when its context is cancelled.
 type ctxReader struct {

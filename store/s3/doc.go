@@ -18,16 +18,24 @@
 // ETag (must be refused too) and deleted. A server that accepts either
 // refused write gives ErrConditionalWritesUnsupported.
 //
+// A store opened with Config.ReadOnly (an external container of data files
+// that lakesql only reads) skips all of this and sends no request when it
+// opens: a user allowed to read objects may lack HeadBucket, and the probe
+// writes. Its Put and Delete fail; a refused read matches ErrAccessDenied.
+// Config.Anonymous sends unsigned requests, for public buckets.
+//
 // # Reads
 //
 // Open sends one GetObject for the first 64 KiB: its answer gives the size
 // and ETag, and its bytes are kept, so a small object (a log entry, a lease)
 // costs one request and the open object is a snapshot of it. Each ReadAt
 // beyond those bytes is one ranged GetObject (Range: bytes=a-b) carrying
-// If-Match of the opened ETag, so a replaced object gives an error, never a
-// mix of two versions; an object is never downloaded whole for a ranged
-// read. List pages through ListObjectsV2 and skips keys that are not object
-// names. ETags are kept exactly as the server sends them (quoted), and times
+// If-Match of the opened ETag, so a replaced object gives store.ErrChanged,
+// never a mix of two versions; an object is never downloaded whole for a
+// ranged read. List pages through ListObjectsV2 and skips keys that are not object
+// names. OpenExpect (store.CheckedOpener) puts If-Match of the recorded ETag
+// on the first GET too, and compares the size it learns with the recorded
+// one. ETags are kept exactly as the server sends them (quoted), and times
 // are whole seconds, as S3's HeadObject gives them.
 //
 // # Writes

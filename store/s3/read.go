@@ -30,7 +30,7 @@ func (s *Store) Stat(ctx context.Context, name string) (store.Info, error) {
 		if isNotFound(err) {
 			return store.Info{}, store.NotExist(s, name)
 		}
-		return store.Info{}, s.fail("stat", name, err)
+		return store.Info{}, s.readFail("stat", name, err)
 	}
 	return store.Info{
 		Name:         name,
@@ -78,7 +78,7 @@ func (s *Store) List(ctx context.Context, prefix, startAfter string) iter.Seq2[s
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
-				yield(store.Info{}, s.fail("list", prefix, err))
+				yield(store.Info{}, s.readFail("list", prefix, err))
 				return
 			}
 			for _, obj := range page.Contents {
@@ -108,9 +108,26 @@ const headSize = 64 << 10
 // 64 KiB learns the size and ETag and keeps those bytes, so a small object
 // is read in one request and is a true snapshot. Reads beyond them are
 // ranged GETs on the condition that the ETag is still the same (If-Match),
-// so a replaced object gives an error rather than a mix of old and new
-// bytes. ReadAt uses ctx: cancelling it ends the object's reads.
+// so a replaced object gives an error (store.ErrChanged) rather than a mix
+// of old and new bytes. ReadAt uses ctx: cancelling it ends the object's
+// reads.
 func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
+	return s.open(ctx, name, nil)
+}
+
+// OpenExpect implements store.CheckedOpener. It opens like Open, but the first
+// GET carries If-Match: exp.ETag when exp has an ETag, and the size it learns
+// is compared with exp.Size: a refused condition or another size gives
+// store.ErrChanged. The modification time is compared (to the millisecond)
+// only when exp has no ETag: an ETag identifies the content, and the time
+// that Put reports may be its answer's Date rather than the object's
+// Last-Modified. Later reads carry If-Match on the ETag, as Open's do.
+func (s *Store) OpenExpect(ctx context.Context, name string, exp store.Expect) (store.Object, error) {
+	return s.open(ctx, name, &exp)
+}
+
+// open is Open, and OpenExpect when exp is not nil.
+func (s *Store) open(ctx context.Context, name string, exp *store.Expect) (store.Object, error) {
 	if err := store.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -118,23 +135,32 @@ func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
 		return nil, err
 	}
 	key := s.key(name)
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
+	in := &s3.GetObjectInput{
 		Bucket: &s.bucket,
 		Key:    &key,
 		Range:  aws.String("bytes=0-" + strconv.Itoa(headSize-1)),
-	})
+	}
+	if exp != nil && exp.ETag != "" {
+		in.IfMatch = aws.String(exp.ETag)
+	}
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
-		if isNotFound(err) {
+		switch {
+		case isNotFound(err):
 			return nil, store.NotExist(s, name)
-		}
-		if httpStatus(err) == 416 { // an empty object has no byte 0
+		case exp != nil && isPreconditionFailed(err):
+			return nil, store.Changed(s, name, s.refusedWhy(ctx, name, exp.ETag))
+		case httpStatus(err) == 416: // an empty object has no byte 0
 			info, err := s.Stat(ctx, name)
 			if err != nil {
 				return nil, err
 			}
+			if err := s.check(name, exp, info); err != nil {
+				return nil, err
+			}
 			return &object{s: s, ctx: ctx, key: key, info: info}, nil
 		}
-		return nil, s.fail("open", name, err)
+		return nil, s.readFail("open", name, err)
 	}
 	defer out.Body.Close()
 	o := &object{s: s, ctx: ctx, key: key, info: store.Info{
@@ -150,11 +176,56 @@ func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
 			return nil, s.fail("open", name, fmt.Errorf("unexpected Content-Range %q", cr))
 		}
 	}
+	if err := s.check(name, exp, o.info); err != nil {
+		return nil, err
+	}
 	o.head = make([]byte, min(n, headSize))
 	if _, err := io.ReadFull(out.Body, o.head); err != nil {
 		return nil, s.fail("open", name, err)
 	}
 	return o, nil
+}
+
+// check compares what open found with exp (when not nil): the ETag (again,
+// in case the server ignored If-Match), the size, and the modification time
+// when exp has no ETag.
+func (s *Store) check(name string, exp *store.Expect, found store.Info) error {
+	if exp == nil {
+		return nil
+	}
+	e := *exp
+	if e.ETag != "" {
+		e.LastModified = time.Time{}
+		if found.ETag != "" && sameETag(e.ETag, found.ETag) {
+			found.ETag = e.ETag // quoted or not, the same
+		}
+	}
+	if why := e.Mismatch(found); why != "" {
+		return store.Changed(s, name, why)
+	}
+	return nil
+}
+
+// refusedWhy says why If-Match: etag was refused, with the object's current
+// ETag when a HeadObject can tell it.
+func (s *Store) refusedWhy(ctx context.Context, name, etag string) string {
+	info, err := s.Stat(ctx, name)
+	if err != nil {
+		return fmt.Sprintf("expected ETag %s, the server refused it (If-Match)", etag)
+	}
+	return fmt.Sprintf("expected ETag %s, found %s (size %d, modified %s)", etag, info.ETag, info.Size,
+		info.LastModified.UTC().Format(time.RFC3339))
+}
+
+// readFail is fail for reads: a refused request (403) also matches
+// ErrAccessDenied, as a store opened with ReadOnly meets a lacking
+// permission only when it reads.
+func (s *Store) readFail(op, name string, err error) error {
+	wrapped := s.fail(op, name, err)
+	if httpStatus(err) == 403 {
+		return &kindError{msg: wrapped.Error(), kind: ErrAccessDenied, cause: wrapped}
+	}
+	return wrapped
 }
 
 // object is an open S3 object. Its state does not change after Open (but for
@@ -213,9 +284,9 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 		case isNotFound(err):
 			return 0, fmt.Errorf("%w (deleted since it was opened)", store.NotExist(o.s, name))
 		case isPreconditionFailed(err):
-			return 0, o.s.fail("read", name, fmt.Errorf("replaced since it was opened (ETag %s): %w", o.info.ETag, err))
+			return 0, store.Changed(o.s, name, fmt.Sprintf("replaced since it was opened: its ETag is no longer %s (If-Match refused)", o.info.ETag))
 		}
-		return 0, o.s.fail("read", name, err)
+		return 0, o.s.readFail("read", name, err)
 	}
 	defer out.Body.Close()
 	if cr := aws.ToString(out.ContentRange); !strings.HasPrefix(cr, "bytes "+strconv.FormatInt(off, 10)+"-") {

@@ -76,6 +76,20 @@ type Config struct {
 	// credentials. When AccessKeyID is empty, credentials come from the
 	// standard AWS chain (environment, shared config, instance roles).
 	AccessKeyID, SecretAccessKey, SessionToken string
+	// Anonymous sends unsigned requests (aws.AnonymousCredentials): for
+	// public buckets. No credentials are looked for, neither in the
+	// fields above (which must be empty) nor in the AWS chain; Profile, if
+	// set, still gives the region.
+	Anonymous bool
+	// ReadOnly opens a store that lakesql only reads, such as an external
+	// container of data files: New sends no request at all (no HeadBucket,
+	// which a user allowed to read objects may lack, and no
+	// conditional-write probe, which writes), and Put and Delete fail
+	// without a request. A missing bucket or refused credentials then show
+	// at the first read: a refused read matches ErrAccessDenied, and a
+	// missing bucket makes Stat (whose HEAD answer has no body to tell)
+	// report the object missing.
+	ReadOnly bool
 	// MultipartThreshold is the largest body sent in one PutObject
 	// (default DefaultMultipartThreshold, at most 5 GiB).
 	MultipartThreshold int64
@@ -103,20 +117,34 @@ type Store struct {
 	maxAttempts int
 	secrets     []string // never to appear in an error or a log line
 	log         *slog.Logger
+	readOnly    bool // Config.ReadOnly: Put and Delete fail
 	closeIdle   func()
 	closed      atomic.Bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.CheckedOpener = (*Store)(nil)
+)
 
 // New opens the store cfg describes. It checks that the bucket exists and is
 // reachable with the credentials, and that the server honours conditional
 // writes (see the package documentation); a server that ignores them gives
-// ErrConditionalWritesUnsupported.
+// ErrConditionalWritesUnsupported. With cfg.ReadOnly it checks only that
+// credentials can be found (unless cfg.Anonymous) and sends no request.
 func New(ctx context.Context, cfg Config) (*Store, error) {
 	s, err := newStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ReadOnly {
+		if !cfg.Anonymous {
+			if err := s.probeCredentials(ctx); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
+		return s, nil
 	}
 	if err := s.probe(ctx); err != nil {
 		s.Close()
@@ -154,6 +182,7 @@ func newStore(ctx context.Context, cfg Config) (*Store, error) {
 		partSize:    orDefault(cfg.PartSize, DefaultPartSize),
 		maxAttempts: int(orDefault(int64(cfg.MaxAttempts), DefaultMaxAttempts)),
 		log:         slog.Default(),
+		readOnly:    cfg.ReadOnly,
 	}
 	s.desc = "s3://" + path.Join(s.bucket, s.prefix)
 	switch {
@@ -167,6 +196,8 @@ func newStore(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("s3: %s: a secret access key or session token needs an access key id", s.desc)
 	case cfg.AccessKeyID != "" && cfg.SecretAccessKey == "":
 		return nil, fmt.Errorf("s3: %s: access key id without a secret access key", s.desc)
+	case cfg.Anonymous && cfg.AccessKeyID != "":
+		return nil, fmt.Errorf("s3: %s: anonymous access takes no access key id", s.desc)
 	}
 	for _, sec := range []string{cfg.SecretAccessKey, cfg.SessionToken} {
 		if sec != "" {
@@ -189,7 +220,10 @@ func newStore(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}
-	if cfg.AccessKeyID != "" {
+	switch {
+	case cfg.Anonymous:
+		opts = append(opts, config.WithCredentialsProvider(aws.AnonymousCredentials{}))
+	case cfg.AccessKeyID != "":
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
 			cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)))
 	}
@@ -289,15 +323,22 @@ func (s *Store) keyPrefix() string {
 	return s.prefix + "/"
 }
 
-// checkOpen fails once the store is closed.
+// checkOpen fails once the store is closed, and for the writes (op "put"
+// and "delete") of a read-only store.
 func (s *Store) checkOpen(op, name string) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%s: %s %q: %w", s, op, name, errClosed)
 	}
+	if s.readOnly && (op == "put" || op == "delete") {
+		return fmt.Errorf("%s: %s %q: %w", s, op, name, errReadOnly)
+	}
 	return nil
 }
 
-var errClosed = errors.New("store is closed")
+var (
+	errClosed   = errors.New("store is closed")
+	errReadOnly = errors.New("the store is read-only (Config.ReadOnly)")
+)
 
 func orDefault(v, def int64) int64 {
 	if v == 0 {
