@@ -56,6 +56,35 @@
 // Default (a SQL literal; NULL when nil), a dropped one is not requested.
 // Changing a column's type is not supported.
 //
+// # Foreign files
+//
+// A table may reference Parquet files other tools wrote (virtual files):
+// no lakesql metadata, no field ids, rows in the writer's order.
+//
+//	add:   InferSchema (CREATE from a file) ── InspectForeign(table, key) ──▶ ForeignInfo
+//	       footer: each top-level column ──name, case-insensitive──▶ one table column,
+//	               its physical + logical type checked against the SQL type
+//	       key columns read in full: strictly increasing, no NULL ──▶ Keys, KeyMin/KeyMax
+//	       column chunk statistics ──▶ FileStats (bounds; columns without them left out)
+//	read:  OpenFile(ReaderOptions{Schema, Foreign: {Columns, RowID, RowIDStart, Key, Stats}})
+//	       ──▶ a File whose own schema is the mapped columns under their table ids
+//
+// A file column fits a table column when lakesql decodes it exactly as its
+// own files of that column: the physical type of the table above with the
+// same meaning. INT32 (none or INT(32,true)) is INT, INT(8|16, signed or
+// not) TINYINT/SMALLINT [UNSIGNED] (or any wider INT32-stored integer that
+// holds them), INT64 (none or INT(64)) BIGINT [UNSIGNED]; DATE; INT64
+// TIMESTAMP(MICROS) is TIMESTAMP when adjusted to UTC, DATETIME when not,
+// TIME(MICROS) is TIME (millisecond and nanosecond units are refused, and
+// so is INT96); DECIMAL(p,s) only with the same p and s in the storage of
+// the table above; BYTE_ARRAY STRING/ENUM/JSON/none is CHAR, VARCHAR or
+// TEXT, JSON/STRING is JSON, none/BSON/STRING is BINARY, VARBINARY or BLOB.
+// Nested and repeated columns are refused. Reads of a foreign File work as
+// for any File (pruning by whatever statistics and page index the writer
+// left; a chunk without statistics is never pruned), and a keyless table's
+// hidden row id, absent from the file, is synthesized as RowIDStart + the
+// row's file position, consecutive, so FindKey on it is arithmetic.
+//
 // # Pruning
 //
 // A Predicate is a tree over column ids (=, <>, <, <=, >, >=, IS [NOT] NULL,

@@ -36,6 +36,11 @@ type ReaderOptions struct {
 	// nil; 0 means DefaultPageCacheBytes, a negative value disables the
 	// cache.
 	PageCacheBytes int64
+	// Foreign, when set, opens a file that lakesql did not write (no
+	// lakesql metadata, no field ids): its columns are matched to the
+	// table schema (Schema, required then) by name through
+	// Foreign.Columns.
+	Foreign *ForeignOptions
 }
 
 // tailSize is how much of the end of an object OpenFile reads at once: the
@@ -55,11 +60,17 @@ type File struct {
 	table  *base.Schema // the schema reads go through
 	cols   []column     // the file's columns, by schema order
 	leaf   map[int]int  // column id -> Parquet leaf index
+	nleaf  int          // Parquet leaves (column chunks per row group)
 	keyIDs []int
 	stats  FileStats
 	keyLo  Key // the encoded key range, when the file has a key
 	keyHi  Key
 	opts   ReaderOptions
+
+	// rowID, when not 0, is the id of the synthesized row-id column of a
+	// foreign file: the row at file position x has rowIDStart + x.
+	rowID      int
+	rowIDStart int64
 
 	keyMu  sync.Mutex                  // serializes loading the key index
 	keyIdx atomic.Pointer[KeyIndex]    // set once loaded
@@ -91,8 +102,11 @@ func (t *tailReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // OpenFile opens the Parquet object name of r and reads its footer and
 // page index (usually one ranged read). A truncated, empty or otherwise
 // corrupt file gives an error matching base.ErrCorruption that names it.
+//
+// With opts.Foreign the file is one that another tool wrote (see
+// ForeignOptions).
 func OpenFile(ctx context.Context, r store.Reader, name string, opts ReaderOptions) (f *File, err error) {
-	obj, err := r.Open(ctx, name)
+	obj, pf, err := openParquet(ctx, r, name)
 	if err != nil {
 		return nil, err
 	}
@@ -101,28 +115,49 @@ func OpenFile(ctx context.Context, r store.Reader, name string, opts ReaderOptio
 			obj.Close()
 		}
 	}()
-	size := obj.Size()
-	if size < 12 {
-		return nil, base.Corruptf(name, "parquet file of %d bytes is too short", size)
-	}
-	n := min(size, tailSize)
-	tail := make([]byte, n)
-	if _, err := obj.ReadAt(tail, size-n); err != nil && !(errors.Is(err, io.EOF)) {
-		return nil, fmt.Errorf("parquetio: reading the footer of %s: %w", name, err)
-	}
-	if string(tail[n-4:]) != "PAR1" {
-		return nil, base.Corruptf(name, "no parquet magic at the end")
-	}
-	ra := &tailReaderAt{obj: obj, off: size - n, tail: tail}
-	pf, err := safeOpen(ra, size)
-	if err != nil {
-		return nil, base.Corruptf(name, "%v", err)
-	}
 	f = &File{name: name, obj: obj, pf: pf, opts: opts, leaf: map[int]int{}}
+	if opts.Foreign != nil {
+		if err := f.initForeign(ctx); err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	if err := f.init(); err != nil {
 		return nil, base.Corruptf(name, "%v", err)
 	}
 	return f, nil
+}
+
+// openParquet opens the object name of r and reads its footer and page
+// index (usually one ranged read of the object's tail).
+func openParquet(ctx context.Context, r store.Reader, name string) (_ store.Object, _ *parquet.File, err error) {
+	obj, err := r.Open(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			obj.Close()
+		}
+	}()
+	size := obj.Size()
+	if size < 12 {
+		return nil, nil, base.Corruptf(name, "parquet file of %d bytes is too short", size)
+	}
+	n := min(size, tailSize)
+	tail := make([]byte, n)
+	if _, err := obj.ReadAt(tail, size-n); err != nil && !(errors.Is(err, io.EOF)) {
+		return nil, nil, fmt.Errorf("parquetio: reading the footer of %s: %w", name, err)
+	}
+	if string(tail[n-4:]) != "PAR1" {
+		return nil, nil, base.Corruptf(name, "no parquet magic at the end")
+	}
+	ra := &tailReaderAt{obj: obj, off: size - n, tail: tail}
+	pf, err := safeOpen(ra, size)
+	if err != nil {
+		return nil, nil, base.Corruptf(name, "%v", err)
+	}
+	return obj, pf, nil
 }
 
 func safeOpen(ra io.ReaderAt, size int64) (pf *parquet.File, err error) {
@@ -216,14 +251,24 @@ func (f *File) init() error {
 		}
 		f.keyLo, f.keyHi = Key(l), Key(h)
 	}
+	f.nleaf = len(cols)
+	f.setup()
+	return nil
+}
+
+// setup prepares what every File has once its columns, leaves and key
+// are known: row group positions, bloom filter slots, the page cache and
+// the schema reads go through.
+func (f *File) setup() {
+	md := f.pf.Metadata()
 	f.rgFirst = make([]int64, len(md.RowGroups))
-	rows = 0
+	var rows int64
 	for i, rg := range md.RowGroups {
 		f.rgFirst[i] = rows
 		rows += rg.NumRows
 	}
 	f.id = fileIDs.Add(1)
-	f.blooms = make([]atomic.Pointer[bloomSlot], len(md.RowGroups)*len(cols))
+	f.blooms = make([]atomic.Pointer[bloomSlot], len(md.RowGroups)*f.nleaf)
 	switch {
 	case f.opts.PageCache != nil:
 		f.cache = f.opts.PageCache
@@ -236,7 +281,6 @@ func (f *File) init() error {
 	if f.opts.Schema != nil {
 		f.table = f.opts.Schema
 	}
-	return nil
 }
 
 func (f *File) fileColumn(id int) *column {
@@ -251,10 +295,13 @@ func (f *File) fileColumn(id int) *column {
 // Name is the object's name.
 func (f *File) Name() string { return f.name }
 
-// Schema is the schema the file was written with.
+// Schema is the schema the file was written with; for a foreign file,
+// its mapped columns under their table ids, names and types (nullable as
+// in the file), and the synthesized row-id column when there is one.
 func (f *File) Schema() *base.Schema { return f.schema }
 
-// Stats are the statistics the writer recorded; Bytes is the object size.
+// Stats are the statistics the writer recorded (for a foreign file,
+// ForeignOptions.Stats); Bytes is the object size.
 func (f *File) Stats() FileStats { return f.stats }
 
 // NumRows is the number of rows in the file.
@@ -293,8 +340,7 @@ func (f *File) Close() error { return f.obj.Close() }
 
 // pageIndex returns the offset and column index of a chunk, or nil.
 func (f *File) pageIndex(rg, leaf int) (*format.OffsetIndex, *format.ColumnIndex) {
-	ncols := len(f.cols)
-	k := rg*ncols + leaf
+	k := rg*f.nleaf + leaf
 	var oi *format.OffsetIndex
 	var ci *format.ColumnIndex
 	if ois := f.pf.OffsetIndexes(); k < len(ois) && len(ois[k].PageLocations) > 0 {

@@ -67,6 +67,9 @@ func (f *File) FindKey(ctx context.Context, key Key) (int64, bool, error) {
 	if len(f.keyIDs) == 0 || f.keyLo == "" || key < f.keyLo || key > f.keyHi {
 		return 0, false, nil
 	}
+	if pos, ok, isRowID := f.findRowID(key); isRowID {
+		return pos, ok, nil
+	}
 	k := f.keyIdx.Load()
 	if k == nil {
 		may, err := f.MayContain(ctx, key)
@@ -139,7 +142,7 @@ type bloomSlot struct{ bf *parquet.FileBloomFilter }
 // bloom returns the bloom filter of the chunk of leaf in row group g, nil
 // when it has none, reading it (one ranged read) on first use.
 func (f *File) bloom(rg parquet.RowGroup, g, leaf int) (*parquet.FileBloomFilter, error) {
-	slot := &f.blooms[g*len(f.cols)+leaf]
+	slot := &f.blooms[g*f.nleaf+leaf]
 	if s := slot.Load(); s != nil {
 		return s.bf, nil
 	}
@@ -167,7 +170,11 @@ func (f *File) bloom(rg parquet.RowGroup, g, leaf int) (*parquet.FileBloomFilter
 }
 
 func (f *File) bloomCheck(rg parquet.RowGroup, g int, c *column, v scalar) (bool, error) {
-	bf, err := f.bloom(rg, g, f.leaf[c.col.ID])
+	leaf, ok := f.leaf[c.col.ID]
+	if !ok { // the synthesized row id: every value of the key range
+		return true, nil
+	}
+	bf, err := f.bloom(rg, g, leaf)
 	if err != nil || bf == nil {
 		return bf == nil, err
 	}

@@ -255,6 +255,9 @@ func (f *File) planFor(table *base.Schema, opts ReadOptions) (*readPlan, error) 
 	need = p.pred.columns(need)
 	for _, id := range need {
 		tc := byID(id)
+		if f.isRowID(id) {
+			continue // synthesized from the positions
+		}
 		fc := f.fileColumn(id)
 		if fc == nil {
 			v := scalar{null: true}
@@ -340,12 +343,18 @@ func (p *readPlan) rowGroupMayMatch(g int) bool {
 	}
 	rg := &p.f.pf.Metadata().RowGroups[g]
 	return p.pred.mayMatch(func(c *column) (bounds, bool) {
+		if p.f.isRowID(c.col.ID) {
+			return p.f.rowIDBounds(g), true
+		}
 		leaf, ok := p.f.leaf[c.col.ID]
 		if !ok {
 			return bounds{}, false
 		}
 		st := &rg.Columns[leaf].MetaData.Statistics
 		b := bounds{rows: rg.NumRows, nulls: st.NullCount}
+		if !hasStats(st, rg.NumRows) {
+			b.nulls = -1 // no statistics (another writer's file)
+		}
 		if st.MinValue != nil && st.MaxValue != nil {
 			mn, ok1 := decodeStat(c, st.MinValue, false)
 			mx, ok2 := decodeStat(c, st.MaxValue, true)
@@ -473,6 +482,9 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 		}
 	}()
 	decodeCol := func(id int, rs []rng) (arrow.Array, error) {
+		if p.f.isRowID(id) {
+			return p.f.rowIDArray(p.alloc, first, rs), nil
+		}
 		if v, ok := p.defs[id]; ok {
 			tc := p.table.ColumnByID(id)
 			rc, _ := resolveColumn(*tc)

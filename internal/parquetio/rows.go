@@ -110,6 +110,10 @@ func (f *File) readRowsSync(ctx context.Context, p *readPlan, alloc memory.Alloc
 		r := x - f.rgFirst[g]
 		for j := range p.out {
 			c := &p.out[j]
+			if f.isRowID(c.col.ID) {
+				appendScalar(bs[j], scalar{i: f.rowIDStart + x})
+				continue
+			}
 			if v, ok := p.defs[c.col.ID]; ok {
 				appendScalar(bs[j], v)
 				continue
@@ -148,6 +152,10 @@ func (f *File) readRowSync(ctx context.Context, p *readPlan, alloc memory.Alloca
 	}()
 	for j := range p.out {
 		c := &p.out[j]
+		if f.isRowID(c.col.ID) {
+			cols = append(cols, f.rowIDArray(alloc, x, []rng{{0, 1}}))
+			continue
+		}
 		if v, ok := p.defs[c.col.ID]; ok {
 			b := array.NewBuilder(alloc, c.arrow)
 			appendScalar(b, v)
