@@ -361,11 +361,7 @@ func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string,
 	if ts == nil || ts.FileCount() == 0 {
 		return out, nil
 	}
-	t := &scan.Table{Schema: &ts.Meta.Schema}
-	ts.Files(func(a *txn.Add) bool {
-		t.Files = append(t.Files, a)
-		return true
-	})
+	t := b.scanTable(ts)
 	var keys []parquetio.Key
 	var at []int
 	for i, c := range changes {
@@ -389,6 +385,16 @@ func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string,
 		}
 	}
 	return out, nil
+}
+
+// scanTable is the files of table ts, for lookups.
+func (b *Branch) scanTable(ts *txn.TableState) *scan.Table {
+	t := &scan.Table{Schema: &ts.Meta.Schema}
+	ts.Files(func(a *txn.Add) bool {
+		t.Files = append(t.Files, a)
+		return true
+	})
+	return t
 }
 
 // watchLease fails the writer when its lease is lost.

@@ -78,6 +78,9 @@ const (
 	// ReasonCompact merges small files (many small flushes of a keyless
 	// table, or of a table written in key order) into larger ones.
 	ReasonCompact Reason = "compact"
+	// ReasonMaterialize rewrites a virtual file into the database's store
+	// (planned by the caller, never by PlanMerges).
+	ReasonMaterialize Reason = "materialize"
 )
 
 // Merge is one planned merge: its inputs are replaced by its outputs in one

@@ -52,7 +52,7 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 		if a.LiveRows() == 0 {
 			continue
 		}
-		f, e, err := r.fileFor(ctx, a.Path, t.Schema, &key)
+		f, e, err := r.fileFor(ctx, a, t.Schema, &key)
 		if err != nil {
 			return nil, Location{}, false, err
 		}
@@ -62,7 +62,7 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 		rec, pos, ok, err := r.lookupFile(ctx, t, i, f, key, columns, alloc, true)
 		r.release(e)
 		if err != nil || ok {
-			return rec, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, err
+			return rec, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, fileError(a, err)
 		}
 	}
 	return nil, Location{}, false, nil
@@ -90,7 +90,7 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 		if a.LiveRows() == 0 {
 			continue
 		}
-		f, e, err := r.fileFor(ctx, a.Path, t.Schema, nil)
+		f, e, err := r.fileFor(ctx, a, t.Schema, nil)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -113,7 +113,7 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 			may, err := f.MayContain(ctx, keys[j])
 			if err != nil {
 				r.release(e)
-				return nil, nil, err
+				return nil, nil, fileError(a, err)
 			}
 			if !may {
 				continue
@@ -121,7 +121,7 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 			pos, ok, err := f.FindKey(ctx, keys[j])
 			if err != nil {
 				r.release(e)
-				return nil, nil, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err)
+				return nil, nil, fileError(a, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err))
 			}
 			if !ok {
 				continue

@@ -5,6 +5,7 @@ import (
 	"context"
 	"path"
 	"sync"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -43,7 +44,24 @@ type Options struct {
 	// PageCache, when set, is used instead of a cache of the Reader's own
 	// (PageCacheBytes is then ignored): several Readers may share one.
 	PageCache *parquetio.PageCache
+	// Virtual opens virtual files (txn.Add.Virtual); without it reading
+	// one fails.
+	Virtual VirtualOpener
 }
+
+// VirtualOpener opens the objects of virtual files, checking that each is
+// still the object that was added (store.ErrChanged when not).
+type VirtualOpener interface {
+	OpenVirtual(ctx context.Context, a *txn.Add) (store.Object, error)
+	// CheckVirtual checks, without reading it, that a's object is still
+	// the one added: an open file is checked again before every scan
+	// and, at most every VirtualRecheck, before lookups.
+	CheckVirtual(ctx context.Context, a *txn.Add) error
+}
+
+// VirtualRecheck is how long a virtual file checked once serves lookups
+// before it is checked again (scans check it every time).
+const VirtualRecheck = time.Second
 
 // DefaultPageCacheBytes is the default budget of a Reader's page cache.
 const DefaultPageCacheBytes = 256 << 20
@@ -84,6 +102,8 @@ type fileEntry struct {
 	// (empty: it has no key), for lookups to skip it without using it.
 	open         bool
 	keyLo, keyHi parquetio.Key
+	// checked is when a virtual file was last found unchanged.
+	checked time.Time
 }
 
 // NewReader returns a Reader of the data files below prefix in st.
@@ -126,16 +146,17 @@ func (r *Reader) Close() error {
 	return nil
 }
 
-// file returns the open data file at rel (relative to the prefix), opening
-// it on first use; r.release(e) must be called when done with it.
-func (r *Reader) file(ctx context.Context, rel string, schema *base.Schema) (*parquetio.File, *fileEntry, error) {
-	return r.fileFor(ctx, rel, schema, nil)
+// file returns the open data file of a, opening it on first use;
+// r.release(e) must be called when done with it.
+func (r *Reader) file(ctx context.Context, a *txn.Add, schema *base.Schema) (*parquetio.File, *fileEntry, error) {
+	return r.fileFor(ctx, a, schema, nil)
 }
 
 // fileFor is file, except that with a key it returns a nil File and entry
 // when the file is open and its key range rules the key out (without
 // counting it as a use).
-func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, key *parquetio.Key) (*parquetio.File, *fileEntry, error) {
+func (r *Reader) fileFor(ctx context.Context, a *txn.Add, schema *base.Schema, key *parquetio.Key) (*parquetio.File, *fileEntry, error) {
+	rel := a.Path
 	// A file is read through the table's schema of the moment (columns
 	// added since it was written show their defaults), so an open file is
 	// cached per schema: the next column id and the number of columns
@@ -166,7 +187,11 @@ func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, k
 		if r.pages == nil {
 			opts.PageCacheBytes = -1
 		}
-		e.f, e.err = parquetio.OpenFile(ctx, r.st, path.Join(r.prefix, rel), opts)
+		if a.Virtual != nil {
+			e.f, e.err = r.openVirtual(ctx, a, opts)
+		} else {
+			e.f, e.err = parquetio.OpenFile(ctx, r.st, path.Join(r.prefix, rel), opts)
+		}
 		if e.err == nil {
 			lo, hi := e.f.KeyRange()
 			r.mu.Lock()
@@ -184,7 +209,36 @@ func (r *Reader) fileFor(ctx context.Context, rel string, schema *base.Schema, k
 		r.mu.Unlock()
 		return nil, nil, e.err
 	}
+	if a.Virtual != nil {
+		if err := r.recheck(ctx, a, e, key == nil); err != nil {
+			r.release(e)
+			return nil, nil, err
+		}
+	}
 	return e.f, e, nil
+}
+
+// recheck checks that the virtual file of e is unchanged, when it was
+// opened or checked longer ago than VirtualRecheck, or always (a scan).
+func (r *Reader) recheck(ctx context.Context, a *txn.Add, e *fileEntry, always bool) error {
+	now := time.Now()
+	r.mu.Lock()
+	fresh := !e.checked.IsZero() && now.Sub(e.checked) < VirtualRecheck
+	first := e.checked.IsZero()
+	if first {
+		e.checked = now // the open checked it
+	}
+	r.mu.Unlock()
+	if first || fresh && !always {
+		return nil
+	}
+	if err := r.opts.Virtual.CheckVirtual(ctx, a); err != nil {
+		return VirtualError(a, err)
+	}
+	r.mu.Lock()
+	e.checked = now
+	r.mu.Unlock()
+	return nil
 }
 
 // release ends a use of the file of e (from file).

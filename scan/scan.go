@@ -186,7 +186,9 @@ func (it *Iterator) Next() bool {
 				it.rec = it.fileRecord(rec)
 				return true
 			}
-			it.err = it.rr.Err()
+			if err := it.rr.Err(); err != nil {
+				it.err = fileError(it.t.Files[it.parts[it.next-1].File], err)
+			}
 			it.closeFile()
 		case it.si != nil:
 			if it.si.Next() {
@@ -232,7 +234,7 @@ func firstErr(a, b error) error {
 
 func (it *Iterator) openFile(p Part) error {
 	a := it.t.Files[p.File]
-	f, e, err := it.r.file(it.ctx, a.Path, it.t.Schema)
+	f, e, err := it.r.file(it.ctx, a, it.t.Schema)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,8 @@ func translate(err error) error {
 	case errors.Is(err, memwal.ErrSnapshotTooOld):
 		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
 			"%v; the transaction was open too long, start a new one", err)
+	case errors.Is(err, memwal.ErrKeyConflict):
+		return mysql.NewSQLError(mysql.ERDupEntry, "23000", "%v", err)
 	case errors.Is(err, lease.ErrHeld):
 		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%v", err)
 	case errors.Is(err, base.ErrCorruption):

@@ -17,6 +17,7 @@ import (
 	"github.com/lakesql/lakesql/memwal"
 	"github.com/lakesql/lakesql/scan"
 	"github.com/lakesql/lakesql/store"
+	"github.com/lakesql/lakesql/store/external"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -41,6 +42,10 @@ type Config struct {
 	// statement with the writer of its branch (tests use it to flush
 	// after every statement, so that answers must not depend on flushes).
 	AfterStatement func(ctx context.Context, w *memwal.Branch) error
+	// External opens virtual files in containers with the server's
+	// read-time credentials (default: a resolver that takes them from the
+	// environment only).
+	External *external.Resolver
 }
 
 // Provider is the go-mysql-server database provider over a store: every
@@ -82,6 +87,9 @@ func NewProvider(cfg Config) *Provider {
 	}
 	if cfg.Writer.Logger == nil {
 		cfg.Writer.Logger = cfg.Logger
+	}
+	if cfg.External == nil {
+		cfg.External = external.New(external.Config{})
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger, dbs: map[string]*dbState{}, revs: map[string]*Database{}, done: make(chan struct{})}
 	if cfg.FlushInterval > 0 {
@@ -150,8 +158,12 @@ func (p *Provider) Close(ctx context.Context) error {
 	}
 	p.dbs = map[string]*dbState{}
 	p.revs = map[string]*Database{}
+	errs = append(errs, p.cfg.External.Close())
 	return errors.Join(errs...)
 }
+
+// external is the resolver of virtual files' containers.
+func (p *Provider) external() *external.Resolver { return p.cfg.External }
 
 // splitName splits "db/branch" into its parts; the branch is "" for "db".
 func splitName(name string) (db, branch string) {
@@ -412,7 +424,8 @@ type writerState struct {
 const leaseRetry = 2 * time.Second
 
 func newDBState(p *Provider, name string, db *txn.DB) *dbState {
-	return &dbState{p: p, name: name, db: db, reader: scan.NewReader(p.cfg.Store, name, scan.Options{}), writers: map[string]*writerState{}}
+	reader := scan.NewReader(p.cfg.Store, name, scan.Options{Virtual: &virtualOpener{db: db, res: p.cfg.External}})
+	return &dbState{p: p, name: name, db: db, reader: reader, writers: map[string]*writerState{}}
 }
 
 func (d *dbState) closed() bool {

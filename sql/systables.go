@@ -84,6 +84,9 @@ func (d *Database) systemTable(ctx *sql.Context, name string, asOf *txn.Snapshot
 		}
 		return d.snapshot(ctx)
 	}
+	if t, ok := d.virtualSystemTable(lname); ok {
+		return t, true, nil
+	}
 	switch lname {
 	case "lakesql_log":
 		return &systemTable{name: lname, schema: schemaOf(lname,

@@ -130,7 +130,7 @@ func (c *command) openEngine(ctx context.Context, log *slog.Logger) (*lsql.Embed
 	}
 	log.Debug("data location opened", "data", redact(c.data))
 	c.st = st
-	return lsql.NewEmbedded(lsql.Config{Store: st, Logger: log}), nil
+	return lsql.NewEmbedded(lsql.Config{Store: st, Logger: log, External: externalResolver(ctx, c.data, nil)}), nil
 }
 
 // requireData fails when the data location is a local directory that does

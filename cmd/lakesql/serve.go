@@ -52,6 +52,7 @@ type serveFlags struct {
 	tlsCert       string
 	tlsKey        string
 	debugAddr     string
+	config        string
 }
 
 func serve(args []string, stdout, stderr io.Writer) int {
@@ -67,6 +68,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key enables TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's pprof profiles on this loopback address (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&f.config, "config", "", "config file (TOML): the settings of these flags, and credentials for virtual files' containers (see README.md); flags win")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -77,12 +79,23 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	var fc *fileConfig
+	if f.config != "" {
+		var err error
+		if fc, err = loadConfig(f.config); err == nil {
+			err = applyConfig(fs, &f, fc)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "lakesql serve: %v\n", err)
+			return 2
+		}
+	}
 	log, err := newLogger(stderr, f.logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "lakesql serve: %v\n", err)
 		return 2
 	}
-	if err := runServer(f, log); err != nil {
+	if err := runServer(f, fc, log); err != nil {
 		log.Error("server failed", "err", err)
 		fmt.Fprintf(stderr, "lakesql serve: %v\n", err)
 		return 1
@@ -134,14 +147,14 @@ func redact(uri string) string {
 	return uri
 }
 
-func runServer(f serveFlags, log *slog.Logger) error {
+func runServer(f serveFlags, fc *fileConfig, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	st, err := storeuri.Open(ctx, f.data)
 	if err != nil {
 		return fmt.Errorf("open data location %s: %w", redact(f.data), err)
 	}
-	cfg := lsql.Config{Store: st, Logger: log, FlushInterval: f.flushInterval}
+	cfg := lsql.Config{Store: st, Logger: log, FlushInterval: f.flushInterval, External: externalResolver(ctx, f.data, fc)}
 	cfg.Writer.FlushBytes = f.flushBytes
 	cfg.Txn.CheckpointInterval = f.checkpoint
 	p := lsql.NewProvider(cfg)
