@@ -3,6 +3,7 @@ package scan
 import (
 	"container/list"
 	"context"
+	"fmt"
 	"path"
 	"sync"
 	"time"
@@ -88,6 +89,9 @@ type Reader struct {
 type fileKey struct {
 	path          string
 	nextID, ncols int
+	// virtual tells adds of one URL apart (a file added again, changed or
+	// with other row ids, is another file).
+	virtual string
 }
 
 type fileEntry struct {
@@ -165,6 +169,9 @@ func (r *Reader) fileFor(ctx context.Context, a *txn.Add, schema *base.Schema, k
 	ck := fileKey{path: rel}
 	if schema != nil {
 		ck.nextID, ck.ncols = schema.NextColumnID, len(schema.Columns)
+	}
+	if v := a.Virtual; v != nil {
+		ck.virtual = fmt.Sprintf("%s/%d/%d/%d/%d", v.ETag, v.Size, v.LastModified, v.RowIDStart, v.Version)
 	}
 	r.mu.Lock()
 	e := r.mu.files[ck]

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
@@ -233,6 +234,12 @@ func addFiles(ctx *sql.Context, proc, table, pattern string, create bool) (sql.R
 	ts := findTable(w.Head().State, table)
 	if ts == nil {
 		return nil, sql.ErrTableNotFound.New(table)
+	}
+	for _, ix := range ts.Meta.Indexes {
+		if ix.Unique {
+			return nil, mysql.NewSQLError(mysql.ERNotSupportedYet, "42000",
+				"%s: table %s has the UNIQUE index %s, which added files are not checked against yet: drop the index, or add the files to another table and copy them with INSERT ... SELECT", proc, table, ix.Name)
+		}
 	}
 	keyCols := ts.Meta.Key
 	if kc := ts.Meta.Schema.ColumnByID(keyCols[0]); len(keyCols) == 1 && kc != nil && kc.Hidden {

@@ -221,6 +221,19 @@ func TestVirtualFilesKeyless(t *testing.T) {
 	// Appending the same file again gives its rows new hidden ids.
 	mustExec(t, c, "CALL lakesql_add_files('events', '"+prefix+"events.parquet')")
 	expectRows(t, c, "SELECT COUNT(*) FROM events", "1991")
+	expectRows(t, c, "SELECT COUNT(*) FROM lakesql_files WHERE path LIKE 'file:%'", "1")
+	// A merge that rewrites a mostly deleted virtual file materializes it.
+	mustExec(t, c, "DELETE FROM events WHERE at > 100")
+	mustExec(t, c, "CALL lakesql_flush()")
+	mustExec(t, c, "CALL lakesql_compact('events')")
+	expectRows(t, c, "SELECT COUNT(*) FROM lakesql_files WHERE path LIKE 'file:%'", "0")
+	expectRows(t, c, "SELECT kind, COUNT(*), SUM(at) FROM events GROUP BY kind ORDER BY kind", "buy 10 55", "click 95 5070", "view 95 4975")
+	// The older versions still read the file.
+	expectRows(t, c, "SELECT DISTINCT url, added_version FROM lakesql_external_files ORDER BY added_version", prefix+"events.parquet 2", prefix+"events.parquet 4")
+
+	// UNIQUE indexes are not checked against added files yet: refused.
+	mustExec(t, c, "CREATE TABLE u (at BIGINT, kind VARCHAR(10), UNIQUE KEY k (kind))")
+	expectErr(t, c, 1235, "CALL lakesql_add_files('u', '"+prefix+"events.parquet')")
 }
 
 // TestVirtualFilesS3 keeps the virtual files on a second S3 server with

@@ -264,3 +264,27 @@ func TestVacuumRules(t *testing.T) {
 		t.Fatalf("commit of a file older than half the retention: %v", err)
 	}
 }
+
+// TestVacuumKeepsExternalFiles: a virtual file removed long ago is never
+// among what vacuum deletes (it is not the database's), while managed
+// files removed with it are.
+func TestVacuumKeepsExternalFiles(t *testing.T) {
+	e := newVacuumEnv(t)
+	e.commit("main", createTable("t1", "t"))
+	ext := virtualAdd("t1", "s3://other/sales/a.parquet", "archive", 3)
+	managed := e.file("data/t1/m.parquet")
+	e.commit("main", &Commit{Operation: "ADD FILES", CreatesVersion: true, Adds: []Add{ext, managed}})
+	e.clock.Advance(day)
+	e.commit("main", &Commit{Operation: "TRUNCATE", CreatesVersion: true,
+		Removes: []Remove{{Table: "t1", Path: ext.Path}, {Table: "t1", Path: managed.Path}}})
+	e.clock.Advance(30 * day)
+	e.commit("main", &Commit{Operation: "WRITE", CreatesVersion: true})
+	rep := e.vacuum(VacuumOptions{Retention: 7 * day})
+	if got, want := deletedPaths(rep), []string{"data/t1/m.parquet (removed)"}; !slices.Equal(got, want) {
+		t.Fatalf("vacuum deleted %q, want %q", got, want)
+	}
+	files, err := e.db.ExternalFiles(e.ctx)
+	if err != nil || len(files) != 0 {
+		t.Fatalf("no retained version reads the external file any more: %v %+v", err, files)
+	}
+}

@@ -121,7 +121,8 @@ func (db *DB) CreateContainer(ctx context.Context, c Container) error {
 	return err
 }
 
-// ExternalFile is a virtual file that retained versions of a branch read.
+// ExternalFile is a virtual file that retained versions of a branch read
+// (one per URL, branch and adding version).
 type ExternalFile struct {
 	URL string
 	// Container is the container the URL resolves to now ("" when none
@@ -149,7 +150,10 @@ func (db *DB) ExternalFiles(ctx context.Context) ([]ExternalFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	type key struct{ url, branch string }
+	type key struct {
+		url, branch string
+		added       int64 // a URL added again is another file
+	}
 	files := map[key]*ExternalFile{}
 	for _, p := range points {
 		s, err := db.stateAt(ctx, p.branch, p.entry)
@@ -161,7 +165,7 @@ func (db *DB) ExternalFiles(ctx context.Context) ([]ExternalFile, error) {
 				if a.Virtual == nil {
 					return true
 				}
-				k := key{a.Path, p.branch.ID}
+				k := key{a.Path, p.branch.ID, a.Virtual.Version}
 				f := files[k]
 				if f == nil {
 					f = &ExternalFile{URL: a.Path, AddedThrough: a.Virtual.Container, Branch: p.branch.Name,
@@ -183,7 +187,7 @@ func (db *DB) ExternalFiles(ctx context.Context) ([]ExternalFile, error) {
 		out = append(out, *f)
 	}
 	slices.SortFunc(out, func(a, b ExternalFile) int {
-		return cmp.Or(strings.Compare(a.URL, b.URL), strings.Compare(a.Branch, b.Branch))
+		return cmp.Or(strings.Compare(a.URL, b.URL), strings.Compare(a.Branch, b.Branch), cmp.Compare(a.AddedVersion, b.AddedVersion))
 	})
 	return out, nil
 }
