@@ -290,10 +290,25 @@ func TestVirtualFilesS3(t *testing.T) {
 	expectRows(t, c, "SELECT DISTINCT url, branch FROM lakesql_external_files ORDER BY url, branch",
 		prefix+"a.parquet dev", prefix+"a.parquet main", prefix+"b.parquet dev", prefix+"b.parquet main")
 
+	// A tag on dev, then dev deleted: the tag keeps dev's files listed.
+	mustExec(t, c, "USE `d/dev`")
+	mustExec(t, c, "INSERT INTO sales VALUES (2000, 'dev', 1)")
+	mustExec(t, c, "CALL lakesql_commit('on dev')")
+	mustExec(t, c, "CALL lakesql_tag('devtag')")
+	mustExec(t, c, "USE d")
+	mustExec(t, c, "CALL lakesql_branch_delete('dev')")
+	expectRows(t, c, "SELECT DISTINCT url, branch FROM lakesql_external_files ORDER BY url, branch",
+		prefix+"a.parquet dev", prefix+"a.parquet main", prefix+"b.parquet dev", prefix+"b.parquet main")
+	expectRows(t, c, "SELECT COUNT(*) FROM sales AS OF 'devtag' WHERE id < 1000 OR id = 2000", "252")
+	mustExec(t, c, "CALL lakesql_branch('dev2')")
+
 	// Merge and materialize work on them; then the original may change
 	// without harm to the branch, while the old version fails by name.
+	mustExec(t, c, "CALL lakesql_compact()")
+	expectRows(t, c, "SELECT COUNT(*), SUM(id) FROM sales", fmt.Sprintf("251 %d", 250*251/2+300))
 	mustExec(t, c, "CALL lakesql_materialize('sales')")
 	expectRows(t, c, "SELECT COUNT(*), SUM(id) FROM sales", fmt.Sprintf("251 %d", 250*251/2+300))
+	expectRows(t, c, "SELECT COUNT(*) FROM lakesql_files WHERE path LIKE 's3:%'", "0")
 	ext.Put(t, "sales/b.parquet", saleFile(t, 101, 251))
 	_, err = tryQuery(c, "SELECT SUM(id) FROM sales AS OF 2")
 	if err == nil || !strings.Contains(err.Error(), prefix+"b.parquet") || !strings.Contains(err.Error(), "version 2") {
@@ -301,8 +316,8 @@ func TestVirtualFilesS3(t *testing.T) {
 	}
 	expectRows(t, c, "SELECT COUNT(*) FROM sales", "251")
 	// The dev branch still reads the originals: a is unchanged, b not.
-	expectRows(t, c, "SELECT id FROM `d/dev`.sales WHERE id = 50", "50")
-	if _, err := tryQuery(c, "SELECT SUM(id) FROM `d/dev`.sales"); err == nil || !strings.Contains(err.Error(), prefix+"b.parquet") {
+	expectRows(t, c, "SELECT id FROM `d/dev2`.sales WHERE id = 50", "50")
+	if _, err := tryQuery(c, "SELECT SUM(id) FROM `d/dev2`.sales"); err == nil || !strings.Contains(err.Error(), prefix+"b.parquet") {
 		t.Fatalf("the dev branch read an overwritten virtual file: %v", err)
 	}
 }
