@@ -86,6 +86,19 @@ func TestExternalFilesAndContainerDelete(t *testing.T) {
 	if f := h.State.Table("t1").File("s3://bucket/sales/a.parquet"); f == nil || f.Virtual.Version != added {
 		t.Fatalf("the adding version is not recorded: %+v", f)
 	}
+	// The virtual part survives a checkpoint.
+	if _, err := db.Checkpoint(ctx, "main"); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := Open(ctx, db.st, "db", testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if f := mustHead(t, db2, "main").State.Table("t1").File("s3://bucket/b.parquet"); f == nil || f.Virtual == nil ||
+		f.Virtual.Container != "wide" || f.Virtual.ETag != `"e1"` || len(f.Virtual.Columns) != 1 || f.Virtual.Version != added {
+		t.Fatalf("after a checkpoint: %+v", f)
+	}
 	// A URL path without virtual metadata, or the reverse, is refused.
 	if _, err := db.Commit(ctx, h, &Commit{Operation: "W", Adds: []Add{{Table: "t1", Path: "s3://bucket/c.parquet", Rows: 1}}}); err == nil {
 		t.Fatal("a URL path without virtual metadata was committed")
