@@ -73,6 +73,9 @@ func loadConfig(path string) (*fileConfig, error) {
 		}
 		return nil, fmt.Errorf("config file %s: unknown settings %s", path, strings.Join(keys, ", "))
 	}
+	if c := fc.Virtual; c != nil && (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
+		return nil, fmt.Errorf("config file %s: [virtual] needs both access_key_id and secret_access_key", path)
+	}
 	for name, c := range fc.Containers {
 		if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 			return nil, fmt.Errorf("config file %s: [containers.%s] needs both access_key_id and secret_access_key", path, name)

@@ -231,7 +231,7 @@ func name(c Container, fileURL string) (string, error) {
 
 // authHint adds to a failed read of container c what to check.
 func authHint(c Container, err error) error {
-	if c.Platform != "s3" || errors.Is(err, store.ErrNotExist) || errors.Is(err, store.ErrChanged) || errors.Is(err, ErrNoCredentials) {
+	if err == nil || c.Platform != "s3" || errors.Is(err, store.ErrNotExist) || errors.Is(err, store.ErrChanged) || errors.Is(err, ErrNoCredentials) {
 		return err
 	}
 	return fmt.Errorf("%w (container %q: check that its credentials may read it: [containers.%s] in the config file or %s)",
@@ -323,10 +323,16 @@ func (r *Resolver) List(ctx context.Context, c Container, urlPrefix string) iter
 }
 
 // Glob returns the objects of container c whose URLs match pattern
-// (path.Match syntax; "*" does not cross "/"), in URL order. A pattern
-// without metacharacters names one object, which must exist.
+// (path.Match syntax; "*" does not cross "/"), in URL order. The
+// container's prefix is literal: only the rest of pattern is matched, so a
+// prefix may hold metacharacters. A pattern without metacharacters after
+// the prefix names one object, which must exist.
 func (r *Resolver) Glob(ctx context.Context, c Container, pattern string) ([]store.Info, error) {
-	if !HasGlob(pattern) {
+	rest, ok := strings.CutPrefix(pattern, c.Prefix)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s is not inside container %q (%s)", ErrOutside, pattern, c.Name, c.Prefix)
+	}
+	if !HasGlob(rest) {
 		info, err := r.Stat(ctx, c, pattern)
 		if err != nil {
 			return nil, err
@@ -334,16 +340,16 @@ func (r *Resolver) Glob(ctx context.Context, c Container, pattern string) ([]sto
 		info.Name = pattern
 		return []store.Info{info}, nil
 	}
-	if _, err := path.Match(pattern, ""); err != nil {
+	if _, err := path.Match(rest, ""); err != nil {
 		return nil, fmt.Errorf("external: bad pattern %q: %w", pattern, err)
 	}
-	fixed := pattern[:strings.IndexAny(pattern, "*?[")]
+	fixed := c.Prefix + rest[:strings.IndexAny(rest, "*?[")]
 	var out []store.Info
 	for info, err := range r.List(ctx, c, fixed) {
 		if err != nil {
 			return nil, err
 		}
-		if ok, _ := path.Match(pattern, info.Name); ok {
+		if ok, _ := path.Match(rest, strings.TrimPrefix(info.Name, c.Prefix)); ok {
 			out = append(out, info)
 		}
 	}
