@@ -35,6 +35,7 @@ import (
 //	access_key_id = "..."
 //	secret_access_key = "..."
 type fileConfig struct {
+	path               string                       // where it was read from, for messages
 	Listen             string                       `toml:"listen"`
 	Data               string                       `toml:"data"`
 	MemtableBytes      int64                        `toml:"memtable_bytes"`
@@ -76,6 +77,7 @@ func loadConfig(path string) (*fileConfig, error) {
 	if c := fc.Virtual; c != nil && (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 		return nil, fmt.Errorf("config file %s: [virtual] needs both access_key_id and secret_access_key", path)
 	}
+	fc.path = path
 	for name, c := range fc.Containers {
 		if (c.AccessKeyID == "") != (c.SecretAccessKey == "") {
 			return nil, fmt.Errorf("config file %s: [containers.%s] needs both access_key_id and secret_access_key", path, name)
@@ -107,7 +109,7 @@ func applyConfig(fs *flag.FlagSet, f *serveFlags, fc *fileConfig) error {
 	if !set["flush-interval"] && fc.FlushInterval != "" {
 		d, err := time.ParseDuration(fc.FlushInterval)
 		if err != nil || d < 0 {
-			return fmt.Errorf("config file: flush_interval %q is not a duration such as \"30s\" or \"1m\"", fc.FlushInterval)
+			return fmt.Errorf("config file %s: flush_interval %q is not a duration such as \"30s\" or \"1m\"", fc.path, fc.FlushInterval)
 		}
 		f.flushInterval = d
 	}
@@ -131,7 +133,7 @@ func externalResolver(ctx context.Context, data string, fc *fileConfig) *externa
 	}
 	if u, err := url.Parse(data); err == nil && strings.EqualFold(u.Scheme, "s3") {
 		if sc, err := s3.ParseURI(u); err == nil {
-			cfg.Store = &external.StoreS3{Endpoint: sc.Endpoint, Region: sc.Region, PathStyle: sc.PathStyle,
+			cfg.Store = &external.StoreS3{Endpoint: sc.Endpoint, Region: sc.Region, PathStyle: sc.PathStyle, Profile: sc.Profile,
 				Credentials: external.Credentials{AccessKeyID: sc.AccessKeyID, SecretAccessKey: sc.SecretAccessKey, SessionToken: sc.SessionToken}}
 		}
 	}

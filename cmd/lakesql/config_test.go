@@ -49,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("loadConfig: %v", err)
 	}
 	want := &fileConfig{
+		path:               path,
 		Listen:             "127.0.0.1:3307",
 		Data:               "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&path_style=true",
 		MemtableBytes:      33554432,
@@ -66,7 +67,8 @@ func TestLoadConfig(t *testing.T) {
 	if !reflect.DeepEqual(fc, want) {
 		t.Fatalf("loadConfig:\n got %+v\nwant %+v", fc, want)
 	}
-	if fc, err := loadConfig(writeFile(t, t.TempDir(), "empty.toml", "")); err != nil || !reflect.DeepEqual(fc, &fileConfig{}) {
+	empty := writeFile(t, t.TempDir(), "empty.toml", "")
+	if fc, err := loadConfig(empty); err != nil || !reflect.DeepEqual(fc, &fileConfig{path: empty}) {
 		t.Fatalf("loadConfig of an empty file: %+v, %v", fc, err)
 	}
 

@@ -38,6 +38,23 @@ GRANT are kept in the data location and turn authentication on at the next
 start; then any address may be used. With --tls-cert and --tls-key clients may
 connect with TLS (and caching_sha2_password).
 
+--config FILE reads the settings of these flags from a TOML file (flags given
+on the command line win) and the credentials of virtual files' containers:
+
+  listen = "127.0.0.1:3306"
+  data = "./lakesql-data"
+  flush_interval = "1m"
+  [containers.archive]            # CALL lakesql_container_create('archive', ...)
+  access_key_id = "..."
+  secret_access_key = "..."
+  [virtual]                       # for containers without their own
+  access_key_id = "..."
+  secret_access_key = "..."
+
+Containers' credentials may also come from the environment:
+LAKESQL_CONTAINER_<NAME>_ACCESS_KEY_ID and _SECRET_ACCESS_KEY (LAKESQL_VIRTUAL_*
+for every container). See docs/virtual-files.md.
+
 Flags:
 `
 

@@ -70,8 +70,10 @@ type StoreS3 struct {
 	Endpoint, Region string
 	PathStyle        bool
 	// Credentials are the store's static credentials; empty means the
-	// standard AWS chain, as the store itself uses.
+	// standard AWS chain, as the store itself uses (with Profile, when
+	// the store names one).
 	Credentials Credentials
+	Profile     string
 }
 
 // Config configures a Resolver.
@@ -200,6 +202,7 @@ func (r *Resolver) storeFor(ctx context.Context, c Container) (store.Store, erro
 		}
 		if chain {
 			cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken = "", "", ""
+			cfg.Profile = r.cfg.Store.Profile
 		}
 		key = fmt.Sprintf("s3\x00%s\x00%s\x00%s\x00%s\x00%t\x00%t\x00%s\x00%s", c.Endpoint, c.Region, u.Host, cfg.Prefix,
 			c.PathStyle, anon, creds.AccessKeyID, creds.SecretAccessKey)
