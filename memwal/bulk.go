@@ -33,28 +33,17 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	if o.Operation == "" {
 		o.Operation = "BULK WRITE"
 	}
+	head, done, err := b.exclusive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	b.mu.Lock()
-	b.mu.paused = true
 	t := b.mu.tables[tableID]
 	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.mu.paused = false
-		b.mu.published2.Broadcast()
-		b.mu.Unlock()
-	}()
 	if t == nil || t.enc == nil {
 		return nil, fmt.Errorf("memwal: bulk write: table %s does not exist or has no key", tableID)
 	}
-	if _, err := b.flush(ctx, nil); err != nil {
-		return nil, err
-	}
-	b.commitMu.Lock()
-	defer b.commitMu.Unlock()
-	// The head after the flush, and after any merge that took the commit
-	// mutex between the flush and here (writers are paused, so nothing
-	// else moved it).
-	head := b.Head()
 	// Normalize, key and sort the rows; the last row of a key wins.
 	type keyed struct {
 		key parquetio.Key
@@ -106,18 +95,5 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	if err := b.writeChanges(ctx, head, t, changes, c, fresh); err != nil {
 		return nil, err
 	}
-	next, err := b.db.Commit(ctx, head, c)
-	if err != nil {
-		if isFenced(err) {
-			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
-		}
-		return nil, err
-	}
-	b.mu.Lock()
-	b.mu.head = next
-	b.mu.filesGen++
-	b.mu.ddlGen++
-	b.mu.tableGen[tableID] = b.mu.ddlGen // open transactions conflict with it
-	b.mu.Unlock()
-	return next, nil
+	return b.commitTables(ctx, head, c, tableID)
 }

@@ -48,15 +48,7 @@ func (b *Branch) CommitDDL(ctx context.Context, c *txn.Commit) (*txn.Snapshot, e
 // indexes in entries after the one that created the table, and the
 // statement is still one version.
 func (b *Branch) CommitTables(ctx context.Context, c *txn.Commit) (*txn.Snapshot, error) {
-	b.mu.Lock()
-	b.mu.paused = true
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.mu.paused = false
-		b.mu.published2.Broadcast()
-		b.mu.Unlock()
-	}()
+	defer b.pause()()
 	return b.flush(ctx, c)
 }
 

@@ -32,10 +32,7 @@ import (
 func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.MergeOptions) (int, error) {
 	b.commitMu.Lock()
 	defer b.commitMu.Unlock()
-	b.mu.Lock()
-	head, err := b.mu.head, b.mu.err
-	tables := b.mu.tables
-	b.mu.Unlock()
+	head, tables, err := b.mergeHead()
 	if err != nil {
 		return 0, err
 	}
@@ -70,6 +67,14 @@ func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.Mer
 
 // planFile describes a file for mergeplan; its key range comes from the
 // add action, encoded like the keys.
+// mergeHead returns the head and the tables a merge plans over, or the
+// writer's failure. The caller holds the commit mutex.
+func (b *Branch) mergeHead() (*txn.Snapshot, map[string]*tableInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mu.head, b.mu.tables, b.mu.err
+}
+
 func planFile(a *txn.Add, meta *txn.Table, enc *parquetio.KeyEncoder) mergeplan.File {
 	f := mergeplan.File{Path: a.Path, Rows: a.Rows, Bytes: a.Bytes, Generation: a.Generation, Kind: mergeplan.Flushed}
 	if a.Kind == txn.KindBase {

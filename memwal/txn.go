@@ -300,26 +300,13 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 		slices.SortFunc(changes[id], func(a, b memtable.Change) int { return strings.Compare(string(a.Key), string(b.Key)) })
 	}
 	slices.Sort(tables)
-	b.mu.Lock()
-	b.mu.paused = true
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.mu.paused = false
-		b.mu.published2.Broadcast()
-		b.mu.Unlock()
-	}()
-	if _, err := b.flush(ctx, nil); err != nil {
+	head, done, err := b.exclusive(ctx)
+	if err != nil {
 		return 0, err
 	}
-	b.commitMu.Lock()
-	defer b.commitMu.Unlock()
-	// The head after the flush, and after any merge that took the commit
-	// mutex between the flush and here (writers are paused, so nothing
-	// else moved it).
-	head := b.Head()
+	defer done()
 	b.mu.Lock()
-	err := tx.conflictsLocked(tables, changes)
+	err = tx.conflictsLocked(tables, changes)
 	infos := b.mu.tables
 	b.mu.Unlock()
 	if err != nil {
@@ -334,21 +321,11 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 			return 0, err
 		}
 	}
-	next, err := b.db.Commit(ctx, head, c)
-	if err != nil {
-		if isFenced(err) {
-			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
-		}
+	if _, err := b.commitTables(ctx, head, c, tables...); err != nil {
 		return 0, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.mu.head = next
-	b.mu.filesGen++
-	b.mu.ddlGen++
-	for _, id := range tables {
-		b.mu.tableGen[id] = b.mu.ddlGen
-	}
 	return b.mu.published, nil
 }
 

@@ -34,25 +34,17 @@ func (b *Branch) AddFiles(ctx context.Context, tableID string, files []VirtualFi
 	if o.Operation == "" {
 		o.Operation = "ADD FILES"
 	}
+	head, done, err := b.exclusive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	b.mu.Lock()
-	b.mu.paused = true
 	t := b.mu.tables[tableID]
 	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		b.mu.paused = false
-		b.mu.published2.Broadcast()
-		b.mu.Unlock()
-	}()
 	if t == nil || t.enc == nil {
 		return nil, fmt.Errorf("memwal: add files: table %s does not exist or has no key", tableID)
 	}
-	if _, err := b.flush(ctx, nil); err != nil {
-		return nil, err
-	}
-	b.commitMu.Lock()
-	defer b.commitMu.Unlock()
-	head := b.Head()
 	ts := head.State.Table(tableID)
 	if ts == nil {
 		return nil, fmt.Errorf("memwal: add files: table %s does not exist", tableID)
@@ -85,20 +77,7 @@ func (b *Branch) AddFiles(ctx context.Context, tableID string, files []VirtualFi
 	if err := b.checkNewKeys(ctx, head, ts, t, files, keys); err != nil {
 		return nil, err
 	}
-	next, err := b.db.Commit(ctx, head, c)
-	if err != nil {
-		if isFenced(err) {
-			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
-		}
-		return nil, err
-	}
-	b.mu.Lock()
-	b.mu.head = next
-	b.mu.filesGen++
-	b.mu.ddlGen++
-	b.mu.tableGen[tableID] = b.mu.ddlGen // open transactions conflict with it
-	b.mu.Unlock()
-	return next, nil
+	return b.commitTables(ctx, head, c, tableID)
 }
 
 // fileKey is one row's key of an added file.
@@ -172,10 +151,7 @@ func (b *Branch) Materialize(ctx context.Context, tableID, user string) (int, er
 func (b *Branch) materialize(ctx context.Context, tableID string) (int, error) {
 	b.commitMu.Lock()
 	defer b.commitMu.Unlock()
-	b.mu.Lock()
-	head, err := b.mu.head, b.mu.err
-	tables := b.mu.tables
-	b.mu.Unlock()
+	head, tables, err := b.mergeHead()
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 
+	"github.com/lakesql/lakesql/memwal"
 	"github.com/lakesql/lakesql/mergeplan"
 	"github.com/lakesql/lakesql/txn"
 )
@@ -234,17 +235,27 @@ func procTagDelete(ctx *sql.Context, name string) (sql.RowIter, error) {
 	return rows(int64(0))
 }
 
-func procFlush(ctx *sql.Context) (sql.RowIter, error) {
+// committedWriter commits the session's open transaction and returns the
+// session's database and its branch writer, for a procedure that writes.
+func committedWriter(ctx *sql.Context) (*Database, *memwal.Branch, error) {
 	s, d, err := current(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.commitOpen(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, err := d.st.writer(ctx, d.branch)
 	if err != nil {
-		return nil, translate(err)
+		return nil, nil, translate(err)
+	}
+	return d, w, nil
+}
+
+func procFlush(ctx *sql.Context) (sql.RowIter, error) {
+	_, w, err := committedWriter(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if err := w.Flush(ctx); err != nil {
 		return nil, translate(err)

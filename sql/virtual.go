@@ -184,16 +184,9 @@ func procCreateFromFiles(ctx *sql.Context, table, pattern string) (sql.RowIter, 
 // of them) as data of table in one version; create makes the table first,
 // with the first file's schema and no primary key.
 func addFiles(ctx *sql.Context, proc, table, pattern string, create bool) (sql.RowIter, error) {
-	s, d, err := current(ctx)
+	d, w, err := committedWriter(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.commitOpen(ctx); err != nil {
-		return nil, err
-	}
-	w, err := d.st.writer(ctx, d.branch)
-	if err != nil {
-		return nil, translate(err)
 	}
 	meta, err := d.st.db.RefreshMeta(ctx)
 	if err != nil {
@@ -307,16 +300,9 @@ func (d *Database) createInferred(ctx *sql.Context, name string, cols []base.Col
 }
 
 func procMaterialize(ctx *sql.Context, table string) (sql.RowIter, error) {
-	s, d, err := current(ctx)
+	d, w, err := committedWriter(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if err := s.commitOpen(ctx); err != nil {
-		return nil, err
-	}
-	w, err := d.st.writer(ctx, d.branch)
-	if err != nil {
-		return nil, translate(err)
 	}
 	ts := findTable(w.Head().State, table)
 	if ts == nil {

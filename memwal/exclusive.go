@@ -1,0 +1,64 @@
+package memwal
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lakesql/lakesql/txn"
+)
+
+// The bulk paths (Bulk, AddFiles, a bulk transaction's commit) write files
+// straight into the log while nothing else writes: these are their common
+// steps.
+
+// pause stops writers (their commits wait) until the returned resume runs.
+func (b *Branch) pause() (resume func()) {
+	b.mu.Lock()
+	b.mu.paused = true
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		b.mu.paused = false
+		b.mu.published2.Broadcast()
+		b.mu.Unlock()
+	}
+}
+
+// exclusive pauses writers, flushes the MemTable and takes the commit
+// mutex: it returns the head then (after the flush, and after any merge
+// that took the commit mutex in between: writers are paused, so nothing
+// else moves it) and done, which releases both.
+func (b *Branch) exclusive(ctx context.Context) (head *txn.Snapshot, done func(), err error) {
+	resume := b.pause()
+	if _, err := b.flush(ctx, nil); err != nil {
+		resume()
+		return nil, nil, err
+	}
+	b.commitMu.Lock()
+	return b.Head(), func() {
+		b.commitMu.Unlock()
+		resume()
+	}, nil
+}
+
+// commitTables commits c at head (under the commit mutex) and publishes it
+// as a change of tables at table level: open transactions that wrote to
+// them conflict with it.
+func (b *Branch) commitTables(ctx context.Context, head *txn.Snapshot, c *txn.Commit, tables ...string) (*txn.Snapshot, error) {
+	next, err := b.db.Commit(ctx, head, c)
+	if err != nil {
+		if isFenced(err) {
+			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+		}
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.mu.head = next
+	b.mu.filesGen++
+	b.mu.ddlGen++
+	for _, id := range tables {
+		b.mu.tableGen[id] = b.mu.ddlGen
+	}
+	return next, nil
+}
