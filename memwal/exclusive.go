@@ -45,11 +45,8 @@ func (b *Branch) exclusive(ctx context.Context) (head *txn.Snapshot, done func()
 // as a change of tables at table level: open transactions that wrote to
 // them conflict with it.
 func (b *Branch) commitTables(ctx context.Context, head *txn.Snapshot, c *txn.Commit, tables ...string) (*txn.Snapshot, error) {
-	next, err := b.db.Commit(ctx, head, c)
+	next, err := b.commit(ctx, head, c)
 	if err != nil {
-		if isFenced(err) {
-			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
-		}
 		return nil, err
 	}
 	b.mu.Lock()
@@ -61,4 +58,13 @@ func (b *Branch) commitTables(ctx context.Context, head *txn.Snapshot, c *txn.Co
 		b.mu.tableGen[id] = b.mu.ddlGen
 	}
 	return next, nil
+}
+
+// commit commits c at head; a writer fenced by another fails for good.
+func (b *Branch) commit(ctx context.Context, head *txn.Snapshot, c *txn.Commit) (*txn.Snapshot, error) {
+	next, err := b.db.Commit(ctx, head, c)
+	if err != nil && isFenced(err) {
+		b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
+	}
+	return next, err
 }

@@ -233,11 +233,8 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 			}
 		}
 	}
-	next, err := b.db.Commit(ctx, head, c)
+	next, err := b.commit(ctx, head, c)
 	if err != nil {
-		if isFenced(err) {
-			b.fail(fmt.Errorf("%w: %v", ErrFailed, err))
-		}
 		return nil, err
 	}
 	// Publish the new files and the remapped locations together.
