@@ -55,13 +55,16 @@ type Options struct {
 type VirtualOpener interface {
 	OpenVirtual(ctx context.Context, a *txn.Add) (store.Object, error)
 	// CheckVirtual checks, without reading it, that a's object is still
-	// the one added: an open file is checked again before every scan
-	// and, at most every VirtualRecheck, before lookups.
+	// the one added: an open file is checked again during every scan
+	// (while it is read) and, at most every VirtualRecheck, before
+	// lookups. (Reads of the object itself check it too; this catches a
+	// change while everything a read needs is in memory.)
 	CheckVirtual(ctx context.Context, a *txn.Add) error
 }
 
 // VirtualRecheck is how long a virtual file checked once serves lookups
-// before it is checked again (scans check it every time).
+// before it is checked again (scans check it every time, concurrently
+// with their reads).
 const VirtualRecheck = time.Second
 
 // DefaultPageCacheBytes is the default budget of a Reader's page cache.
@@ -217,7 +220,7 @@ func (r *Reader) fileFor(ctx context.Context, a *txn.Add, schema *base.Schema, k
 		return nil, nil, e.err
 	}
 	if a.Virtual != nil {
-		if err := r.recheck(ctx, a, e, key == nil); err != nil {
+		if err := r.recheck(ctx, a, e, VirtualRecheck); err != nil {
 			r.release(e)
 			return nil, nil, err
 		}
@@ -225,18 +228,18 @@ func (r *Reader) fileFor(ctx context.Context, a *txn.Add, schema *base.Schema, k
 	return e.f, e, nil
 }
 
-// recheck checks that the virtual file of e is unchanged, when it was
-// opened or checked longer ago than VirtualRecheck, or always (a scan).
-func (r *Reader) recheck(ctx context.Context, a *txn.Add, e *fileEntry, always bool) error {
+// recheck checks that the virtual file of e is unchanged when it was
+// opened or last checked maxAge ago or earlier.
+func (r *Reader) recheck(ctx context.Context, a *txn.Add, e *fileEntry, maxAge time.Duration) error {
 	now := time.Now()
 	r.mu.Lock()
-	fresh := !e.checked.IsZero() && now.Sub(e.checked) < VirtualRecheck
 	first := e.checked.IsZero()
+	fresh := !first && now.Sub(e.checked) < maxAge
 	if first {
 		e.checked = now // the open checked it
 	}
 	r.mu.Unlock()
-	if first || fresh && !always {
+	if first || fresh {
 		return nil
 	}
 	if err := r.opts.Virtual.CheckVirtual(ctx, a); err != nil {

@@ -153,6 +153,9 @@ type Iterator struct {
 	siCols  []int // the columns si yields
 	rec     arrow.Record
 	err     error
+	// check delivers the check of the virtual file being read, which
+	// runs while it is read; the file's last record waits for it.
+	check chan error
 	// Stats accumulate over the files read.
 	stats parquetio.ReadStats
 }
@@ -186,7 +189,12 @@ func (it *Iterator) Next() bool {
 				it.rec = it.fileRecord(rec)
 				return true
 			}
-			if err := it.rr.Err(); err != nil {
+			err := it.rr.Err()
+			if err == nil && it.check != nil {
+				err = <-it.check
+			}
+			it.check = nil
+			if err != nil {
 				it.err = fileError(it.t.Files[it.parts[it.next-1].File], err)
 			}
 			it.closeFile()
@@ -253,6 +261,11 @@ func (it *Iterator) openFile(p Part) error {
 		return fmt.Errorf("scan: reading %s: %w", a.Path, err)
 	}
 	it.file, it.rr, it.release = p.File, rr, release
+	if a.Virtual != nil {
+		ch := make(chan error, 1)
+		go func() { ch <- it.r.recheck(it.ctx, a, e, 0) }()
+		it.check = ch
+	}
 	return nil
 }
 
