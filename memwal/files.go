@@ -3,10 +3,14 @@ package memwal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path"
+	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/scan/dv"
@@ -36,7 +40,33 @@ func (b *Branch) writeFile(ctx context.Context, meta *txn.Table, kind string, re
 		kmax, _ := json.Marshal(stats.KeyMax)
 		add.KeyRange = &txn.KeyRange{Min: kmin, Max: kmax}
 	}
+	for _, ix := range meta.Indexes {
+		if add.IndexFile(ix.Columns) != nil {
+			continue // two indexes on the same columns share a file
+		}
+		f, err := b.writeIndexFile(ctx, meta, rel, ix, nil, recs)
+		if err != nil {
+			return txn.Add{}, err
+		}
+		add.Indexes = append(add.Indexes, f)
+	}
 	return add, nil
+}
+
+// writeIndexFile writes the index file of index ix of the data file rel
+// of a table, whose rows are recs in file order (columns: the ids of recs'
+// columns; nil: every column of the table).
+func (b *Branch) writeIndexFile(ctx context.Context, meta *txn.Table, rel string, ix base.Index, columns []int, recs []arrow.Record) (txn.IndexFile, error) {
+	stem := strings.TrimSuffix(path.Base(rel), ".parquet")
+	if txn.IsVirtualPath(rel) {
+		stem = "virtual"
+	}
+	name := path.Join("data", meta.ID, "idx", stem+"-"+newFileID()[:12]+".parquet")
+	stats, err := parquetio.WriteIndexFile(ctx, b.st, path.Join(b.db.Prefix(), name), &meta.Schema, ix.Columns, columns, recs, b.opts.Writer)
+	if err != nil {
+		return txn.IndexFile{}, fmt.Errorf("memwal: index %s of %s: %w", ix.Name, rel, err)
+	}
+	return txn.IndexFile{Index: ix.Name, Columns: slices.Clone(ix.Columns), Path: name, Bytes: stats.Bytes}, nil
 }
 
 // supersede adds to c the deletion vectors that hide the rows at deleted

@@ -33,6 +33,8 @@ type Request struct {
 	Predicate *parquetio.Predicate
 	// WithLocation appends FileColumn and PositionColumn.
 	WithLocation bool
+	// Index, when set, reads through a secondary index (see IndexQuery).
+	Index *IndexQuery
 	// BatchSize bounds the rows of one record (0: the reader's default).
 	BatchSize int
 	// Alloc allocates Arrow memory (nil: memory.DefaultAllocator).
@@ -125,7 +127,7 @@ func (r *Reader) Scan(ctx context.Context, t *Table, req Request, part *Partitio
 	} else {
 		it.parts = part.Parts
 	}
-	if len(t.Sources) > 0 {
+	if len(t.Sources) > 0 || req.Index != nil {
 		if it.filter, err = parquetio.CompileFilter(t.Schema, req.Predicate); err != nil {
 			return nil, err
 		}
@@ -153,6 +155,8 @@ type Iterator struct {
 	siCols  []int // the columns si yields
 	rec     arrow.Record
 	err     error
+	// ready is a record read through an index, for the next Next.
+	ready arrow.Record
 	// check delivers the check of the virtual file being read, which
 	// runs while it is read; the file's last record waits for it.
 	check chan error
@@ -180,6 +184,9 @@ func (it *Iterator) Next() bool {
 	}
 	for it.err == nil {
 		switch {
+		case it.ready != nil:
+			it.rec, it.ready = it.ready, nil
+			return true
 		case it.rr != nil:
 			if it.rr.Next() {
 				rec := it.rr.Record()
@@ -242,6 +249,12 @@ func firstErr(a, b error) error {
 
 func (it *Iterator) openFile(p Part) error {
 	a := it.t.Files[p.File]
+	if it.req.Index != nil {
+		if ixf := a.IndexFile(it.req.Index.Columns); ixf != nil {
+			it.file = p.File
+			return it.openIndexedFile(p, a, ixf)
+		}
+	}
 	f, e, err := it.r.file(it.ctx, a, it.t.Schema)
 	if err != nil {
 		return err
@@ -313,7 +326,14 @@ func (it *Iterator) openSource() error {
 				cols = append(cols, id)
 			}
 		}
-		si, err := it.t.Sources[it.src].Records(it.ctx, cols, it.req.Alloc)
+		var si RecordIterator
+		var err error
+		if is, ok := it.t.Sources[it.src].(IndexSource); ok && it.req.Index != nil {
+			q := it.req.Index
+			si, err = is.IndexLookup(it.ctx, q.Name, q.Lo, q.Hi, cols, it.req.Alloc)
+		} else {
+			si, err = it.t.Sources[it.src].Records(it.ctx, cols, it.req.Alloc)
+		}
 		if err != nil {
 			return err
 		}
@@ -355,6 +375,10 @@ func (it *Iterator) sourceRecord(rec arrow.Record) (arrow.Record, error) {
 
 // Close releases the iterator.
 func (it *Iterator) Close() {
+	if it.ready != nil {
+		it.ready.Release()
+		it.ready = nil
+	}
 	if it.rec != nil {
 		it.rec.Release()
 		it.rec = nil

@@ -129,10 +129,38 @@ type Add struct {
 	Stats    json.RawMessage `json:"stats,omitempty"`
 	KeyRange *KeyRange       `json:"keyRange,omitempty"`
 	DV       *DeletionVector `json:"dv,omitempty"`
+	// Indexes are the file's secondary-index files, one per index of the
+	// table when the file was written or the index built.
+	Indexes []IndexFile `json:"indexes,omitempty"`
 	// Virtual is set for a file that lives outside the database (a
 	// virtual file): Path is then its URL, inside a container.
 	Virtual    *Virtual `json:"virtual,omitempty"`
 	DataChange bool     `json:"dataChange"`
+}
+
+// IndexFile is a data file's sorted index of one secondary index: the
+// index columns' values and each row's position in the data file, sorted
+// by value (a Parquet file in the database's store).
+type IndexFile struct {
+	// Index is the name of the index it was written for (informative),
+	// Columns the index's column ids, which decide what the file holds.
+	Index   string `json:"index"`
+	Columns []int  `json:"columns"`
+	// Path is the index file's name relative to the database prefix.
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+}
+
+// IndexFile returns the file's index file for an index on columns, or
+// nil. An index file depends on the columns alone: a renamed index, or two
+// indexes on the same columns, use the same files.
+func (a *Add) IndexFile(columns []int) *IndexFile {
+	for i := range a.Indexes {
+		if f := &a.Indexes[i]; slices.Equal(f.Columns, columns) {
+			return f
+		}
+	}
+	return nil
 }
 
 // Virtual describes a virtual file: a Parquet file that another tool wrote

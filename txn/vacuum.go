@@ -117,6 +117,9 @@ func (db *DB) Vacuum(ctx context.Context, o VacuumOptions) (*VacuumReport, error
 				if a.DV != nil && a.DV.Path != "" {
 					protected[path.Join(db.prefix, a.DV.Path)] = true
 				}
+				for _, ix := range a.Indexes {
+					protected[path.Join(db.prefix, ix.Path)] = true
+				}
 				return true
 			})
 		}

@@ -667,14 +667,7 @@ func filterArray(alloc memory.Allocator, arr arrow.Array, sel []bool, count int)
 	nulls := arr.NullN() > 0
 	switch dt := arr.DataType(); dt.(type) {
 	case *arrow.StringType, *arrow.BinaryType:
-		var offs []int32
-		var bytes []byte
-		switch a := arr.(type) {
-		case *array.String:
-			offs, bytes = a.ValueOffsets(), a.ValueBytes()
-		case *array.Binary:
-			offs, bytes = a.ValueOffsets(), a.ValueBytes()
-		}
+		offs, bytes := byteStrings(arr)
 		bld := array.NewBuilder(alloc, dt)
 		defer bld.Release()
 		var b *array.BinaryBuilder

@@ -48,6 +48,28 @@ func CompileFilter(s *base.Schema, p *Predicate) (*Filter, error) {
 // Apply must hold them.
 func (f *Filter) Columns() []int { return f.cols }
 
+// Mask reports which rows of rec satisfy the filter (ids as for Apply); nil
+// when every row does.
+func (f *Filter) Mask(rec arrow.Record, ids []int) ([]bool, error) {
+	if f == nil || f.node.op == opTrue {
+		return nil, nil
+	}
+	arrs := make(map[int]arrow.Array, len(f.cols))
+	for _, id := range f.cols {
+		for i, rid := range ids {
+			if rid == id {
+				arrs[id] = rec.Column(i)
+			}
+		}
+		if arrs[id] == nil {
+			return nil, fmt.Errorf("parquetio: filter reads column %d, which the record lacks", id)
+		}
+	}
+	sel := make([]bool, rec.NumRows())
+	f.node.eval(arrs, sel)
+	return sel, nil
+}
+
 // Apply returns the rows of rec that satisfy the filter; ids are the column
 // ids of rec's columns, in order. When every row matches, rec itself is
 // returned, retained. The caller releases the result.

@@ -444,13 +444,8 @@ func evalCmp(arr arrow.Array, c *column, op Op, v scalar, out []bool) {
 			}
 			out[i] = opHolds(op, cmpOrdered(x, v.i))
 		}
-	case *array.String:
-		offs, data := a.ValueOffsets(), a.ValueBytes()
-		for i := range out {
-			out[i] = opHolds(op, compareBytes(data[offs[i]:offs[i+1]], v.s))
-		}
-	case *array.Binary:
-		offs, data := a.ValueOffsets(), a.ValueBytes()
+	case *array.String, *array.Binary:
+		offs, data := byteStrings(a)
 		for i := range out {
 			out[i] = opHolds(op, compareBytes(data[offs[i]:offs[i+1]], v.s))
 		}

@@ -586,3 +586,24 @@ func appendScalar(b array.Builder, v scalar) {
 		panic(fmt.Sprintf("parquetio: unexpected builder %T", b))
 	}
 }
+
+// byteStrings returns the offsets of a String or Binary array's values and
+// the bytes those offsets index. The offsets of a slice of an array stay
+// absolute while ValueBytes starts at its first value, so the whole data
+// buffer is returned.
+func byteStrings(arr arrow.Array) ([]int32, []byte) {
+	var offs []int32
+	switch a := arr.(type) {
+	case *array.String:
+		offs = a.ValueOffsets()
+	case *array.Binary:
+		offs = a.ValueOffsets()
+	default:
+		return nil, nil
+	}
+	var data []byte
+	if bufs := arr.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
+		data = bufs[2].Bytes()
+	}
+	return offs, data
+}

@@ -529,13 +529,8 @@ func (w *Writer) values(i int, arr arrow.Array, lo, hi int) []parquet.Value {
 		for j := range vals {
 			vals[j] = parquet.BooleanValue(a.Value(lo + j))
 		}
-	case *array.String:
-		offs, data := a.ValueOffsets(), a.ValueBytes()
-		for j := range vals {
-			vals[j] = parquet.ByteArrayValue(data[offs[lo+j]:offs[lo+j+1]:offs[lo+j+1]])
-		}
-	case *array.Binary:
-		offs, data := a.ValueOffsets(), a.ValueBytes()
+	case *array.String, *array.Binary:
+		offs, data := byteStrings(a)
 		for j := range vals {
 			vals[j] = parquet.ByteArrayValue(data[offs[lo+j]:offs[lo+j+1]:offs[lo+j+1]])
 		}

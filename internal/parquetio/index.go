@@ -1,0 +1,132 @@
+package parquetio
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/store"
+)
+
+// A secondary index of a data file is an index file: a lakesql Parquet file
+// of the index columns (same ids and types as the table's) and the
+// IndexPositionColumn, holding one row per data-file row, sorted by (index
+// values, NULL first; position).
+// A lookup reads it with a predicate on the index columns, which the
+// sorted order turns into a page or two, and gets the positions of the
+// matching rows of the data file.
+
+// IndexPositionColumn is the column id of the data-file row positions in an
+// index file.
+const IndexPositionColumn = 1 << 30
+
+// IndexSchema is the schema of the index files of the index on columns
+// (ids, in index order) of table.
+func IndexSchema(table *base.Schema, columns []int) (*base.Schema, error) {
+	s := &base.Schema{}
+	for _, id := range columns {
+		c := table.ColumnByID(id)
+		if c == nil {
+			return nil, fmt.Errorf("parquetio: index column %d is not in the table", id)
+		}
+		ic := *c
+		ic.Default = nil
+		s.Columns = append(s.Columns, ic)
+	}
+	s.Columns = append(s.Columns, base.Column{ID: IndexPositionColumn, Name: "_pos", Type: "BIGINT"})
+	s.NextColumnID = IndexPositionColumn + 1
+	return s, nil
+}
+
+// indexRow is one data-file row of an index file being built.
+type indexRow struct {
+	key      string // the encoded index values
+	rec, row int32
+	pos      int64
+}
+
+// WriteIndexFile writes, as object name of st, the index file of the index
+// on columns of a data file whose rows, in file order, are recs: records
+// of the columns recColumns (ids; nil: every column of table, as the data
+// file was written).
+func WriteIndexFile(ctx context.Context, st store.Writer, name string, table *base.Schema, columns, recColumns []int, recs []arrow.Record, opts WriterOptions) (FileStats, error) {
+	is, err := IndexSchema(table, columns)
+	if err != nil {
+		return FileStats{}, err
+	}
+	all, err := selectColumns(table, recColumns)
+	if err != nil {
+		return FileStats{}, err
+	}
+	idx := make([]int, len(columns)) // schema position of each index column
+	for j, id := range columns {
+		idx[j] = slices.IndexFunc(all, func(c column) bool { return c.col.ID == id })
+		if idx[j] < 0 {
+			return FileStats{}, fmt.Errorf("parquetio: index of %s: column %d is not in the records", name, id)
+		}
+	}
+	var rows []indexRow
+	var pos int64
+	var buf []byte
+	for r, rec := range recs {
+		if int(rec.NumCols()) != len(all) {
+			return FileStats{}, fmt.Errorf("parquetio: index of %s: a record has %d columns, want %d", name, rec.NumCols(), len(all))
+		}
+		for i := range int(rec.NumRows()) {
+			buf = buf[:0]
+			for _, k := range idx {
+				// NULL sorts first: a marker byte before each value.
+				v := scalarAt(&all[k], rec.Column(k), i)
+				if v.null {
+					buf = append(buf, 0)
+					continue
+				}
+				buf = appendKey(append(buf, 1), &all[k], v)
+			}
+			rows = append(rows, indexRow{key: string(buf), rec: int32(r), row: int32(i), pos: pos})
+			pos++
+		}
+	}
+	slices.SortFunc(rows, func(a, b indexRow) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return int(a.pos - b.pos)
+	})
+	as, err := ArrowSchema(is, nil)
+	if err != nil {
+		return FileStats{}, err
+	}
+	var out []arrow.Record
+	defer func() {
+		for _, r := range out {
+			r.Release()
+		}
+	}()
+	const batch = 64 << 10
+	for lo := 0; lo < len(rows) || lo == 0; lo += batch {
+		hi := min(len(rows), lo+batch)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, as)
+		for _, ir := range rows[lo:hi] {
+			src := recs[ir.rec]
+			for j, k := range idx {
+				appendScalar(b.Field(j), scalarAt(&all[k], src.Column(k), int(ir.row)))
+			}
+			b.Field(len(idx)).(*array.Int64Builder).Append(ir.pos)
+		}
+		out = append(out, b.NewRecord())
+		b.Release()
+		if len(rows) == 0 {
+			break
+		}
+	}
+	// No key: NULLs are indexed, and lookups go by predicate.
+	opts.KeyColumns, opts.CheckKeyOrder = nil, false
+	return WriteFile(ctx, st, name, is, out, opts)
+}
