@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/txn"
 )
@@ -203,4 +204,32 @@ func takeRows(alloc memory.Allocator, arr arrow.Array, idx []int) arrow.Array {
 		panic(fmt.Sprintf("scan: concatenating slices of one array: %v", err)) // same type: cannot fail
 	}
 	return out
+}
+
+// FileRecords reads the columns of every row of file a, deleted ones
+// included, in file order (what an index file of it is built from).
+func (r *Reader) FileRecords(ctx context.Context, a *txn.Add, schema *base.Schema, columns []int, alloc memory.Allocator) ([]arrow.Record, error) {
+	f, e, err := r.file(ctx, a, schema)
+	if err != nil {
+		return nil, err
+	}
+	defer r.release(e)
+	rr, err := f.Read(ctx, parquetio.ReadOptions{Columns: columns, Alloc: alloc})
+	if err != nil {
+		return nil, fileError(a, fmt.Errorf("scan: reading %s: %w", a.Path, err))
+	}
+	defer rr.Close()
+	var out []arrow.Record
+	for rr.Next() {
+		rec := rr.Record()
+		rec.Retain()
+		out = append(out, rec)
+	}
+	if err := rr.Err(); err != nil {
+		for _, rec := range out {
+			rec.Release()
+		}
+		return nil, fileError(a, err)
+	}
+	return out, nil
 }

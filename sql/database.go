@@ -230,6 +230,7 @@ func (d *Database) ddl(ctx *sql.Context, op string, c *txn.Commit) error {
 	if version {
 		_, err = w.CommitDDL(ctx, c)
 	} else {
+		c.AmendsVersion = true // one statement, one version: its last entry
 		_, err = w.CommitTables(ctx, c)
 	}
 	if err != nil {

@@ -481,6 +481,23 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 	}); err != nil {
 		return err
 	}
+	return t.buildIndex(ctx, t.meta.Indexes[len(t.meta.Indexes)-1])
+}
+
+// buildIndex writes the index files of a new index for the table's files
+// (the statement returns when they are committed; progress is logged).
+func (t *Table) buildIndex(ctx *sql.Context, ix base.Index) error {
+	w, err := t.db.st.writer(ctx, t.db.branch)
+	if err != nil {
+		return translate(err)
+	}
+	start := time.Now()
+	n, err := w.BuildIndex(ctx, t.meta.ID, ix)
+	if err != nil {
+		return translate(err)
+	}
+	t.db.p.log.Info("index built", "database", t.db.st.name, "branch", t.db.branch, "table", t.meta.Name,
+		"index", ix.Name, "files", n, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

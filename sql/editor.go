@@ -7,8 +7,10 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal"
+	"github.com/lakesql/lakesql/scan"
 )
 
 // editor applies a statement's row changes to the session transaction's
@@ -343,6 +345,23 @@ func rowSignature(row sql.Row) string {
 	return sb.String()
 }
 
+// uniqueQuery is the lookup of vals (every column of ix, none NULL) through
+// the index ix itself, or nil when lookups through indexes are off.
+func (e *editor) uniqueQuery(ix base.Index, vals []any, match *parquetio.Predicate) (*scan.IndexQuery, error) {
+	if e.t.db.p.cfg.NoIndexLookups {
+		return nil, nil
+	}
+	enc, err := parquetio.NewIndexKeyEncoder(&e.t.meta.Schema, ix.Columns)
+	if err != nil {
+		return nil, err
+	}
+	k, err := enc.Encode(vals...)
+	if err != nil {
+		return nil, err
+	}
+	return &scan.IndexQuery{Name: ix.Name, Columns: ix.Columns, Match: match, Lo: k, Hi: k}, nil
+}
+
 // checkUnique refuses a row whose values of a UNIQUE index another live
 // row has (1062). NULLs never collide, as in MySQL. The search is a scan
 // pruned by the values; the writer-side value map is the secondary-index
@@ -405,8 +424,15 @@ func (e *editor) checkUnique(ctx *sql.Context, bt *branchTxn, stored []any, repl
 			}
 			return true, nil
 		}
-		iter, err := full.scanRowsWithKeys(ctx, v, parquetio.And(ands...), match)
-		if err != nil {
+		var iter *rowIter
+		if ixq, err := e.uniqueQuery(ix, vals, parquetio.And(ands...)); err != nil {
+			return err
+		} else if ixq != nil {
+			iter, err = full.indexRowsWithKeys(ctx, v, ixq.Match, match, ixq)
+			if err != nil {
+				return err
+			}
+		} else if iter, err = full.scanRowsWithKeys(ctx, v, parquetio.And(ands...), match); err != nil {
 			return err
 		}
 		for {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/scan"
 )
 
 // index is the primary key or a secondary index of a table as
@@ -160,7 +161,15 @@ func (t *Table) lookupRows(ctx *sql.Context, v *readView, l *sql.IndexLookup) (s
 		if iter, err = lookupSorted(ctx, v.txn, key, rows, ordinals[0], ranges, keep); err != nil {
 			return nil, err
 		}
-	} else if iter, err = full.scanRows(ctx, v, rangePredicate(ix.cols[0], ranges), keep); err != nil {
+	} else if pred := rangePredicate(ix.cols[0], ranges); pred != nil && !ix.primary && !t.db.p.cfg.NoIndexLookups {
+		ixq, err := t.indexQuery(ix, pred, ranges)
+		if err != nil {
+			return nil, err
+		}
+		if iter, err = full.indexRows(ctx, v, pred, keep, ixq); err != nil {
+			return nil, err
+		}
+	} else if iter, err = full.scanRows(ctx, v, pred, keep); err != nil {
 		return nil, err
 	}
 	if t.proj == nil {
@@ -419,6 +428,67 @@ func inColumnRange(x any, ce sql.MySQLRangeColumnExpr) (bool, error) {
 
 // rangePredicate prunes a scan by the ranges of one column: the OR of each
 // range's bounds on it. Values the column cannot hold prune nothing.
+// indexQuery is the lookup of ranges (over the index's first column, whose
+// predicate is match) through secondary index ix: the index files answer
+// match, the MemTables the encoded bounds of the ranges.
+func (t *Table) indexQuery(ix *index, match *parquetio.Predicate, ranges sql.MySQLRangeCollection) (*scan.IndexQuery, error) {
+	q := &scan.IndexQuery{Name: ix.name, Match: match}
+	for _, c := range ix.cols {
+		q.Columns = append(q.Columns, c.col.ID)
+	}
+	enc, err := parquetio.NewIndexKeyEncoder(&t.meta.Schema, q.Columns[:1])
+	if err != nil {
+		return nil, err
+	}
+	bound := func(cut sql.MySQLRangeCut, upper bool) (parquetio.Key, bool) {
+		switch b := cut.(type) {
+		case sql.Below:
+			v, err := keyValue(ix.cols[0].typ, b.Key)
+			if err != nil {
+				return "", false
+			}
+			k, err := enc.Encode(v)
+			return k, err == nil
+		case sql.Above:
+			v, err := keyValue(ix.cols[0].typ, b.Key)
+			if err != nil {
+				return "", false
+			}
+			k, err := enc.Encode(v)
+			return k, err == nil
+		case sql.AboveNull:
+			if upper {
+				return "\x00", true // NULL: every key that begins with the NULL marker
+			}
+			return "\x01", true // the first non-NULL value
+		}
+		return "", false // unbounded
+	}
+	lo, hi := parquetio.Key("\xff"), parquetio.Key("")
+	loOpen, hiOpen := false, false
+	for _, r := range ranges {
+		l, ok := bound(r[0].LowerBound, false)
+		if !ok {
+			loOpen = true
+		} else if l < lo {
+			lo = l
+		}
+		h, ok := bound(r[0].UpperBound, true)
+		if !ok {
+			hiOpen = true
+		} else if h > hi {
+			hi = h
+		}
+	}
+	if !loOpen {
+		q.Lo = lo
+	}
+	if !hiOpen {
+		q.Hi = hi
+	}
+	return q, nil
+}
+
 func rangePredicate(c colInfo, ranges sql.MySQLRangeCollection) *parquetio.Predicate {
 	var ors []*parquetio.Predicate
 	for _, r := range ranges {

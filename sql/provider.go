@@ -42,6 +42,10 @@ type Config struct {
 	// statement with the writer of its branch (tests use it to flush
 	// after every statement, so that answers must not depend on flushes).
 	AfterStatement func(ctx context.Context, w *memwal.Branch) error
+	// NoIndexLookups answers lookups on secondary indexes by scanning
+	// instead of through the index files and the MemTables' indexes
+	// (the metamorphic tests compare both).
+	NoIndexLookups bool
 	// External opens virtual files in containers with the server's
 	// read-time credentials (default: a resolver that takes them from the
 	// environment only).

@@ -402,15 +402,25 @@ func (t *Table) cachedRows(ctx *sql.Context, v *readView, pred *parquetio.Predic
 // transaction wrote), then the transaction's own rows. pred prunes;
 // keep, when set, decides exactly which rows are returned.
 func (t *Table) scanRows(ctx *sql.Context, v *readView, pred *parquetio.Predicate, keep func(sql.Row) (bool, error)) (sql.RowIter, error) {
-	return t.scan(ctx, v, pred, keep, false)
+	return t.scan(ctx, v, pred, keep, false, nil)
+}
+
+// indexRows is scanRows through a secondary index (ixq).
+func (t *Table) indexRows(ctx *sql.Context, v *readView, pred *parquetio.Predicate, keep func(sql.Row) (bool, error), ixq *scan.IndexQuery) (sql.RowIter, error) {
+	return t.scan(ctx, v, pred, keep, false, ixq)
 }
 
 // scanRowsWithKeys is scanRows whose iterator also gives each row's key.
 func (t *Table) scanRowsWithKeys(ctx *sql.Context, v *readView, pred *parquetio.Predicate, keep func(sql.Row) (bool, error)) (*rowIter, error) {
-	return t.scan(ctx, v, pred, keep, true)
+	return t.scan(ctx, v, pred, keep, true, nil)
 }
 
-func (t *Table) scan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, keep func(sql.Row) (bool, error), withKeys bool) (*rowIter, error) {
+// indexRowsWithKeys is scanRowsWithKeys through a secondary index.
+func (t *Table) indexRowsWithKeys(ctx *sql.Context, v *readView, pred *parquetio.Predicate, keep func(sql.Row) (bool, error), ixq *scan.IndexQuery) (*rowIter, error) {
+	return t.scan(ctx, v, pred, keep, true, ixq)
+}
+
+func (t *Table) scan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, keep func(sql.Row) (bool, error), withKeys bool, ixq *scan.IndexQuery) (*rowIter, error) {
 	out := t.outCols()
 	ids := make([]int, len(out))
 	for i, c := range out {
@@ -442,7 +452,7 @@ func (t *Table) scan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, k
 			keyTypes = append(keyTypes, typ)
 		}
 	}
-	it, err := v.reader.Scan(ctx, v.table, scan.Request{Columns: ids, Predicate: pred}, nil)
+	it, err := v.reader.Scan(ctx, v.table, scan.Request{Columns: ids, Predicate: pred, Index: ixq}, nil)
 	if err != nil {
 		return nil, translate(err)
 	}

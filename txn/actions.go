@@ -244,6 +244,9 @@ type CommitInfo struct {
 	ReadEntry int64 `json:"readEntry"`
 	// UserVersion is set when the entry creates a version.
 	UserVersion int64 `json:"userVersion,omitempty"`
+	// AmendsVersion is set when the entry joins the branch's newest
+	// version (its number): that version reads this entry from then on.
+	AmendsVersion int64 `json:"amendsVersion,omitempty"`
 	// Epoch is the committing writer's lease epoch (0: no lease).
 	Epoch      int64 `json:"epoch,omitempty"`
 	DataChange bool  `json:"dataChange"`

@@ -17,6 +17,10 @@ type Commit struct {
 	User      string
 	// CreatesVersion makes the entry a user version (numbered at commit).
 	CreatesVersion bool
+	// AmendsVersion makes the entry part of the branch's newest version,
+	// which this branch created: the version then reads this entry (the
+	// later steps of one statement, such as a CREATE TABLE's indexes).
+	AmendsVersion bool
 	// Preserve marks a data-preserving commit (a merge or compaction): it
 	// conflicts only with a winner that removed a file it removes, and
 	// carries forward deletion-vector bits winners added to its inputs.
@@ -81,6 +85,8 @@ func (c *Commit) build(head *State, number, readEntry, timestamp int64, id strin
 	}
 	if c.CreatesVersion {
 		e.CommitInfo.UserVersion = head.Version + 1
+	} else if c.AmendsVersion {
+		e.CommitInfo.AmendsVersion = head.Version
 	}
 	removed := map[string]bool{}
 	for i := range e.Removes {

@@ -317,6 +317,15 @@ func (b *builder) apply(branchID string, e *Entry) error {
 			Operation: ci.Operation, Message: ci.Message, User: ci.User,
 		})
 	}
+	if ci.AmendsVersion != 0 {
+		n := len(s.Versions)
+		if ci.UserVersion != 0 || ci.AmendsVersion != s.Version || n == 0 || s.Versions[n-1].BranchID != branchID {
+			return fmt.Errorf("amends version %d, which is not this branch's newest (%d)", ci.AmendsVersion, s.Version)
+		}
+		s.Versions = slices.Clone(s.Versions) // shared with older states
+		s.Versions[n-1].Entry, s.Versions[n-1].Timestamp = e.Number, ci.Timestamp
+		s.Pending = false
+	}
 	s.Entry = e.Number
 	s.Timestamp = ci.Timestamp
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/store/mem"
 )
 
@@ -144,4 +145,42 @@ func parseLines(input string) [][]string {
 		}
 	}
 	return out
+}
+
+// TestAmendsVersion: a later entry of one statement joins the version the
+// statement created; the version then reads that entry, also after a
+// checkpoint, and a branch cannot amend a version it inherited.
+func TestAmendsVersion(t *testing.T) {
+	ctx := context.Background()
+	db := mustCreate(t, mem.New(), testOptions())
+	h := mustCommit(t, db, mustHead(t, db, "main"), createTable("t1", "t"))
+	idx := Table{ID: "t1", Name: "t", SchemaID: 2, Indexes: []base.Index{{Name: "i", Columns: []int{1}}}}
+	h = mustCommit(t, db, h, &Commit{Operation: "CREATE INDEX", AmendsVersion: true, Tables: []Table{idx}})
+	if h.Version() != 1 || h.State.Pending {
+		t.Fatalf("after the amend: version %d, pending %v", h.Version(), h.State.Pending)
+	}
+	v1, err := db.AtVersion(ctx, "main", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := v1.State.Table("t1"); ts == nil || len(ts.Meta.Indexes) != 1 || v1.Entry() != h.Entry() {
+		t.Fatalf("version 1 reads entry %d (head %d) without the amended index", v1.Entry(), h.Entry())
+	}
+	if _, err := db.Checkpoint(ctx, "main"); err != nil {
+		t.Fatal(err)
+	}
+	db2, err := Open(ctx, db.st, "db", testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if v1, err = db2.AtVersion(ctx, "main", 1); err != nil || len(v1.State.Table("t1").Meta.Indexes) != 1 {
+		t.Fatalf("after a checkpoint: %v", err)
+	}
+	if _, err := db.CreateBranch(ctx, "dev", "main", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Commit(ctx, mustHead(t, db, "dev"), &Commit{Operation: "X", AmendsVersion: true, Tables: []Table{idx}}); err == nil {
+		t.Fatal("a branch amended a version it inherited")
+	}
 }

@@ -44,6 +44,48 @@ func IndexSchema(table *base.Schema, columns []int) (*base.Schema, error) {
 	return s, nil
 }
 
+// IndexKeyEncoder encodes index keys, the order of index files and of the
+// MemTable's indexes: per column a marker byte (0 for NULL, 1 before a
+// value) and the value's Key encoding, so NULL sorts first and a tuple's
+// encoding begins with the encoding of each of its prefixes.
+type IndexKeyEncoder struct {
+	cols []column
+}
+
+// NewIndexKeyEncoder returns the encoder of the index on columns (ids, in
+// index order) of s.
+func NewIndexKeyEncoder(s *base.Schema, columns []int) (*IndexKeyEncoder, error) {
+	cols, err := selectColumns(s, columns)
+	if err != nil {
+		return nil, err
+	}
+	return &IndexKeyEncoder{cols: cols}, nil
+}
+
+// Encode encodes the values of the index's first len(values) columns (nil
+// is NULL), Go values as Predicate constants take them.
+func (e *IndexKeyEncoder) Encode(values ...any) (Key, error) {
+	if len(values) > len(e.cols) {
+		return "", fmt.Errorf("parquetio: index key has %d values, the index %d columns", len(values), len(e.cols))
+	}
+	var buf []byte
+	for i, v := range values {
+		sv, err := toScalar(&e.cols[i], v)
+		if err != nil {
+			return "", err
+		}
+		buf = appendIndexValue(buf, &e.cols[i], sv)
+	}
+	return Key(buf), nil
+}
+
+func appendIndexValue(buf []byte, c *column, v scalar) []byte {
+	if v.null {
+		return append(buf, 0)
+	}
+	return appendKey(append(buf, 1), c, v)
+}
+
 // indexRow is one data-file row of an index file being built.
 type indexRow struct {
 	key      string // the encoded index values
@@ -81,13 +123,7 @@ func WriteIndexFile(ctx context.Context, st store.Writer, name string, table *ba
 		for i := range int(rec.NumRows()) {
 			buf = buf[:0]
 			for _, k := range idx {
-				// NULL sorts first: a marker byte before each value.
-				v := scalarAt(&all[k], rec.Column(k), i)
-				if v.null {
-					buf = append(buf, 0)
-					continue
-				}
-				buf = appendKey(append(buf, 1), &all[k], v)
+				buf = appendIndexValue(buf, &all[k], scalarAt(&all[k], rec.Column(k), i))
 			}
 			rows = append(rows, indexRow{key: string(buf), rec: int32(r), row: int32(i), pos: pos})
 			pos++
