@@ -54,6 +54,31 @@
 // over keys. LiveRows is likewise a binary search in a per-table list of
 // (seq, live rows) appended by Apply.
 //
+// # Secondary indexes
+//
+// A table keeps the secondary indexes given to AddTable (SetIndexes
+// replaces them: CREATE or DROP INDEX while the MemTable is live), so that
+// a lookup by a secondary key sees fresh writes without a scan. Each index
+// is a google/btree of entries (index key, primary key) ordered by both,
+// the index key being the values of the index's columns encoded by
+// IndexKeyEncoder (a parquetio key: order-preserving, and the encoding of
+// a tuple's first n values is a prefix of the whole). Apply adds one entry
+// per index for every row version; entries are never removed:
+//
+//	key 7: [seq 3 a=5] [seq 9 a=6] [seq 12 delete]   index on a: (5,7) (6,7)
+//
+// An entry goes stale when a newer version changes the value or deletes
+// the key, or when Prune drops its version. IndexLookup at S walks the
+// entries in [lo, hi] and confirms each against its key's newest version
+// at or below S: the version must be a row whose index key is the entry's.
+// At S = 10 above, (5,7) is skipped and (6,7) yields the row; at S = 12
+// both are skipped. So a key is yielded once, from its one current entry,
+// in index order. A row with a NULL in an index column adds no entry and
+// is never found by a lookup (an SQL comparison never matches NULL); the
+// caller reads such rows, if it needs them, by a scan. Entries count in
+// Bytes (indexEntryBytes plus the index key; the primary key is shared
+// with the chain), so stale ones make the MemTable flush sooner.
+//
 // # Flush
 //
 // Iterate(table, S) yields in key order each key's newest version at or
@@ -63,8 +88,9 @@
 //
 // # Concurrency
 //
-//	Apply, SetLocation, AddTable, Freeze, Prune   write lock (MemTable.mu)
-//	Records, Iterate                              read lock per batch of keys;
+//	Apply, SetLocation, AddTable, Freeze, Prune,  write lock (MemTable.mu)
+//	SetIndexes
+//	Records, Iterate, IndexLookup                 read lock per batch of keys;
 //	                                              arrays are built and entries
 //	                                              yielded outside it
 //	Get, LiveRows                                 read lock

@@ -16,6 +16,9 @@ var (
 	ErrClosed = errors.New("memtable: closed")
 	// ErrUnknownTable is returned for a table the MemTable does not hold.
 	ErrUnknownTable = errors.New("memtable: unknown table")
+	// ErrUnknownIndex is returned by IndexLookup for an index the table
+	// does not keep.
+	ErrUnknownIndex = errors.New("memtable: unknown index")
 	// ErrSeqOrder is returned by Apply for a sequence number below the last
 	// applied one, or zero.
 	ErrSeqOrder = errors.New("memtable: sequence number out of order")

@@ -91,6 +91,10 @@ type MemTable struct {
 	versions atomic.Int64
 	lastSeq  atomic.Uint64
 
+	// testHookEncoded, if set (tests), runs in apply between encoding the
+	// index keys and taking the write lock.
+	testHookEncoded func()
+
 	mu struct {
 		sync.RWMutex
 		tables map[string]*table
@@ -121,6 +125,9 @@ type table struct {
 	// live[i].n is the number of keys whose newest version at or below
 	// live[i].seq is a row; sorted by seq.
 	live []liveStep
+	// ixs is the table's secondary indexes (index.go), nil for none:
+	// stored under the write lock, loaded without it.
+	ixs atomic.Pointer[indexSet]
 }
 
 type liveStep struct {
@@ -188,9 +195,10 @@ func New(opts Options) *MemTable {
 	return m
 }
 
-// AddTable makes the MemTable hold the table tableID with schema. The
-// schema is fixed for the MemTable's life (DDL flushes first).
-func (m *MemTable) AddTable(tableID string, schema *base.Schema) error {
+// AddTable makes the MemTable hold the table tableID with schema and keep
+// its secondary indexes (see IndexLookup; SetIndexes changes them later).
+// The schema is fixed for the MemTable's life (DDL flushes first).
+func (m *MemTable) AddTable(tableID string, schema *base.Schema, indexes ...base.Index) error {
 	as, err := parquetio.ArrowSchema(schema, nil)
 	if err != nil {
 		return err
@@ -205,6 +213,13 @@ func (m *MemTable) AddTable(tableID string, schema *base.Schema) error {
 		f := as.Field(i)
 		t.cols = append(t.cols, column{col: c, typ: typ, arrow: f.Type, field: f})
 		t.index[c.ID] = i
+	}
+	if len(indexes) > 0 {
+		list, err := m.newIndexes(t, indexes)
+		if err != nil {
+			return err
+		}
+		t.ixs.Store(&indexSet{list: list})
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -281,6 +296,16 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 		}
 		rows[i] = row
 	}
+	// Encode index keys outside the lock too; again under it if SetIndexes
+	// changed the indexes meanwhile.
+	ixs := t.ixs.Load()
+	ikeys, err := indexKeys(ixs, rows)
+	if err != nil {
+		return fmt.Errorf("table %q: %w", tableID, err)
+	}
+	if m.testHookEncoded != nil {
+		m.testHookEncoded()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch {
@@ -290,6 +315,12 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 		return ErrFrozen
 	case seq == 0 || seq < m.lastSeq.Load():
 		return fmt.Errorf("%w: %d after %d", ErrSeqOrder, seq, m.lastSeq.Load())
+	}
+	if cur := t.ixs.Load(); cur != ixs {
+		ixs = cur
+		if ikeys, err = indexKeys(ixs, rows); err != nil {
+			return fmt.Errorf("table %q: %w", tableID, err)
+		}
 	}
 	m.lastSeq.Store(seq)
 	var delta, versions int64
@@ -325,6 +356,15 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 		}
 		if ch.Loc != nil {
 			m.setLocationLocked(t, c, *ch.Loc, seq)
+		}
+		// Every row version adds its index keys; older entries of the key
+		// stay, stale, and lookups skip them.
+		if ikeys != nil && ikeys[i] != nil {
+			for j, ix := range ixs.list {
+				if k := ikeys[i][j]; k != "" {
+					size += ix.insert(k, c.key)
+				}
+			}
 		}
 		if wasLive != !ch.Deleted {
 			if wasLive {
@@ -448,7 +488,7 @@ func (m *MemTable) Frozen() bool {
 }
 
 // Bytes is the approximate memory of the MemTable's versions, keys,
-// locations and masks.
+// locations, masks and secondary index entries.
 func (m *MemTable) Bytes() int64 { return m.bytes.Load() }
 
 // Len is the number of versions (rows and delete markers).
