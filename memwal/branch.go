@@ -304,7 +304,7 @@ func (b *Branch) resetTables(head *txn.Snapshot) error {
 func (b *Branch) newMemTable() *memtable.MemTable {
 	m := memtable.New(memtable.Options{})
 	for id, t := range b.mu.tables {
-		if err := m.AddTable(id, &t.meta.Schema); err != nil {
+		if err := m.AddTable(id, &t.meta.Schema, t.meta.Indexes...); err != nil {
 			panic(err) // the schemas are the log's and were parsed already
 		}
 	}

@@ -184,7 +184,7 @@ type mergedSource struct {
 	views []*memtable.TableView
 }
 
-var _ scan.Source = (*mergedSource)(nil)
+var _ scan.IndexSource = (*mergedSource)(nil)
 
 func (m *mergedSource) Mask(path string) *roaring.Bitmap {
 	var out *roaring.Bitmap
@@ -231,6 +231,17 @@ func (m *mergedSource) Records(ctx context.Context, columns []int, alloc memory.
 		it.its = append(it.its, ri)
 	}
 	return it, nil
+}
+
+// IndexLookup implements scan.IndexSource through the MemTable's B-tree
+// index. While a flush holds a frozen MemTable too (newer keys shadow
+// older ones), it answers with every row instead; the scan's predicate
+// keeps the right ones.
+func (m *mergedSource) IndexLookup(ctx context.Context, index string, lo, hi parquetio.Key, columns []int, alloc memory.Allocator) (scan.RecordIterator, error) {
+	if len(m.views) != 1 {
+		return m.Records(ctx, columns, alloc)
+	}
+	return m.views[0].IndexLookup(ctx, index, lo, hi, columns, alloc)
 }
 
 func (m *mergedSource) Get(ctx context.Context, key parquetio.Key, columns []int, alloc memory.Allocator) (arrow.Record, bool, bool, error) {

@@ -85,6 +85,7 @@ func (it *Iterator) openIndexedFile(p Part, a *txn.Add, ixf *txn.IndexFile) erro
 	if err != nil {
 		return err
 	}
+	it.r.indexReads.Add(1)
 
 	if len(p.RowGroups) > 0 {
 		pos = it.inRowGroups(a, p, pos)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -80,6 +81,10 @@ type Reader struct {
 	dvs    *dv.Cache
 	pages  *parquetio.PageCache // nil: no page cache
 
+	// indexReads counts files read through index files, sourceLookups
+	// sources answered from their own indexes (IndexStats).
+	indexReads, sourceLookups atomic.Int64
+
 	mu struct {
 		sync.Mutex
 		files map[fileKey]*fileEntry
@@ -133,6 +138,12 @@ func NewReader(st store.Reader, prefix string, opts Options) *Reader {
 	r.mu.files = map[fileKey]*fileEntry{}
 	r.mu.lru = list.New()
 	return r
+}
+
+// IndexStats returns how many data files scans read through their index
+// files, and how many sources answered from their own indexes.
+func (r *Reader) IndexStats() (files, sources int64) {
+	return r.indexReads.Load(), r.sourceLookups.Load()
 }
 
 // PageCache is the cache of decoded pages the Reader's lookups read

@@ -331,6 +331,7 @@ func (it *Iterator) openSource() error {
 		if is, ok := it.t.Sources[it.src].(IndexSource); ok && it.req.Index != nil {
 			q := it.req.Index
 			si, err = is.IndexLookup(it.ctx, q.Name, q.Lo, q.Hi, cols, it.req.Alloc)
+			it.r.sourceLookups.Add(1)
 		} else {
 			si, err = it.t.Sources[it.src].Records(it.ctx, cols, it.req.Alloc)
 		}

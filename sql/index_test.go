@@ -19,7 +19,10 @@ import (
 func TestSecondaryIndexes(t *testing.T) {
 	for _, noIndex := range []bool{false, true} {
 		t.Run(fmt.Sprintf("lookups-through-indexes=%v", !noIndex), func(t *testing.T) {
-			c := startDB(t, serverOpts{cfg: func(cfg *lsql.Config) { cfg.NoIndexLookups = noIndex }})
+			srv := startServer(t, serverOpts{cfg: func(cfg *lsql.Config) { cfg.NoIndexLookups = noIndex }})
+			c := conn(t, srv.db(""))
+			mustExec(t, c, "CREATE DATABASE d")
+			mustExec(t, c, "USE d")
 			mustExec(t, c, "CREATE TABLE t (id INT PRIMARY KEY, b INT, c VARCHAR(10), KEY ib (b))")
 			r := rand.New(rand.NewPCG(1, 2))
 			type row struct {
@@ -104,6 +107,10 @@ func TestSecondaryIndexes(t *testing.T) {
 			expectRows(t, c, "SELECT COUNT(*) FROM information_schema.statistics WHERE table_name = 't' AND index_name = 'icb'", "2")
 			// AS OF the version before the index: no index, same answers.
 			before := fmt.Sprint(v - 1)
+			files, memtables := srv.p.IndexStats()
+			if noIndex != (files == 0) || noIndex != (memtables == 0) {
+				t.Fatalf("lookups read %d files through index files and %d MemTables through their indexes", files, memtables)
+			}
 			if sc := strings.Join(query(t, c, "SHOW CREATE TABLE t AS OF "+before), " "); strings.Contains(sc, "icb") || !strings.Contains(sc, "`ib`") {
 				t.Fatalf("SHOW CREATE TABLE AS OF %s: %s", before, sc)
 			}

@@ -141,6 +141,20 @@ func (p *Provider) writers() []*memwal.Branch {
 	return out
 }
 
+// IndexStats returns how many data files this provider's scans read
+// through their index files, and how many MemTable lookups its scans
+// answered from the MemTables' indexes.
+func (p *Provider) IndexStats() (files, memtables int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.dbs {
+		f, m := d.reader.IndexStats()
+		files += f
+		memtables += m
+	}
+	return files, memtables
+}
+
 // FastSelects is the number of point selects the server answered without
 // planning them.
 func (p *Provider) FastSelects() int64 { return p.fastSelects.Load() }

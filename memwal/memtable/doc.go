@@ -73,9 +73,9 @@
 // at or below S: the version must be a row whose index key is the entry's.
 // At S = 10 above, (5,7) is skipped and (6,7) yields the row; at S = 12
 // both are skipped. So a key is yielded once, from its one current entry,
-// in index order. A row with a NULL in an index column adds no entry and
-// is never found by a lookup (an SQL comparison never matches NULL); the
-// caller reads such rows, if it needs them, by a scan. Entries count in
+// in index order. NULLs are indexed too (they sort first, as in the index
+// files), so a prefix lookup finds a row whose later index columns are
+// NULL, and IS NULL is a lookup. Entries count in
 // Bytes (indexEntryBytes plus the index key; the primary key is shared
 // with the chain), so stale ones make the MemTable flush sooner.
 //

@@ -303,3 +303,21 @@ func fmtEntry(e Entry) string {
 	}
 	return fmt.Sprintf("seq %d %s %v", e.Seq, kind, e.Locations)
 }
+
+func mustIndexEncoder(t testing.TB, s *base.Schema, cols ...int) *parquetio.IndexKeyEncoder {
+	t.Helper()
+	e, err := parquetio.NewIndexKeyEncoder(s, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func mustIndexKey(t testing.TB, e *parquetio.IndexKeyEncoder, vals ...any) parquetio.Key {
+	t.Helper()
+	k, err := e.Encode(vals...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

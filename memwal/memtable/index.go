@@ -21,17 +21,16 @@ import (
 const indexEntryBytes = 40
 
 // IndexKeyEncoder returns the encoder of ix's index keys: the values of
-// ix's columns, in index order, encoded as parquetio keys. The encoding of
-// a tuple's first n values is a prefix of the tuple's encoding, so the
-// bounds of a lookup by equality on the first n columns are encoded by
-// IndexKeyEncoder(schema, base.Index{Columns: ix.Columns[:n]}). Values are
-// never NULL (Encode fails on nil): a row with a NULL in an index column
-// has no index key.
-func IndexKeyEncoder(schema *base.Schema, ix base.Index) (*parquetio.KeyEncoder, error) {
+// ix's columns, in index order, encoded as index files order them
+// (parquetio.IndexKeyEncoder: NULL first, a marker byte before each
+// value). The encoding of a tuple's first n values is a prefix of the
+// tuple's encoding, so the bounds of a lookup by equality on the first n
+// columns are the encoding of those n values.
+func IndexKeyEncoder(schema *base.Schema, ix base.Index) (*parquetio.IndexKeyEncoder, error) {
 	if len(ix.Columns) == 0 {
 		return nil, fmt.Errorf("memtable: index %q has no columns", ix.Name)
 	}
-	enc, err := parquetio.NewKeyEncoder(schema, ix.Columns)
+	enc, err := parquetio.NewIndexKeyEncoder(schema, ix.Columns)
 	if err != nil {
 		return nil, fmt.Errorf("memtable: index %q: %w", ix.Name, err)
 	}
@@ -60,7 +59,7 @@ func lessEntry(a, b indexEntry) bool {
 type secIndex struct {
 	def   base.Index
 	pos   []int // positions of def.Columns in the table's rows
-	enc   *parquetio.KeyEncoder
+	enc   *parquetio.IndexKeyEncoder
 	tree  *btree.BTreeG[indexEntry]
 	bytes int64 // memory of the entries, counted in MemTable.bytes
 }
@@ -110,15 +109,11 @@ func (m *MemTable) newIndexes(t *table, indexes []base.Index) ([]*secIndex, erro
 	return out, nil
 }
 
-// indexKey returns the index key of row (normalized, every column), or
-// ok false when an index column is NULL: such a row has no entry. vals is
-// scratch space.
+// indexKey returns the index key of row (normalized, every column); ok
+// is always true (NULLs are encoded too). vals is scratch space.
 func (ix *secIndex) indexKey(row []any, vals *[]any) (k parquetio.Key, ok bool, err error) {
 	v := (*vals)[:0]
 	for _, j := range ix.pos {
-		if row[j] == nil {
-			return "", false, nil
-		}
 		v = append(v, row[j])
 	}
 	*vals = v
@@ -141,8 +136,7 @@ func (ix *secIndex) insert(ikey, key parquetio.Key) int64 {
 }
 
 // indexKeys returns, for each of rows (nil: a delete marker) and each index
-// of set, the row's index key ("" with a NULL index value, which adds no
-// entry).
+// of set, the row's index key.
 func indexKeys(set *indexSet, rows [][]any) ([][]parquetio.Key, error) {
 	if set == nil || len(set.list) == 0 {
 		return nil, nil
@@ -267,8 +261,8 @@ func (m *MemTable) Indexes(tableID string) []base.Index {
 // inclusive (empty: unbounded), hi inclusive and matched as a prefix too (a
 // key that begins with hi is inside; empty: unbounded), so that equality on
 // the first n columns of a multi-column index is lo = hi = the encoding of
-// those n values. Rows whose index columns hold a NULL are never yielded
-// (SQL comparisons never match NULL).
+// those n values. NULL is encoded (it sorts first, see IndexKeyEncoder), so
+// IS NULL is a lookup too.
 //
 // Each candidate key from the index is confirmed against its newest
 // version at the view's seq: delete markers, and versions whose index key

@@ -75,7 +75,7 @@ func lookupAll(t *testing.T, tv *TableView, index string, lo, hi parquetio.Key, 
 }
 
 // bruteLookup answers IndexLookup from the view's Records: every visible
-// row whose index key (no NULLs) is in range, ordered by index key then
+// row whose index key (NULLs included) is in range, ordered by index key then
 // primary key, projected to columns.
 func bruteLookup(t *testing.T, tv *TableView, schema *base.Schema, ix base.Index, lo, hi parquetio.Key, columns []int, alloc memory.Allocator) []string {
 	t.Helper()
@@ -105,15 +105,10 @@ func bruteLookup(t *testing.T, tv *TableView, schema *base.Schema, ix base.Index
 				row[c] = arrowValue(rec.Column(c), i)
 			}
 			vals := make([]any, len(ix.Columns))
-			null := false
 			for j, id := range ix.Columns {
 				vals[j] = row[pos(id)]
-				null = null || vals[j] == nil
 			}
-			if null {
-				continue
-			}
-			k := mustKey(t, enc, vals...)
+			k := mustIndexKey(t, enc, vals...)
 			if inRange(k, lo, hi) {
 				hits = append(hits, hit{k, mustKey(t, pk, row[0]), row})
 			}
@@ -175,30 +170,26 @@ func TestIndexLookupRandom(t *testing.T) {
 		// or the encoding of the first 1..n values of a random row, or of
 		// random domain values.
 		bound := func(ix base.Index, n int) parquetio.Key {
-			enc := mustEncoder(t, schema, ix.Columns[:n]...)
+			enc := mustIndexEncoder(t, schema, ix.Columns[:n]...)
 			vals := make([]any, n)
 			if r.IntN(2) == 0 {
-				// A random row's values.
+				// A random row's values (NULLs too).
 				row := latest[int64(r.IntN(nkeys))]
 				if row == nil {
 					return ""
 				}
 				for j, id := range ix.Columns[:n] {
-					if vals[j] = row[id-1]; vals[j] == nil {
-						return ""
-					}
+					vals[j] = row[id-1]
 				}
-				return mustKey(t, enc, vals...)
+				return mustIndexKey(t, enc, vals...)
 			}
 			in, want := genA(r, 0)
 			setIndexed(r, in, want, 1)
 			setIndexed(r, in, want, 2)
 			for j, id := range ix.Columns[:n] {
-				if vals[j] = want[id-1]; vals[j] == nil {
-					return ""
-				}
+				vals[j] = want[id-1]
 			}
-			return mustKey(t, enc, vals...)
+			return mustIndexKey(t, enc, vals...)
 		}
 		check := func(v *View, when string) {
 			tv := v.Table("t")
@@ -331,14 +322,14 @@ func TestIndexLookupRandom(t *testing.T) {
 type ixFixture struct {
 	m        *MemTable
 	pk       *parquetio.KeyEncoder
-	a, s, sa *parquetio.KeyEncoder
+	a, s, sa *parquetio.IndexKeyEncoder
 }
 
 func newIxFixture(t *testing.T, opts Options) *ixFixture {
 	t.Helper()
 	s := smallSchema()
-	f := &ixFixture{m: New(opts), pk: mustEncoder(t, s, 1), a: mustEncoder(t, s, 2),
-		s: mustEncoder(t, s, 3), sa: mustEncoder(t, s, 3, 2)}
+	f := &ixFixture{m: New(opts), pk: mustEncoder(t, s, 1), a: mustIndexEncoder(t, s, 2),
+		s: mustIndexEncoder(t, s, 3), sa: mustIndexEncoder(t, s, 3, 2)}
 	must(t, f.m.AddTable("t", s,
 		base.Index{Name: "ia", Columns: []int{2}},
 		base.Index{Name: "isa", Columns: []int{3, 2}}))
@@ -362,7 +353,7 @@ func ids(t *testing.T, v *View, index string, lo, hi parquetio.Key) []string {
 // TestIndexLookupVersions checks the lookups of a short history at every
 // snapshot: a stale entry (an older value of an updated key) never leaks,
 // a key in range under two entries comes once, a delete hides, older
-// snapshots see older values, NULLs are never found, and equality on the
+// snapshots see older values, NULLs sort first and are found, and equality on the
 // first column of (s, a) matches "pear" but not "pearl".
 func TestIndexLookupVersions(t *testing.T) {
 	f := newIxFixture(t, Options{BatchSize: 2, Degree: 2})
@@ -373,9 +364,9 @@ func TestIndexLookupVersions(t *testing.T) {
 	must(t, m.Apply(4, "t", f.row(t, 2, 5, "x"), f.row(t, 3, 5, "pear")))     // 2 back; 3: s NULL -> pear
 	must(t, m.Apply(5, "t", f.row(t, 1, 5, "pear"), f.row(t, 1, 8, "pear")))  // 1: 5 then 8 in one transaction
 
-	a := func(v int32) parquetio.Key { return mustKey(t, f.a, v) }
-	s := func(v string) parquetio.Key { return mustKey(t, f.s, v) }
-	sa := func(v string, n int32) parquetio.Key { return mustKey(t, f.sa, v, n) }
+	a := func(v int32) parquetio.Key { return mustIndexKey(t, f.a, v) }
+	s := func(v string) parquetio.Key { return mustIndexKey(t, f.s, v) }
+	sa := func(v string, n int32) parquetio.Key { return mustIndexKey(t, f.sa, v, n) }
 	tests := []struct {
 		seq    uint64
 		index  string
@@ -384,26 +375,26 @@ func TestIndexLookupVersions(t *testing.T) {
 	}{
 		{1, "ia", a(5), a(5), []string{"1", "2"}},
 		{1, "ia", a(6), a(6), nil},
-		{1, "ia", "", "", []string{"1", "2", "3"}}, // 4 has a NULL a
-		{2, "ia", a(5), a(5), []string{"2"}},       // 1's (5, 1) is stale
+		{1, "ia", "", "", []string{"4", "1", "2", "3"}}, // 4's NULL a sorts first
+		{2, "ia", a(5), a(5), []string{"2"}},            // 1's (5, 1) is stale
 		{2, "ia", a(6), a(6), []string{"1"}},
 		{2, "ia", a(5), a(6), []string{"2", "1"}}, // index order, each once
 		{3, "ia", a(5), a(6), []string{"1"}},      // 2 deleted
-		{3, "ia", "", "", []string{"1", "3"}},
+		{3, "ia", "", "", []string{"4", "1", "3"}},
 		{4, "ia", a(5), a(5), []string{"2", "3"}},
-		{4, "ia", "", a(6), []string{"2", "3", "1"}},
+		{4, "ia", "", a(6), []string{"4", "2", "3", "1"}},
 		{4, "ia", a(6), "", []string{"1"}},
 		{5, "ia", a(5), a(8), []string{"2", "3", "1"}}, // (5,1) and (6,1) stale
 		{5, "ia", a(6), a(7), nil},
-		{5, "ia", a(7), a(6), nil},                      // lo above hi
-		{1, "isa", s("pear"), s("pear"), []string{"1"}}, // 4 has a NULL a, 2 is "pearl"
-		{1, "isa", s("pear"), s("pearl"), []string{"1", "2"}},
+		{5, "ia", a(7), a(6), nil},                           // lo above hi
+		{1, "isa", s("pear"), s("pear"), []string{"4", "1"}}, // (pear, NULL) first; 2 is "pearl"
+		{1, "isa", s("pear"), s("pearl"), []string{"4", "1", "2"}},
 		{1, "isa", sa("pear", 5), sa("pear", 5), []string{"1"}},
 		{2, "isa", sa("pear", 5), sa("pear", 5), nil},
-		{4, "isa", s("pear"), s("pear"), []string{"3", "1"}}, // (pear,5,3) before (pear,6,1)
-		{4, "isa", "", "", []string{"3", "1", "2"}},
-		{5, "isa", s("pear"), "", []string{"3", "1", "2"}},
-		{5, "isa", "", s("pear"), []string{"3", "1"}},
+		{4, "isa", s("pear"), s("pear"), []string{"4", "3", "1"}}, // (pear,NULL,4), (pear,5,3), (pear,6,1)
+		{4, "isa", "", "", []string{"4", "3", "1", "2"}},
+		{5, "isa", s("pear"), "", []string{"4", "3", "1", "2"}},
+		{5, "isa", "", s("pear"), []string{"4", "3", "1"}},
 		{5, "isa", s("a"), s("p"), nil}, // "pear" is not a prefix of "p"'s encoding
 	}
 	for _, tc := range tests {
@@ -426,7 +417,7 @@ func TestIndexLookupVersions(t *testing.T) {
 // drops them: the memory follows, and a dropped index is unknown.
 func TestSetIndexes(t *testing.T) {
 	s := smallSchema()
-	pk, ea, es := mustEncoder(t, s, 1), mustEncoder(t, s, 2), mustEncoder(t, s, 3)
+	pk, ea, es := mustEncoder(t, s, 1), mustIndexEncoder(t, s, 2), mustIndexEncoder(t, s, 3)
 	m := New(Options{BatchSize: 3})
 	must(t, m.AddTable("t", s))
 	for seq := uint64(1); seq <= 10; seq++ {
@@ -459,8 +450,8 @@ func TestSetIndexes(t *testing.T) {
 				continue
 			}
 			for _, k := range []string{
-				"a" + string(mustKey(t, ea, int32(id%3+seq))) + string(mustKey(t, pk, int64(id))),
-				"s" + string(mustKey(t, es, fmt.Sprint("s", id%4))) + string(mustKey(t, pk, int64(id))),
+				"a" + string(mustIndexKey(t, ea, int32(id%3+seq))) + string(mustKey(t, pk, int64(id))),
+				"s" + string(mustIndexKey(t, es, fmt.Sprint("s", id%4))) + string(mustKey(t, pk, int64(id))),
 			} {
 				if !seen[k] {
 					seen[k] = true
@@ -511,17 +502,18 @@ func TestSetIndexes(t *testing.T) {
 }
 
 // TestIndexBytes checks that index entries count in Bytes: each new (index
-// key, key) pair adds indexEntryBytes plus the index key's length, a
-// repeated pair and a NULL index value add nothing, and a delete marker
+// key, key) pair adds indexEntryBytes plus the index key's length (a NULL
+// is one marker byte), a repeated pair adds nothing, and a delete marker
 // adds no entry.
 func TestIndexBytes(t *testing.T) {
 	s := smallSchema()
-	pk, ea := mustEncoder(t, s, 1), mustEncoder(t, s, 2)
+	pk, ea := mustEncoder(t, s, 1), mustIndexEncoder(t, s, 2)
 	plain, indexed := New(Options{}), New(Options{})
 	must(t, plain.AddTable("t", s))
 	must(t, indexed.AddTable("t", s, base.Index{Name: "ia", Columns: []int{2}}, base.Index{Name: "isa", Columns: []int{3, 2}}))
-	entryA := indexEntryBytes + int64(len(mustKey(t, ea, int32(0))))                    // (a, id)
-	entrySA := indexEntryBytes + int64(len("xy\x00\x01")+len(mustKey(t, ea, int32(0)))) // (s, a, id)
+	entryA := indexEntryBytes + int64(len(mustIndexKey(t, ea, int32(0))))                        // (a, id)
+	entrySA := indexEntryBytes + int64(len("\x01xy\x00\x01")+len(mustIndexKey(t, ea, int32(0)))) // (s, a, id)
+	entryNullA := int64(indexEntryBytes + 1)                                                     // (NULL, id)
 	tests := []struct {
 		name string
 		ch   Change
@@ -530,8 +522,8 @@ func TestIndexBytes(t *testing.T) {
 		{"row", Change{Key: mustKey(t, pk, 1), Row: []any{1, 5, "xy"}}, entryA + entrySA},
 		{"same values again", Change{Key: mustKey(t, pk, 1), Row: []any{1, 5, "xy"}}, 0},
 		{"new a", Change{Key: mustKey(t, pk, 1), Row: []any{1, 6, "xy"}}, entryA + entrySA},
-		{"NULL a", Change{Key: mustKey(t, pk, 2), Row: []any{2, nil, "xy"}}, 0},
-		{"NULL s", Change{Key: mustKey(t, pk, 3), Row: []any{3, 7, nil}}, entryA},
+		{"NULL a", Change{Key: mustKey(t, pk, 2), Row: []any{2, nil, "xy"}}, entryNullA + indexEntryBytes + int64(len("\x01xy\x00\x01")) + 1},
+		{"NULL s", Change{Key: mustKey(t, pk, 3), Row: []any{3, 7, nil}}, entryA + indexEntryBytes + 1 + int64(len(mustIndexKey(t, ea, int32(0))))},
 		{"delete", Change{Key: mustKey(t, pk, 1), Deleted: true}, 0},
 	}
 	for i, tc := range tests {
@@ -559,7 +551,7 @@ func TestIndexLookupFrozen(t *testing.T) {
 	if err := f.m.Apply(3, "t", f.row(t, 3, 6, "c")); !errors.Is(err, ErrFrozen) && !errors.Is(err, ErrClosed) {
 		t.Fatalf("Apply after Freeze: %v", err)
 	}
-	k := mustKey(t, f.a, int32(6))
+	k := mustIndexKey(t, f.a, int32(6))
 	if got := ids(t, v, "ia", k, k); !slices.Equal(got, []string{"1", "2"}) {
 		t.Fatalf("frozen lookup a=6: %q", got)
 	}
@@ -688,7 +680,7 @@ func TestIndexLookupConcurrent(t *testing.T) {
 			if len(ix.Columns) == 2 {
 				vals = []any{"x", vals[0]} // isa: (s, a)
 			}
-			lo = mustKey(t, mustEncoder(t, smallSchema(), ix.Columns...), vals...)
+			lo = mustIndexKey(t, mustIndexEncoder(t, smallSchema(), ix.Columns...), vals...)
 			hi = lo
 		}
 		got := lookupAll(t, tv, ix.Name, lo, hi, nil, nil, 16)
@@ -737,14 +729,14 @@ func TestApplyDuringSetIndexes(t *testing.T) {
 	v1, v2 := changes(0), changes(10)
 	// entries is the memory of the index entries of chs.
 	entries := func(ix base.Index, chs []Change) int64 {
-		enc := mustEncoder(t, s, ix.Columns...)
+		enc := mustIndexEncoder(t, s, ix.Columns...)
 		var n int64
 		for _, ch := range chs {
 			vals := make([]any, len(ix.Columns))
 			for j, id := range ix.Columns {
 				vals[j] = ch.Row[id-1]
 			}
-			n += indexEntryBytes + int64(len(mustKey(t, enc, vals...)))
+			n += indexEntryBytes + int64(len(mustIndexKey(t, enc, vals...)))
 		}
 		return n
 	}
