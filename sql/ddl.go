@@ -453,6 +453,11 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 	if def.IsPrimary() {
 		return notSupported("adding a primary key to an existing table")
 	}
+	if def.IsUnique() {
+		if err := t.checkUniqueData(ctx, def); err != nil {
+			return err
+		}
+	}
 	if err := t.alter(ctx, "CREATE INDEX", func(m *txn.Table) error {
 		name := def.Name
 		if name == "" {
@@ -482,6 +487,60 @@ func (t *Table) CreateIndex(ctx *sql.Context, def sql.IndexDef) error {
 		return err
 	}
 	return t.buildIndex(ctx, t.meta.Indexes[len(t.meta.Indexes)-1])
+}
+
+// checkUniqueData refuses a UNIQUE index over rows that repeat a value of
+// its columns (1062, naming the value), as MySQL does; NULLs never repeat.
+func (t *Table) checkUniqueData(ctx *sql.Context, def sql.IndexDef) error {
+	full := t.WithProjections(nil).(*Table)
+	var ords []int
+	for _, ic := range def.Columns {
+		for i, c := range full.cols {
+			if strings.EqualFold(c.col.Name, ic.Name) {
+				ords = append(ords, i)
+			}
+		}
+	}
+	if len(ords) != len(def.Columns) {
+		return nil // an unknown column: CreateIndex says so
+	}
+	v, err := full.view(ctx)
+	if err != nil {
+		return err
+	}
+	iter, err := full.scanRows(ctx, v, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer iter.Close(ctx)
+	seen := map[string]bool{}
+	for {
+		row, err := iter.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		vals := make(sql.Row, len(ords))
+		null := false
+		for i, o := range ords {
+			vals[i] = row[o]
+			null = null || row[o] == nil
+		}
+		if null {
+			continue
+		}
+		sig := rowSignature(vals)
+		if seen[sig] {
+			parts := make([]string, len(vals))
+			for i, x := range vals {
+				parts[i] = fmt.Sprint(x)
+			}
+			return sql.NewUniqueKeyErr("["+strings.Join(parts, ",")+"]", false, nil)
+		}
+		seen[sig] = true
+	}
 }
 
 // buildIndex writes the index files of a new index for the table's files

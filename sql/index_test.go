@@ -135,6 +135,10 @@ func TestSecondaryIndexes(t *testing.T) {
 			mustExec(t, c, "INSERT INTO u VALUES (11, 'base')") // the old value is free now
 			expectErr(t, c, 1062, "INSERT INTO u VALUES (12, 'moved')")
 			expectRows(t, c, "SELECT id, e FROM u ORDER BY id", "1 moved", "2 other", "3 flushed", "4 live", "11 base")
+			// A UNIQUE index over repeated values is refused, and not created.
+			expectErr(t, c, 1062, "CREATE UNIQUE INDEX uc ON t (c)")
+			expectRows(t, c, "SELECT COUNT(*) FROM information_schema.statistics WHERE table_name = 't' AND index_name = 'uc'", "0")
+			mustExec(t, c, "CREATE UNIQUE INDEX ui ON t (id, c)") // unique data: accepted
 		})
 	}
 }
