@@ -28,6 +28,10 @@ type IndexQuery struct {
 	// Match is a predicate on the index columns alone; the index files
 	// answer exactly the rows it selects.
 	Match *parquetio.Predicate
+	// Points, when set, are all the values of the first index column the
+	// lookup matches (an equality or an IN list): an index file whose
+	// bloom filters rule them all out is not read.
+	Points []any
 	// Lo and Hi bound the encoded index keys (parquetio.KeyEncoder over
 	// Columns) of the rows Match may select, for IndexSources: Lo
 	// inclusive (empty: unbounded), Hi inclusive and as a prefix (empty:
@@ -54,6 +58,21 @@ func (it *Iterator) indexPositions(a *txn.Add, ixf *txn.IndexFile) ([]int64, err
 		return nil, fmt.Errorf("scan: index file %s of %s: %w", ixf.Path, a.Path, err)
 	}
 	defer it.r.release(e)
+	if q := it.req.Index; len(q.Points) > 0 {
+		may := false
+		for _, p := range q.Points {
+			ok, err := f.MayContainValue(it.ctx, q.Columns[0], p)
+			if err != nil {
+				return nil, fmt.Errorf("scan: index file %s of %s: %w", ixf.Path, a.Path, err)
+			}
+			if may = ok; may {
+				break
+			}
+		}
+		if !may {
+			return nil, nil
+		}
+	}
 	rr, err := f.Read(it.ctx, parquetio.ReadOptions{Columns: []int{parquetio.IndexPositionColumn}, Predicate: it.req.Index.Match, Alloc: it.req.Alloc})
 	if err != nil {
 		return nil, fmt.Errorf("scan: index file %s of %s: %w", ixf.Path, a.Path, err)

@@ -83,7 +83,7 @@ func TestIndexScans(t *testing.T) {
 			switch r.IntN(4) {
 			case 0:
 				v := int32(r.IntN(80) - 20)
-				q = IndexQuery{Columns: []int{colA}, Match: parquetio.Eq(colA, v)}
+				q = IndexQuery{Columns: []int{colA}, Match: parquetio.Eq(colA, v), Points: []any{v}}
 				keep, desc = func(w row) bool { return w.a != nil && *w.a == v }, fmt.Sprintf("a = %d", v)
 			case 1:
 				lo, hi := int32(r.IntN(80)-20), int32(r.IntN(80)-20)
@@ -91,11 +91,11 @@ func TestIndexScans(t *testing.T) {
 				keep, desc = func(w row) bool { return w.a != nil && *w.a >= lo && *w.a <= hi }, fmt.Sprintf("a BETWEEN %d AND %d", lo, hi)
 			case 2:
 				v1, v2 := int32(r.IntN(80)-20), int32(r.IntN(80)-20)
-				q = IndexQuery{Columns: []int{colA}, Match: parquetio.Or(parquetio.Eq(colA, v1), parquetio.Eq(colA, v2))}
+				q = IndexQuery{Columns: []int{colA}, Match: parquetio.Or(parquetio.Eq(colA, v1), parquetio.Eq(colA, v2)), Points: []any{v1, v2}}
 				keep, desc = func(w row) bool { return w.a != nil && (*w.a == v1 || *w.a == v2) }, fmt.Sprintf("a IN (%d, %d)", v1, v2)
 			default:
 				s := []string{"", "apple", "pear", "plum", "fig", "kiwi"}[r.IntN(6)]
-				q = IndexQuery{Columns: []int{colS, colA}, Match: parquetio.Eq(colS, s)}
+				q = IndexQuery{Columns: []int{colS, colA}, Match: parquetio.Eq(colS, s), Points: []any{s}}
 				keep, desc = func(w row) bool { return w.s != nil && *w.s == s }, fmt.Sprintf("s = %q", s)
 			}
 			pred := q.Match

@@ -359,7 +359,7 @@ func (e *editor) uniqueQuery(ix base.Index, vals []any, match *parquetio.Predica
 	if err != nil {
 		return nil, err
 	}
-	return &scan.IndexQuery{Name: ix.Name, Columns: ix.Columns, Match: match, Lo: k, Hi: k}, nil
+	return &scan.IndexQuery{Name: ix.Name, Columns: ix.Columns, Match: match, Lo: k, Hi: k, Points: vals[:1]}, nil
 }
 
 // checkUnique refuses a row whose values of a UNIQUE index another live

@@ -464,6 +464,22 @@ func (t *Table) indexQuery(ix *index, match *parquetio.Predicate, ranges sql.MyS
 		}
 		return "", false // unbounded
 	}
+	// Points: every range a single non-NULL value of the first column.
+	for _, r := range ranges {
+		lo, ok1 := r[0].LowerBound.(sql.Below)
+		hi, ok2 := r[0].UpperBound.(sql.Above)
+		if !ok1 || !ok2 {
+			q.Points = nil
+			break
+		}
+		lv, err1 := keyValue(ix.cols[0].typ, lo.Key)
+		hv, err2 := keyValue(ix.cols[0].typ, hi.Key)
+		if err1 != nil || err2 != nil || lv == nil || fmt.Sprint(lv) != fmt.Sprint(hv) {
+			q.Points = nil
+			break
+		}
+		q.Points = append(q.Points, lv)
+	}
 	lo, hi := parquetio.Key("\xff"), parquetio.Key("")
 	loOpen, hiOpen := false, false
 	for _, r := range ranges {

@@ -162,7 +162,10 @@ func WriteIndexFile(ctx context.Context, st store.Writer, name string, table *ba
 			break
 		}
 	}
-	// No key: NULLs are indexed, and lookups go by predicate.
+	// No key: NULLs are indexed, and lookups go by predicate. The first
+	// index column gets bloom filters: a point lookup skips the files
+	// that do not hold its value.
 	opts.KeyColumns, opts.CheckKeyOrder = nil, false
+	opts.BloomColumns = columns[:1]
 	return WriteFile(ctx, st, name, is, out, opts)
 }

@@ -136,6 +136,31 @@ func (f *File) MayContain(ctx context.Context, key Key) (bool, error) {
 	return false, nil
 }
 
+// MayContainValue reports whether column id of the file may hold v (Go
+// values as Predicate constants take them): false only when every row
+// group's bloom filter of the column rules it out, or its statistics do.
+// A column without bloom filters may hold anything.
+func (f *File) MayContainValue(ctx context.Context, id int, v any) (bool, error) {
+	c := f.fileColumn(id)
+	if c == nil {
+		return true, nil
+	}
+	sv, err := toScalar(c, v)
+	if err != nil || sv.null {
+		return true, nil
+	}
+	for g, rg := range f.pf.RowGroups() {
+		ok, err := f.bloomCheck(rg, g, c, sv)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // bloomSlot holds a column chunk's bloom filter once read (nil: none).
 type bloomSlot struct{ bf *parquet.FileBloomFilter }
 

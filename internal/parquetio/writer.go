@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +71,8 @@ type WriterOptions struct {
 	// BloomBitsPerValue sizes the key columns' bloom filters; 0 means
 	// DefaultBloomBitsPerValue.
 	BloomBitsPerValue uint
+	// BloomColumns are other columns (ids) that get bloom filters too.
+	BloomColumns []int
 	// CheckKeyOrder makes Write fail when a row's key is not greater than
 	// the previous row's (a debugging aid: it encodes every key).
 	CheckKeyOrder bool
@@ -195,6 +198,15 @@ func NewWriter(w io.Writer, schema *base.Schema, opts WriterOptions) (*Writer, e
 		}
 		if !found {
 			return nil, fmt.Errorf("parquetio: key column id %d is not in the schema", id)
+		}
+	}
+	for _, id := range opts.BloomColumns {
+		i := slices.IndexFunc(cols, func(c column) bool { return c.col.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("parquetio: bloom filter column id %d is not in the schema", id)
+		}
+		if !slices.Contains(opts.KeyColumns, id) {
+			filters = append(filters, parquet.SplitBlockFilter(opts.BloomBitsPerValue, cols[i].col.Name))
 		}
 	}
 	ps := parquetSchemaOf(cols)

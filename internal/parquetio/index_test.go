@@ -1,0 +1,115 @@
+package parquetio
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/store/mem"
+)
+
+// TestIndexFile writes the index file of (s, a) of a small data file and
+// checks its rows (sorted by value, NULL first, with positions), the
+// bloom filter of its first column, and the index key encoding.
+func TestIndexFile(t *testing.T) {
+	ctx := context.Background()
+	schema := &base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "id", Type: "BIGINT"},
+		{ID: 2, Name: "a", Type: "INT", Nullable: true},
+		{ID: 3, Name: "s", Type: "VARCHAR(8)", Nullable: true},
+	}, NextColumnID: 4}
+	as, err := ArrowSchema(schema, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, as)
+	type in struct {
+		a *int32
+		s *string
+	}
+	i32 := func(v int32) *int32 { return &v }
+	str := func(v string) *string { return &v }
+	rows := []in{{i32(5), str("pear")}, {nil, str("fig")}, {i32(1), nil}, {i32(2), str("fig")}, {nil, nil}, {i32(9), str("apple")}}
+	for i, r := range rows {
+		b.Field(0).(*array.Int64Builder).Append(int64(i))
+		if r.a == nil {
+			b.Field(1).AppendNull()
+		} else {
+			b.Field(1).(*array.Int32Builder).Append(*r.a)
+		}
+		if r.s == nil {
+			b.Field(2).AppendNull()
+		} else {
+			b.Field(2).(*array.StringBuilder).Append(*r.s)
+		}
+	}
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	st := mem.New()
+	if _, err := WriteIndexFile(ctx, st, "ix.parquet", schema, []int{3, 2}, nil, []arrow.Record{rec}, WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(ctx, st, "ix.parquet", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rr, err := f.Read(ctx, ReadOptions{Columns: []int{3, 2, IndexPositionColumn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rr.Next() {
+		r := rr.Record()
+		for i := range int(r.NumRows()) {
+			got = append(got, r.Column(0).ValueStr(i)+"/"+r.Column(1).ValueStr(i)+"/"+r.Column(2).ValueStr(i))
+		}
+	}
+	rr.Close()
+	want := "(null)/(null)/4 (null)/1/2 apple/9/5 fig/(null)/1 fig/2/3 pear/5/0"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("index rows %q, want %q", strings.Join(got, " "), want)
+	}
+	for v, may := range map[string]bool{"fig": true, "pear": true, "apple": true, "kiwi": false, "figs": false} {
+		ok, err := f.MayContainValue(ctx, 3, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != may && may { // a bloom filter may say yes to an absent value, never no to a present one
+			t.Errorf("MayContainValue(%q) = %v", v, ok)
+		}
+	}
+	ruled := 0
+	for i := range 20 {
+		if ok, _ := f.MayContainValue(ctx, 3, fmt.Sprintf("absent%d", i)); !ok {
+			ruled++
+		}
+	}
+	if ruled < 15 {
+		t.Fatalf("the bloom filter ruled out %d of 20 absent values", ruled)
+	}
+	enc, err := NewIndexKeyEncoder(schema, []int{3, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(vals ...any) string {
+		k, err := enc.Encode(vals...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(k)
+	}
+	if !(key(nil) < key("", nil) && key("", nil) < key("a") && key("fig", nil) < key("fig", 2) && strings.HasPrefix(key("fig", 2), key("fig"))) {
+		t.Fatal("index keys: NULL must sort first and a tuple's encoding begin with its prefix's")
+	}
+	if _, err := enc.Encode("a", 1, 2); err == nil {
+		t.Fatal("more values than columns encoded")
+	}
+}
