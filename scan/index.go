@@ -72,29 +72,41 @@ func (it *Iterator) indexPositions(a *txn.Add, ixf *txn.IndexFile) ([]int64, err
 		if !may {
 			return nil, nil
 		}
+		pos, ok, err := f.IndexPositions(it.ctx, q.Columns[0], q.Points)
+		if err != nil {
+			return nil, fmt.Errorf("scan: index file %s of %s: %w", ixf.Path, a.Path, err)
+		}
+		if ok {
+			return it.live(a, pos)
+		}
 	}
 	rr, err := f.Read(it.ctx, parquetio.ReadOptions{Columns: []int{parquetio.IndexPositionColumn}, Predicate: it.req.Index.Match, Alloc: it.req.Alloc})
 	if err != nil {
 		return nil, fmt.Errorf("scan: index file %s of %s: %w", ixf.Path, a.Path, err)
 	}
 	defer rr.Close()
-	deleted, err := it.r.deleted(it.ctx, a, it.t.Sources)
-	if err != nil {
-		return nil, err
-	}
 	var pos []int64
 	for rr.Next() {
-		for _, p := range rr.Record().Column(0).(*array.Int64).Int64Values() {
-			if deleted == nil || !deleted.Contains(uint32(p)) {
-				pos = append(pos, p)
-			}
-		}
+		pos = append(pos, rr.Record().Column(0).(*array.Int64).Int64Values()...)
 	}
 	if err := rr.Err(); err != nil {
 		return nil, fmt.Errorf("scan: index file %s of %s: %w", ixf.Path, a.Path, err)
 	}
 	slices.Sort(pos)
-	return slices.Compact(pos), nil
+	return it.live(a, slices.Compact(pos))
+}
+
+// live drops from pos (ascending) the rows of file a that its deletion
+// vector or a source's mask hides.
+func (it *Iterator) live(a *txn.Add, pos []int64) ([]int64, error) {
+	if len(pos) == 0 {
+		return nil, nil
+	}
+	deleted, err := it.r.deleted(it.ctx, a, it.t.Sources)
+	if err != nil || deleted == nil {
+		return pos, err
+	}
+	return slices.DeleteFunc(pos, func(p int64) bool { return deleted.Contains(uint32(p)) }), nil
 }
 
 // openIndexedFile reads the rows of part p's file that its index file

@@ -169,3 +169,82 @@ func WriteIndexFile(ctx context.Context, st store.Writer, name string, table *ba
 	opts.BloomColumns = columns[:1]
 	return WriteFile(ctx, st, name, is, out, opts)
 }
+
+// IndexPositions answers a lookup by equality on the first column (id
+// first) of index file f: the positions of the rows whose first column
+// equals one of values (non-NULL Go values, as Predicate constants take
+// them), ascending. The file is sorted by that column, so each row group is
+// binary-searched for each value through the page cache (a hot lookup
+// reads no bytes), and the run of equal values read with the position
+// column's pages. ok is false when the file has no page index (the caller
+// reads it with a predicate instead).
+func (f *File) IndexPositions(ctx context.Context, first int, values []any) (pos []int64, ok bool, err error) {
+	c := f.fileColumn(first)
+	pc := f.fileColumn(IndexPositionColumn)
+	if c == nil || pc == nil || f.cache == nil {
+		return nil, false, nil
+	}
+	for g := range f.pf.Metadata().RowGroups {
+		for _, leaf := range []int{f.leaf[c.col.ID], f.leaf[pc.col.ID]} {
+			if oi, _ := f.pageIndex(g, leaf); oi == nil {
+				return nil, false, nil
+			}
+		}
+	}
+	cls := c.class()
+	at := func(g int, r int64) (scalar, error) {
+		arr, lo, err := f.page(ctx, g, c, r)
+		if err != nil {
+			return scalar{}, err
+		}
+		return scalarAt(c, arr, int(r-lo)), nil
+	}
+	// less orders NULL first, then by value, as the file is sorted.
+	less := func(a, b scalar) bool {
+		if a.null || b.null {
+			return a.null && !b.null
+		}
+		return cmpScalar(cls, a, b) < 0
+	}
+	for _, v := range values {
+		want, err := toScalar(c, v)
+		if err != nil {
+			return nil, false, err
+		}
+		if want.null {
+			return nil, false, nil
+		}
+		for g, rg := range f.pf.Metadata().RowGroups {
+			// The first row whose value is not less than want.
+			lo, hi := int64(0), rg.NumRows
+			for lo < hi {
+				mid := lo + (hi-lo)/2
+				x, err := at(g, mid)
+				if err != nil {
+					return nil, false, err
+				}
+				if less(x, want) {
+					lo = mid + 1
+				} else {
+					hi = mid
+				}
+			}
+			for r := lo; r < rg.NumRows; r++ {
+				x, err := at(g, r)
+				if err != nil {
+					return nil, false, err
+				}
+				if x.null || cmpScalar(cls, x, want) != 0 {
+					break
+				}
+				parr, plo, err := f.page(ctx, g, pc, r)
+				if err != nil {
+					return nil, false, err
+				}
+				pos = append(pos, parr.(*array.Int64).Value(int(r-plo)))
+			}
+		}
+	}
+	slices.Sort(pos)
+	return slices.Compact(pos), true, nil
+}

@@ -95,6 +95,15 @@ func TestIndexFile(t *testing.T) {
 	if ruled < 15 {
 		t.Fatalf("the bloom filter ruled out %d of 20 absent values", ruled)
 	}
+	for _, tc := range []struct {
+		vals []any
+		want string
+	}{{[]any{"fig"}, "[1 3]"}, {[]any{"pear", "apple"}, "[0 5]"}, {[]any{"kiwi"}, "[]"}, {[]any{"f"}, "[]"}} {
+		pos, ok, err := f.IndexPositions(ctx, 3, tc.vals)
+		if err != nil || !ok || fmt.Sprint(pos) != tc.want {
+			t.Errorf("IndexPositions(%v) = %v, %v, %v; want %s", tc.vals, pos, ok, err, tc.want)
+		}
+	}
 	enc, err := NewIndexKeyEncoder(schema, []int{3, 2})
 	if err != nil {
 		t.Fatal(err)
