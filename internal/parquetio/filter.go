@@ -74,24 +74,15 @@ func (f *Filter) Mask(rec arrow.Record, ids []int) ([]bool, error) {
 // ids of rec's columns, in order. When every row matches, rec itself is
 // returned, retained. The caller releases the result.
 func (f *Filter) Apply(alloc memory.Allocator, rec arrow.Record, ids []int) (arrow.Record, error) {
-	if f == nil || f.node.op == opTrue {
+	sel, err := f.Mask(rec, ids)
+	if err != nil {
+		return nil, err
+	}
+	if sel == nil {
 		rec.Retain()
 		return rec, nil
 	}
-	arrs := make(map[int]arrow.Array, len(f.cols))
-	for _, id := range f.cols {
-		for i, rid := range ids {
-			if rid == id {
-				arrs[id] = rec.Column(i)
-			}
-		}
-		if arrs[id] == nil {
-			return nil, fmt.Errorf("parquetio: filter reads column %d, which the record lacks", id)
-		}
-	}
 	n := int(rec.NumRows())
-	sel := make([]bool, n)
-	f.node.eval(arrs, sel)
 	count := 0
 	for _, s := range sel {
 		if s {

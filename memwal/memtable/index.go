@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/btree"
 
@@ -273,7 +272,7 @@ func (m *MemTable) Indexes(tableID string) []base.Index {
 // retains the view until Close. An index the table does not have is an
 // ErrUnknownIndex; a table the MemTable does not hold is an empty source.
 func (tv *TableView) IndexLookup(ctx context.Context, index string, lo, hi parquetio.Key, columns []int, alloc memory.Allocator) (scan.RecordIterator, error) {
-	it := &indexIter{ctx: ctx, tv: tv, alloc: alloc, lo: lo, hi: hi}
+	it := &indexIter{batches: batches{ctx: ctx, tv: tv, alloc: alloc}, lo: lo, hi: hi}
 	if tv.t == nil {
 		it.done = true
 		return it, nil
@@ -299,22 +298,13 @@ func (tv *TableView) IndexLookup(ctx context.Context, index string, lo, hi parqu
 // it resolved when created: if SetIndexes replaces it, the old tree holds
 // every entry a view that was open then can see.
 type indexIter struct {
-	ctx      context.Context
-	tv       *TableView
-	ix       *secIndex
-	lo, hi   parquetio.Key
-	alloc    memory.Allocator
-	schema   *arrow.Schema
-	idx      []int
-	after    indexEntry // the last entry visited, once started
-	started  bool
-	probe    chain // the key looked up in the table's tree
-	vals     []any // scratch for index keys
-	rows     [][]any
-	rec      arrow.Record
-	err      error
-	done     bool
-	retained bool
+	batches
+	ix      *secIndex
+	lo, hi  parquetio.Key
+	after   indexEntry // the last entry visited, once started
+	started bool
+	probe   chain // the key looked up in the table's tree
+	vals    []any // scratch for index keys
 }
 
 func (it *indexIter) Next() bool {
@@ -385,18 +375,4 @@ func (it *indexIter) Next() bool {
 	return true
 }
 
-func (it *indexIter) Record() arrow.Record { return it.rec }
 
-func (it *indexIter) Err() error { return it.err }
-
-func (it *indexIter) Close() {
-	if it.rec != nil {
-		it.rec.Release()
-		it.rec = nil
-	}
-	it.done = true
-	if it.retained {
-		it.retained = false
-		it.tv.v.Release()
-	}
-}

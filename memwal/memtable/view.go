@@ -211,7 +211,7 @@ func (tv *TableView) Records(ctx context.Context, columns []int, alloc memory.Al
 // (the keys a newer MemTable shadows). skip runs under this MemTable's read
 // lock; it may take other MemTables' read locks, never this one's.
 func (tv *TableView) RecordsExcept(ctx context.Context, columns []int, alloc memory.Allocator, skip func(parquetio.Key) bool) (scan.RecordIterator, error) {
-	it := &recordIter{ctx: ctx, tv: tv, alloc: alloc, skip: skip}
+	it := &recordIter{batches: batches{ctx: ctx, tv: tv, alloc: alloc}, skip: skip}
 	if tv.t == nil {
 		it.done = true
 		return it, nil
@@ -231,18 +231,40 @@ func (tv *TableView) RecordsExcept(ctx context.Context, columns []int, alloc mem
 
 // recordIter is a scan.RecordIterator over a TableView.
 type recordIter struct {
+	batches
+	after *chain // the last chain visited
+	skip  func(parquetio.Key) bool
+}
+
+// batches is what a view's record iterators share: the view they pin
+// (retained until Close), the record being built, the current one.
+type batches struct {
 	ctx      context.Context
 	tv       *TableView
 	alloc    memory.Allocator
 	schema   *arrow.Schema
 	idx      []int
-	after    *chain // the last chain visited
 	rows     [][]any
 	rec      arrow.Record
 	err      error
 	done     bool
 	retained bool
-	skip     func(parquetio.Key) bool
+}
+
+func (it *batches) Record() arrow.Record { return it.rec }
+
+func (it *batches) Err() error { return it.err }
+
+func (it *batches) Close() {
+	if it.rec != nil {
+		it.rec.Release()
+		it.rec = nil
+	}
+	it.done = true
+	if it.retained {
+		it.retained = false
+		it.tv.v.Release()
+	}
 }
 
 func (it *recordIter) Next() bool {
@@ -293,21 +315,7 @@ func (it *recordIter) Next() bool {
 	return true
 }
 
-func (it *recordIter) Record() arrow.Record { return it.rec }
 
-func (it *recordIter) Err() error { return it.err }
-
-func (it *recordIter) Close() {
-	if it.rec != nil {
-		it.rec.Release()
-		it.rec = nil
-	}
-	it.done = true
-	if it.retained {
-		it.retained = false
-		it.tv.v.Release()
-	}
-}
 
 // BuildRecord builds an Arrow record of schema (every column, the Arrow
 // types of parquetio.ArrowSchema) from normalized rows (see NormalizeRow).
