@@ -374,5 +374,3 @@ func (it *indexIter) Next() bool {
 	it.rows = rows
 	return true
 }
-
-

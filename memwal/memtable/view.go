@@ -315,8 +315,6 @@ func (it *recordIter) Next() bool {
 	return true
 }
 
-
-
 // BuildRecord builds an Arrow record of schema (every column, the Arrow
 // types of parquetio.ArrowSchema) from normalized rows (see NormalizeRow).
 func BuildRecord(alloc memory.Allocator, schema *base.Schema, rows [][]any) (arrow.Record, error) {
