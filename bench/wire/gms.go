@@ -48,7 +48,8 @@ func startGMS(ctx context.Context, _ string) (*instance, error) {
 		login: login,
 		notes: []string{"go-mysql-server " + moduleVersion("github.com/dolthub/go-mysql-server") +
 			" engine and server in this process (sharing its cores with the client); storage: keyedTable, rows in memory with a hash index on the primary key"},
-		stop: stop,
+		stop:      stop,
+		noIndexes: "keyedTable has no secondary indexes (CREATE INDEX needs sql.IndexAlterableTable)",
 	}, nil
 }
 

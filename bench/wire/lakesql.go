@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,11 @@ import (
 // startLakesql builds cmd/lakesql from the repository at src into dir and
 // runs `lakesql serve` with its data in dir, logging in as root with an
 // empty password.
+//
+// The server runs with --flush-interval 0: MemTables flush when they reach
+// 32 MiB and on DDL, not also every minute, so that the secondary part's
+// fresh upserts stay in the MemTable through its lookups instead of
+// leaving it at a moment that depends on when the server started.
 func startLakesql(ctx context.Context, dir, src string) (*instance, error) {
 	bin := filepath.Join(dir, "lakesql")
 	fmt.Fprintf(os.Stderr, "lakesql: building %s/cmd/lakesql\n", src)
@@ -29,7 +35,7 @@ func startLakesql(ctx context.Context, dir, src string) (*instance, error) {
 		return nil, err
 	}
 	c, err := startChild(filepath.Join(dir, "lakesql.log"), bin,
-		"serve", "--data", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+		"serve", "--data", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--flush-interval", "0")
 	if err != nil {
 		return nil, err
 	}
@@ -39,5 +45,18 @@ func startLakesql(ctx context.Context, dir, src string) (*instance, error) {
 		stop()
 		return nil, err
 	}
-	return &instance{login: login, notes: []string{"`lakesql serve` built from " + src}, stop: stop}, nil
+	return &instance{
+		login:        login,
+		notes:        []string{"`lakesql serve --flush-interval 0` built from " + src + ": MemTables flush at 32 MiB and on DDL only"},
+		stop:         stop,
+		memTableRows: lakesqlMemTableRows,
+	}, nil
+}
+
+// lakesqlMemTableRows reads the rows of table in the MemTables of the
+// session's database from lakesql's system table.
+func lakesqlMemTableRows(ctx context.Context, db *sql.DB, table string) (int64, error) {
+	var n int64
+	err := db.QueryRowContext(ctx, "SELECT COALESCE(SUM(row_count), 0) FROM lakesql_memtables WHERE table_name = ?", table).Scan(&n)
+	return n, err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -23,7 +24,12 @@ type options struct {
 	rows       int    // rows loaded into t
 	lookups    int    // point lookups per mode
 	upsertRows int    // rows upserted, half of them existing
+	basic      bool   // run the aggregates, the PK lookups and the upsert after the load
+	secondary  bool   // run the secondary-index part after them
+	freshRows  int    // rows the secondary part upserts before its lookups
+	scans      int    // lookups the secondary part forces to a full scan
 	lakesqlSrc string // root of the lakesql repository
+	keep       bool   // keep the targets' temporary folders, to look into a failure
 	// settle is a pause after the load, before the queries, for every
 	// target: background work the load started (InnoDB's page flushing,
 	// lakesql's MemTable flush) then does not compete with the queries.
@@ -41,6 +47,13 @@ type instance struct {
 	login *mysql.Config // user, password and address; no database
 	notes []string      // what the reader should know about the figures
 	stop  func() error
+
+	// noIndexes says why the target cannot run the secondary-index part;
+	// empty if it can.
+	noIndexes string
+	// memTableRows, if not nil, returns how many rows of table the
+	// target holds in memory, not yet flushed to its files (lakesql).
+	memTableRows func(ctx context.Context, db *sql.DB, table string) (int64, error)
 }
 
 // An outcome is what one target produced.
@@ -59,12 +72,18 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 1_000_000, "rows loaded into t")
 	flag.IntVar(&o.lookups, "lookups", 10_000, "primary-key point lookups, per mode (interpolated, prepared)")
 	flag.IntVar(&o.upsertRows, "upsert-rows", 100_000, "rows upserted in batches of 1,000, half of them existing")
+	flag.BoolVar(&o.basic, "basic", true, "run the aggregates, the PK lookups and the upsert after the load")
+	flag.BoolVar(&o.secondary, "secondary", true, "run the secondary-index part (CREATE INDEX on s, a fresh upsert, -lookups lookups by s, -scans full-scan lookups) last")
+	flag.IntVar(&o.freshRows, "fresh-rows", 10_000, "existing rows the secondary part upserts with new values of s before its lookups")
+	flag.IntVar(&o.scans, "scans", 5, "lookups by s the secondary part forces to a full scan")
 	targets := flag.String("targets", "mariadb,gms,lakesql", "comma-separated targets to run, in order: mariadb, gms, lakesql")
 	flag.DurationVar(&o.settle, "settle", 0, "pause after the load, before the queries (for every target)")
+	flag.BoolVar(&o.keep, "keep", false, "keep each target's temporary folder (data and server log) instead of removing it")
 	flag.StringVar(&o.lakesqlSrc, "lakesql-src", "..", "root of the lakesql repository, where the lakesql target builds ./cmd/lakesql")
 	flag.Parse()
-	if flag.NArg() > 0 || o.rows < 1 || o.lookups < 1 || o.upsertRows < 1 || (o.upsertRows+1)/2 > o.rows {
-		log.Fatal("usage: wire [-rows N] [-lookups N] [-upsert-rows N (at most 2 x rows)] [-targets mariadb,gms,lakesql]")
+	if flag.NArg() > 0 || o.rows < 1 || o.lookups < 1 || o.upsertRows < 1 || (o.upsertRows+1)/2 > o.rows ||
+		o.freshRows < 1 || o.freshRows > o.rows || o.scans < 1 {
+		log.Fatal("usage: wire [-rows N] [-lookups N] [-upsert-rows N (at most 2 x rows)] [-basic=false] [-secondary=false] [-fresh-rows N (at most rows)] [-scans N] [-targets mariadb,gms,lakesql]")
 	}
 	src, err := filepath.Abs(o.lakesqlSrc)
 	if err != nil {
@@ -123,7 +142,11 @@ func runTarget(ctx context.Context, t target, o options) outcome {
 		out.err = err
 		return out
 	}
-	defer os.RemoveAll(dir)
+	if o.keep {
+		defer progress("kept %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	inst, err := t.start(ctx, dir)
 	if err != nil {
 		out.err = err
@@ -132,7 +155,11 @@ func runTarget(ctx context.Context, t target, o options) outcome {
 	}
 	out.started = true
 	out.notes = inst.notes
-	out.err = workload(ctx, inst.login, o, out.figures, progress)
+	note := func(n string) {
+		out.notes = append(out.notes, n)
+		progress("%s", n)
+	}
+	out.err = workload(ctx, inst, o, out.figures, note, progress)
 	if out.err != nil {
 		progress("failed: %v", out.err)
 	}
@@ -157,7 +184,14 @@ func printReport(w io.Writer, o options, outcomes []outcome, loadStart, loadEnd 
 			ran = append(ran, out)
 		}
 	}
-	fmt.Fprintf(w, "\n## Wire benchmark: %s rows, %s lookups, %s-row upsert\n\n", commas(o.rows), commas(o.lookups), commas(o.upsertRows))
+	title := fmt.Sprintf("%s rows, %s lookups", commas(o.rows), commas(o.lookups))
+	if o.basic {
+		title += fmt.Sprintf(", %s-row upsert", commas(o.upsertRows))
+	}
+	if o.secondary {
+		title += fmt.Sprintf(", secondary index: %s-row fresh upsert, %d full scans", commas(o.freshRows), o.scans)
+	}
+	fmt.Fprintf(w, "\n## Wire benchmark: %s\n\n", title)
 	if len(ran) > 0 {
 		header, rule := "| measure |", "|---|"
 		for _, out := range ran {
@@ -173,6 +207,14 @@ func printReport(w io.Writer, o options, outcomes []outcome, loadStart, loadEnd 
 		for _, m := range measures(o) {
 			line := "| " + m.label + " |"
 			for _, out := range ran {
+				if m.derived != nil {
+					v, ok := m.derived(out.figures)
+					line += " " + cell(ok, func() string { return v }) + " |"
+					if base != nil && out.name != "mariadb" {
+						line += " — |"
+					}
+					continue
+				}
 				d, ok := out.figures[m.key]
 				line += " " + cell(ok, func() string { return m.show(d) }) + " |"
 				if base != nil && out.name != "mariadb" {
@@ -184,6 +226,9 @@ func printReport(w io.Writer, o options, outcomes []outcome, loadStart, loadEnd 
 		}
 		if base != nil {
 			fmt.Fprintln(w, "\nRatios compare times (for the upsert: the inverse of rows/s): 2.00x is twice as slow as MariaDB.")
+			if o.secondary {
+				fmt.Fprintln(w, "The full-scan / index line divides a target's own two figures: how much its index saves.")
+			}
 		}
 		fmt.Fprintln(w)
 	}

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 )
 
 // batchRows is the number of rows per INSERT, for the load and the upsert.
@@ -25,29 +23,59 @@ const (
 
 // A measure is one line of the report. Every figure is a duration; show
 // turns it into the unit of the label.
+//
+// A derived measure is not a duration of its own: derived computes its cell
+// from a target's other figures, and the report gives it no ratio to
+// MariaDB.
 type measure struct {
 	key, label string
 	show       func(time.Duration) string
+	derived    func(fig map[string]time.Duration) (string, bool)
 }
 
+// measures lists the lines of the report for the parts o runs, in order.
 func measures(o options) []measure {
 	secs := func(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
-	perLookup := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/float64(o.lookups)) }
-	rate := func(d time.Duration) string { return commas(int(float64(o.upsertRows) / d.Seconds())) }
-	return []measure{
-		{"load", fmt.Sprintf("load %s rows, INSERTs of %s rows (s)", commas(o.rows), commas(batchRows)), secs},
-		{"group-by", "`" + groupByQuery + "` (s, best of 3)", secs},
-		{"count", "`" + countQuery + "` (s, best of 3)", secs},
-		{"lookup-interpolated", fmt.Sprintf("%s PK lookups, client-side interpolation (µs each)", commas(o.lookups)), perLookup},
-		{"lookup-prepared", fmt.Sprintf("%s PK lookups, server-side prepared (µs each)", commas(o.lookups)), perLookup},
-		{"upsert", fmt.Sprintf("upsert %s rows, batches of %s, half existing (rows/s)", commas(o.upsertRows), commas(batchRows)), rate},
+	per := func(n int) func(time.Duration) string {
+		return func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/float64(n)) }
 	}
+	rate := func(d time.Duration) string { return commas(int(float64(o.upsertRows) / d.Seconds())) }
+	ms := []measure{{key: "load", label: fmt.Sprintf("load %s rows, INSERTs of %s rows (s)", commas(o.rows), commas(batchRows)), show: secs}}
+	if o.basic {
+		ms = append(ms,
+			measure{key: "group-by", label: "`" + groupByQuery + "` (s, best of 3)", show: secs},
+			measure{key: "count", label: "`" + countQuery + "` (s, best of 3)", show: secs},
+			measure{key: "lookup-interpolated", label: fmt.Sprintf("%s PK lookups, client-side interpolation (µs each)", commas(o.lookups)), show: per(o.lookups)},
+			measure{key: "lookup-prepared", label: fmt.Sprintf("%s PK lookups, server-side prepared (µs each)", commas(o.lookups)), show: per(o.lookups)},
+			measure{key: "upsert", label: fmt.Sprintf("upsert %s rows, batches of %s, half existing (rows/s)", commas(o.upsertRows), commas(batchRows)), show: rate},
+		)
+	}
+	if o.secondary {
+		ms = append(ms,
+			measure{key: "index-build", label: "`" + createIndex + "` (s)", show: secs},
+			measure{key: "fresh-upsert", label: fmt.Sprintf("upsert %s existing rows with new values of s, batches of %s (s)", commas(o.freshRows), commas(batchRows)), show: secs},
+			measure{key: "index-lookup", label: fmt.Sprintf("%s lookups `%s` through ts, client-side interpolation (µs each)", commas(o.lookups), indexQuery), show: per(o.lookups)},
+			measure{key: "scan-lookup", label: fmt.Sprintf("%d lookups `%s`, full scan (µs each, mean)", o.scans, scanQuery), show: per(o.scans)},
+			measure{key: "scan-per-index", label: "full-scan lookup / index lookup (x, per lookup)", derived: func(fig map[string]time.Duration) (string, bool) {
+				index, ok1 := fig["index-lookup"]
+				scan, ok2 := fig["scan-lookup"]
+				if !ok1 || !ok2 {
+					return "", false
+				}
+				x := scan.Seconds() / float64(o.scans) / (index.Seconds() / float64(o.lookups))
+				return commas(int(math.Round(x))) + "x", true
+			}},
+		)
+	}
+	return ms
 }
 
-// workload creates database bench and table t on the server at login and
-// runs the measures in order, storing each figure in fig as soon as it is
-// known. It stops at the first error.
-func workload(ctx context.Context, login *mysql.Config, o options, fig map[string]time.Duration, progress func(string, ...any)) error {
+// workload creates database bench and table t on inst and runs the
+// measures in order, storing each figure in fig as soon as it is known and
+// passing what the reader should know about them to note. It stops at the
+// first error.
+func workload(ctx context.Context, inst *instance, o options, fig map[string]time.Duration, note func(string), progress func(string, ...any)) error {
+	login := inst.login
 	admin, err := open(login, "")
 	if err != nil {
 		return err
@@ -66,22 +94,49 @@ func workload(ctx context.Context, login *mysql.Config, o options, fig map[strin
 		return fmt.Errorf("create table: %w", err)
 	}
 
-	want := expect(o.rows)
-	steps := []struct {
+	// A step with a key is a figure; the others (the secondary part's
+	// checks) return no duration.
+	type step struct {
 		key string
 		run func() (time.Duration, error)
-	}{
-		{"load", func() (time.Duration, error) { return load(ctx, db, o.rows, progress) }},
-		{"group-by", func() (time.Duration, error) { return bestOf3(func() error { return groupBy(ctx, db, o.rows, want) }) }},
-		{"count", func() (time.Duration, error) { return bestOf3(func() error { return countAbove(ctx, db, want) }) }},
-		{"lookup-interpolated", func() (time.Duration, error) { return lookups(ctx, db, o, false) }},
-		{"lookup-prepared", func() (time.Duration, error) { return lookups(ctx, db, o, true) }},
-		{"upsert", func() (time.Duration, error) { return upsert(ctx, db, o) }},
+	}
+	m := newModel(o.rows)
+	steps := []step{{"load", func() (time.Duration, error) { return load(ctx, db, o.rows, progress) }}}
+	if o.basic {
+		want := expect(o.rows)
+		steps = append(steps,
+			step{"group-by", func() (time.Duration, error) { return bestOf3(func() error { return groupBy(ctx, db, o.rows, want) }) }},
+			step{"count", func() (time.Duration, error) { return bestOf3(func() error { return countAbove(ctx, db, want) }) }},
+			step{"lookup-interpolated", func() (time.Duration, error) { return lookups(ctx, db, o, false) }},
+			step{"lookup-prepared", func() (time.Duration, error) { return lookups(ctx, db, o, true) }},
+			step{"upsert", func() (time.Duration, error) { return upsert(ctx, db, o, m) }},
+		)
+	}
+	switch {
+	case !o.secondary:
+	case inst.noIndexes != "":
+		note("secondary-index part not run: " + inst.noIndexes)
+	default:
+		sec := &secondary{o: o, db: db, m: m, memTableRows: inst.memTableRows, note: note}
+		steps = append(steps,
+			step{"index-build", func() (time.Duration, error) { return sec.buildIndex(ctx) }},
+			step{"fresh-upsert", func() (time.Duration, error) { return sec.upsert(ctx) }},
+			step{"", func() (time.Duration, error) { return 0, sec.explain(ctx) }},
+			step{"index-lookup", func() (time.Duration, error) { return sec.lookups(ctx) }},
+			step{"scan-lookup", func() (time.Duration, error) { return sec.scans(ctx) }},
+			step{"", func() (time.Duration, error) { return 0, sec.checkMemTable(ctx) }},
+		)
 	}
 	for _, s := range steps {
 		d, err := s.run()
 		if err != nil {
+			if s.key == "" {
+				return err
+			}
 			return fmt.Errorf("%s: %w", s.key, err)
+		}
+		if s.key == "" {
+			continue
 		}
 		fig[s.key] = d
 		progress("%s: %.3f s", s.key, d.Seconds())
@@ -192,14 +247,17 @@ func lookups(ctx context.Context, db *sql.DB, o options, prepared bool) (time.Du
 
 // upsert writes o.upsertRows rows of generation 1 in batches with ON
 // DUPLICATE KEY UPDATE: the even ones over existing rows spread over the
-// table, the odd ones new rows after the last.
-func upsert(ctx context.Context, db *sql.DB, o options) (time.Duration, error) {
+// table, the odd ones new rows after the last. It records them in m.
+func upsert(ctx context.Context, db *sql.DB, o options, m *model) (time.Duration, error) {
 	stride := o.rows / ((o.upsertRows + 1) / 2)
 	id := func(i int) int64 {
 		if i%2 == 0 {
 			return int64(i / 2 * stride)
 		}
 		return int64(o.rows + i/2)
+	}
+	for i := range o.upsertRows {
+		m.write(id(i), 1)
 	}
 	var stmt []byte
 	ids := make([]int64, 0, batchRows)
@@ -251,10 +309,7 @@ func checkRow(r *sql.Row, id int64, gen uint64) error {
 	if err := r.Scan(&gotID, &got.k, &got.v, &got.s); err != nil {
 		return fmt.Errorf("id %d: %w", id, err)
 	}
-	// v crosses the wire as decimal text: allow for a parser that does
-	// not round correctly.
-	want := rowOf(id, gen)
-	if gotID != id || got.k != want.k || got.s != want.s || math.Abs(got.v-want.v) > 1e-12 {
+	if want := rowOf(id, gen); gotID != id || !got.same(want) {
 		return fmt.Errorf("id %d: got (%d, %v), want (%d, %v)", id, gotID, got, id, want)
 	}
 	return nil
@@ -267,11 +322,43 @@ type row struct {
 	s string
 }
 
-// rowOf returns row id in generation gen (0 as loaded, 1 as upserted): k
-// uniform in 0..999, v uniform in [0, 1), s 2 to 14 characters.
+// same reports whether r, read from a server, holds the values of want. v
+// crosses the wire as decimal text: it allows for a parser that does not
+// round correctly.
+func (r row) same(want row) bool {
+	return r.k == want.k && r.s == want.s && math.Abs(r.v-want.v) <= 1e-12
+}
+
+// sValues is the number of distinct values of s: at 10M rows, a value is
+// held by about 9.5 rows.
+const sValues = 1 << 20
+
+// rowOf returns row id in generation gen (0 as loaded, 1 as upserted by the
+// upsert measure, 2 by the secondary part's fresh upsert): k uniform in
+// 0..999, v uniform in [0, 1), s value number sNumber(id, gen) of sValues,
+// 2 to 14 characters. Ids stay below 2^48.
 func rowOf(id int64, gen uint64) row {
-	h := mix(uint64(id) ^ gen<<63)
-	return row{k: int32(h % 1000), v: float64(mix(h)>>11) / (1 << 53), s: "s" + strconv.FormatUint(h, 36)}
+	h := mix(uint64(id) ^ gen<<48)
+	return row{k: int32(h % 1000), v: float64(mix(h)>>11) / (1 << 53), s: sValue(sNumber(id, gen))}
+}
+
+// sNumber returns the number of the value of s of row id in generation gen.
+// In generation 0 it is id mod sValues, so that the loaded rows holding a
+// value are a computable arithmetic progression; later generations draw it
+// from a hash of the id and the generation (of another input than rowOf's
+// h, so that s does not follow k or v).
+func sNumber(id int64, gen uint64) uint32 {
+	if gen == 0 {
+		return uint32(id % sValues)
+	}
+	return uint32(mix(uint64(id)^gen<<48^0x5a5a) >> 44)
+}
+
+// sValue returns value number n of s. mix is a bijection, so distinct
+// numbers give distinct strings, whose order is unrelated to the numbers'
+// and the ids'.
+func sValue(n uint32) string {
+	return "s" + strconv.FormatUint(mix(uint64(n)), 36)
 }
 
 // mix is the finalizer of the SplitMix64 generator.
