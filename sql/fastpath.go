@@ -3,6 +3,7 @@ package sql
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 
 	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
+	"github.com/lakesql/lakesql/scan"
 )
 
 // The point-lookup fast path. Parsing and analyzing a statement costs
@@ -185,7 +188,7 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		return nil, false, nil
 	}
 	t, isTable := tbl.(*Table)
-	if !isTable || len(t.keyIdx) != 1 || t.keyless() {
+	if !isTable {
 		return nil, false, nil
 	}
 	if auth := h.p.auth.Load(); auth != nil && auth.Enabled() {
@@ -194,8 +197,22 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 			return nil, false, nil // the normal path refuses it
 		}
 	}
-	kc := t.meta.Schema.Columns[t.keyIdx[0]]
-	if !strings.EqualFold(kc.Name, st.keyCol) {
+	// The column is the one-column primary key, or the first column of a
+	// secondary index.
+	var kc *base.Column
+	var ix *base.Index
+	if len(t.keyIdx) == 1 && !t.keyless() && strings.EqualFold(t.meta.Schema.Columns[t.keyIdx[0]].Name, st.keyCol) {
+		kc = &t.meta.Schema.Columns[t.keyIdx[0]]
+	} else if !h.p.cfg.NoIndexLookups {
+		for i := range t.meta.Indexes {
+			c := t.meta.Schema.ColumnByID(t.meta.Indexes[i].Columns[0])
+			if c != nil && !c.Hidden && strings.EqualFold(c.Name, st.keyCol) {
+				kc, ix = c, &t.meta.Indexes[i]
+				break
+			}
+		}
+	}
+	if kc == nil {
 		return nil, false, nil
 	}
 	typ, err := base.ParseType(kc.Type)
@@ -239,7 +256,12 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 		}
 	}
 	s.ClearWarnings()
-	rows, err := lookupKey(ctx, t, key)
+	var rows []sql.Row
+	if ix != nil {
+		rows, err = lookupIndex(ctx, t, *ix, kc.ID, key)
+	} else {
+		rows, err = lookupKey(ctx, t, key)
+	}
 	if err != nil {
 		return nil, true, engineError(err)
 	}
@@ -285,6 +307,42 @@ func lookupKey(ctx *sql.Context, t *Table, key any) ([]sql.Row, error) {
 		return nil, err
 	}
 	return []sql.Row{row}, nil
+}
+
+// lookupIndex reads the rows whose column col (the first of secondary
+// index ix) equals v, through the index, in the session's transaction, as
+// the planned SELECT would.
+func lookupIndex(ctx *sql.Context, t *Table, ix base.Index, col int, v any) ([]sql.Row, error) {
+	full := t.WithProjections(nil).(*Table)
+	view, err := full.view(ctx)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := parquetio.NewIndexKeyEncoder(&t.meta.Schema, ix.Columns[:1])
+	if err != nil {
+		return nil, err
+	}
+	k, err := enc.Encode(v)
+	if err != nil {
+		return nil, nil // no value of the column's type: no row
+	}
+	match := parquetio.Eq(col, v)
+	iter, err := full.indexRows(ctx, view, match, nil, &scan.IndexQuery{Name: ix.Name, Columns: ix.Columns, Match: match, Points: []any{v}, Lo: k, Hi: k})
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close(ctx)
+	var rows []sql.Row
+	for {
+		row, err := iter.Next(ctx)
+		if err == io.EOF {
+			return rows, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
 }
 
 // fields describes result columns as go-mysql-server's handler does.

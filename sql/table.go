@@ -7,11 +7,13 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal"
+	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/scan"
 	"github.com/lakesql/lakesql/txn"
 )
@@ -457,8 +459,13 @@ func (t *Table) scan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, k
 		return nil, translate(err)
 	}
 	ri := &rowIter{t: t, it: it, out: out, keep: keep, enc: enc, shadow: shadow, keyPos: keyPos, keyTypes: keyTypes}
-	for _, p := range v.pending {
-		if p.Deleted {
+	match, err := pendingMatch(&t.meta.Schema, pred, v.pending)
+	if err != nil {
+		it.Close()
+		return nil, err
+	}
+	for i, p := range v.pending {
+		if p.Deleted || match != nil && !match[i] {
 			continue
 		}
 		row := make(sql.Row, len(out))
@@ -469,6 +476,48 @@ func (t *Table) scan(ctx *sql.Context, v *readView, pred *parquetio.Predicate, k
 		ri.extraKeys = append(ri.extraKeys, p.Key)
 	}
 	return ri, nil
+}
+
+// pendingMatch reports which of the transaction's own written rows pred
+// keeps (nil: all), as the scan's readers decide it for file rows: a
+// pushed filter may have left the plan.
+func pendingMatch(schema *base.Schema, pred *parquetio.Predicate, pending []memwal.Pending) ([]bool, error) {
+	if pred == nil || len(pending) == 0 {
+		return nil, nil
+	}
+	f, err := parquetio.CompileFilter(schema, pred)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([][]any, 0, len(pending))
+	var at []int
+	for i, p := range pending {
+		if !p.Deleted {
+			rows = append(rows, p.Row)
+			at = append(at, i)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	rec, err := memtable.BuildRecord(memory.DefaultAllocator, schema, rows)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
+	ids := make([]int, len(schema.Columns))
+	for i, c := range schema.Columns {
+		ids[i] = c.ID
+	}
+	sel, err := f.Mask(rec, ids)
+	if err != nil || sel == nil {
+		return nil, err
+	}
+	out := make([]bool, len(pending))
+	for j, i := range at {
+		out[i] = sel[j]
+	}
+	return out, nil
 }
 
 // rowIter turns scan records into go-mysql-server rows.
