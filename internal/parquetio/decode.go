@@ -586,7 +586,12 @@ func (d *decoder) appendBytes(data, dict encoding.Values, hasDict bool, vlo, vhi
 	}
 	bb.Reserve(n)
 	if idx == nil {
-		bb.ReserveData(int(offs[vhi] - offs[vlo]))
+		// ReserveData grows the buffer to exactly what is asked: ask for
+		// at least double, or a read of many short runs (rows between
+		// deleted ones) copies the buffer once per run.
+		if need := int(offs[vhi] - offs[vlo]); bb.DataLen()+need > bb.DataCap() {
+			bb.ReserveData(max(need, bb.DataCap()))
+		}
 	}
 	j := vlo
 	if defs == nil {

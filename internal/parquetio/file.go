@@ -218,7 +218,7 @@ func (f *File) init() error {
 		}
 		for j := range rg.Columns {
 			m := &rg.Columns[j].MetaData
-			if m.DataPageOffset < 4 || m.TotalCompressedSize < 0 || m.DataPageOffset+m.TotalCompressedSize > f.obj.Size() {
+			if m.DataPageOffset < 4 || m.TotalCompressedSize < 0 || chunkStart(m)+m.TotalCompressedSize > f.obj.Size() {
 				return fmt.Errorf("row group %d column %d lies outside the file", i, j)
 			}
 		}
@@ -281,6 +281,16 @@ func (f *File) setup() {
 	if f.opts.Schema != nil {
 		f.table = f.opts.Schema
 	}
+}
+
+// chunkStart is where a column chunk begins: at its dictionary page when it
+// has one (TotalCompressedSize counts from there), else at its first data
+// page.
+func chunkStart(m *format.ColumnMetaData) int64 {
+	if m.DictionaryPageOffset > 0 && m.DictionaryPageOffset < m.DataPageOffset {
+		return m.DictionaryPageOffset
+	}
+	return m.DataPageOffset
 }
 
 func (f *File) fileColumn(id int) *column {

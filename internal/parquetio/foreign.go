@@ -767,7 +767,7 @@ func (f *File) initForeign(ctx context.Context) error {
 		}
 		for _, leaf := range f.leaf {
 			m := &rg.Columns[leaf].MetaData
-			if m.DataPageOffset < 4 || m.TotalCompressedSize < 0 || m.DataPageOffset+m.TotalCompressedSize > f.obj.Size() {
+			if m.DataPageOffset < 4 || m.TotalCompressedSize < 0 || chunkStart(m)+m.TotalCompressedSize > f.obj.Size() {
 				return corrupt("row group %d column %d lies outside the file", i, leaf)
 			}
 		}

@@ -122,3 +122,57 @@ func TestIndexFile(t *testing.T) {
 		t.Fatal("more values than columns encoded")
 	}
 }
+
+// TestLargeStringChunks: a string column whose dictionary outgrows
+// parquet-go's limit (1 MiB) and falls back to PLAIN, over several row
+// groups: the file opens (a chunk's extent counts from its dictionary
+// page), and a bloom-filtered column (an index file's first column) keeps
+// every value in its filter.
+func TestLargeStringChunks(t *testing.T) {
+	ctx := context.Background()
+	schema := &base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "id", Type: "BIGINT"},
+		{ID: 2, Name: "s", Type: "VARCHAR(32)"},
+	}, NextColumnID: 3}
+	as, err := ArrowSchema(schema, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300_000
+	val := func(i int) string { return fmt.Sprintf("value-%06d-%08x", i%120_000, uint32(i%120_000)*2654435761) }
+	b := array.NewRecordBuilder(memory.DefaultAllocator, as)
+	for i := range n {
+		b.Field(0).(*array.Int64Builder).Append(int64(i))
+		b.Field(1).(*array.StringBuilder).Append(val(i))
+	}
+	rec := b.NewRecord()
+	b.Release()
+	defer rec.Release()
+	st := mem.New()
+	if _, err := WriteFile(ctx, st, "data.parquet", schema, []arrow.Record{rec}, WriterOptions{KeyColumns: []int{1}, RowGroupRows: 100_000}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(ctx, st, "data.parquet", ReaderOptions{})
+	if err != nil {
+		t.Fatalf("a file whose last chunk has a large dictionary: %v", err)
+	}
+	f.Close()
+	if _, err := WriteIndexFile(ctx, st, "ix.parquet", schema, []int{2}, nil, []arrow.Record{rec}, WriterOptions{RowGroupRows: 100_000}); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := OpenFile(ctx, st, "ix.parquet", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	for i := 0; i < 120_000; i += 997 {
+		ok, err := ix.MayContainValue(ctx, 2, val(i))
+		if err != nil || !ok {
+			t.Fatalf("the index file's bloom filter rules out %q, which it holds (%v)", val(i), err)
+		}
+		pos, found, err := ix.IndexPositions(ctx, 2, []any{val(i)})
+		if err != nil || !found || len(pos) < 2 {
+			t.Fatalf("IndexPositions(%q) = %v, %v, %v", val(i), pos, found, err)
+		}
+	}
+}

@@ -249,11 +249,19 @@ func NewWriter(w io.Writer, schema *base.Schema, opts WriterOptions) (*Writer, e
 // column's encoding from its first values in rec (nil: dictionary).
 func (w *Writer) start(rec arrow.Record) {
 	plain := make([]bool, len(w.cols))
-	if rec != nil {
-		for i := range w.cols {
-			if w.cols[i].phys == physBytes && w.cols[i].typ.Kind != base.TypeJSON {
-				plain[i] = mostlyDistinct(rec.Column(i))
-			}
+	for i := range w.cols {
+		if w.cols[i].phys != physBytes {
+			continue
+		}
+		// A column with a bloom filter is written PLAIN: parquet-go builds
+		// a dictionary column's filter from the dictionary alone, which
+		// loses the values written after a fallback to PLAIN (a full
+		// dictionary), and lookups would then skip rows that exist.
+		id := w.cols[i].col.ID
+		if slices.Contains(w.opts.KeyColumns, id) || slices.Contains(w.opts.BloomColumns, id) {
+			plain[i] = true
+		} else if rec != nil && w.cols[i].typ.Kind != base.TypeJSON {
+			plain[i] = mostlyDistinct(rec.Column(i))
 		}
 	}
 	// The first key column, when it is an integer, is written
