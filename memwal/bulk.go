@@ -33,17 +33,11 @@ func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkO
 	if o.Operation == "" {
 		o.Operation = "BULK WRITE"
 	}
-	head, done, err := b.exclusive(ctx)
+	head, t, done, err := b.exclusiveTable(ctx, tableID, "bulk write")
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	b.mu.Lock()
-	t := b.mu.tables[tableID]
-	b.mu.Unlock()
-	if t == nil || t.enc == nil {
-		return nil, fmt.Errorf("memwal: bulk write: table %s does not exist or has no key", tableID)
-	}
 	// Normalize, key and sort the rows; the last row of a key wins.
 	type keyed struct {
 		key parquetio.Key

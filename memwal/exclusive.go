@@ -41,6 +41,23 @@ func (b *Branch) exclusive(ctx context.Context) (head *txn.Snapshot, done func()
 	}, nil
 }
 
+// exclusiveTable is exclusive for a bulk write to table tableID (what the
+// error says it was for: op), which must exist and have a key.
+func (b *Branch) exclusiveTable(ctx context.Context, tableID, op string) (*txn.Snapshot, *tableInfo, func(), error) {
+	head, done, err := b.exclusive(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b.mu.Lock()
+	t := b.mu.tables[tableID]
+	b.mu.Unlock()
+	if t == nil || t.enc == nil {
+		done()
+		return nil, nil, nil, fmt.Errorf("memwal: %s: table %s does not exist or has no key", op, tableID)
+	}
+	return head, t, done, nil
+}
+
 // commitTables commits c at head (under the commit mutex) and publishes it
 // as a change of tables at table level: open transactions that wrote to
 // them conflict with it.

@@ -34,17 +34,11 @@ func (b *Branch) AddFiles(ctx context.Context, tableID string, files []VirtualFi
 	if o.Operation == "" {
 		o.Operation = "ADD FILES"
 	}
-	head, done, err := b.exclusive(ctx)
+	head, t, done, err := b.exclusiveTable(ctx, tableID, "add files")
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	b.mu.Lock()
-	t := b.mu.tables[tableID]
-	b.mu.Unlock()
-	if t == nil || t.enc == nil {
-		return nil, fmt.Errorf("memwal: add files: table %s does not exist or has no key", tableID)
-	}
 	ts := head.State.Table(tableID)
 	if ts == nil {
 		return nil, fmt.Errorf("memwal: add files: table %s does not exist", tableID)

@@ -308,15 +308,7 @@ type indexIter struct {
 }
 
 func (it *indexIter) Next() bool {
-	if it.rec != nil {
-		it.rec.Release()
-		it.rec = nil
-	}
-	if it.done || it.err != nil {
-		return false
-	}
-	if err := it.ctx.Err(); err != nil {
-		it.err = err
+	if !it.begin() {
 		return false
 	}
 	t := it.tv.t

@@ -251,6 +251,23 @@ type batches struct {
 	retained bool
 }
 
+// begin releases the current record and reports whether Next may read
+// another batch (not done, no error, the context alive).
+func (it *batches) begin() bool {
+	if it.rec != nil {
+		it.rec.Release()
+		it.rec = nil
+	}
+	if it.done || it.err != nil {
+		return false
+	}
+	if err := it.ctx.Err(); err != nil {
+		it.err = err
+		return false
+	}
+	return true
+}
+
 func (it *batches) Record() arrow.Record { return it.rec }
 
 func (it *batches) Err() error { return it.err }
@@ -268,15 +285,7 @@ func (it *batches) Close() {
 }
 
 func (it *recordIter) Next() bool {
-	if it.rec != nil {
-		it.rec.Release()
-		it.rec = nil
-	}
-	if it.done || it.err != nil {
-		return false
-	}
-	if err := it.ctx.Err(); err != nil {
-		it.err = err
+	if !it.begin() {
 		return false
 	}
 	batch := it.tv.v.m.opts.BatchSize

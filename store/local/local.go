@@ -129,8 +129,8 @@ func (s *Store) errorf(op, name string, err error) error {
 	return fmt.Errorf("%s: %s %s: %w", s, op, name, err)
 }
 
-// Open implements store.Reader.
-func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
+// openFile validates name and opens its file for reading.
+func (s *Store) openFile(ctx context.Context, name string) (*os.File, error) {
 	if err := store.ValidateName(name); err != nil {
 		return nil, err
 	}
@@ -140,6 +140,15 @@ func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
 	f, err := os.Open(s.path(name))
 	if err != nil {
 		return nil, s.errorf("open", name, err)
+	}
+	return f, nil
+}
+
+// Open implements store.Reader.
+func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
+	f, err := s.openFile(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	info, err := fileInfo(f, name)
 	if err != nil {
@@ -159,15 +168,9 @@ func (s *Store) Open(ctx context.Context, name string) (store.Object, error) {
 // the open goes on serving the opened inode's bytes, which are the expected
 // ones.
 func (s *Store) OpenExpect(ctx context.Context, name string, exp store.Expect) (store.Object, error) {
-	if err := store.ValidateName(name); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(s.path(name))
+	f, err := s.openFile(ctx, name)
 	if err != nil {
-		return nil, s.errorf("open", name, err)
+		return nil, err
 	}
 	fail := func(err error) (store.Object, error) {
 		f.Close()
