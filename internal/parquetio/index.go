@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -167,6 +168,9 @@ func WriteIndexFile(ctx context.Context, st store.Writer, name string, table *ba
 	// that do not hold its value.
 	opts.KeyColumns, opts.CheckKeyOrder = nil, false
 	opts.BloomColumns = columns[:1]
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultIndexPageSize
+	}
 	return WriteFile(ctx, st, name, is, out, opts)
 }
 
@@ -215,8 +219,10 @@ func (f *File) IndexPositions(ctx context.Context, first int, values []any) (pos
 			return nil, false, nil
 		}
 		for g, rg := range f.pf.Metadata().RowGroups {
-			// The first row whose value is not less than want.
-			lo, hi := int64(0), rg.NumRows
+			// The first row whose value is not less than want, among the
+			// pages that may hold it.
+			lo, end := f.indexSpan(g, c, cls, want, rg.NumRows)
+			hi := end
 			for lo < hi {
 				mid := lo + (hi-lo)/2
 				x, err := at(g, mid)
@@ -229,7 +235,7 @@ func (f *File) IndexPositions(ctx context.Context, first int, values []any) (pos
 					hi = mid
 				}
 			}
-			for r := lo; r < rg.NumRows; r++ {
+			for r := lo; r < end; r++ {
 				x, err := at(g, r)
 				if err != nil {
 					return nil, false, err
@@ -247,4 +253,48 @@ func (f *File) IndexPositions(ctx context.Context, first int, values []any) (pos
 	}
 	slices.Sort(pos)
 	return slices.Compact(pos), true, nil
+}
+
+// indexSpan returns the rows [lo, hi) of row group g of index file f that
+// hold every row of column c equal to want (non-NULL): from the first to
+// the last page whose bounds in the column index admit want. The file is
+// sorted by c (NULL pages first), so the pages' bounds ascend: a binary
+// search finds the first page whose maximum is not below want, and the
+// span runs while the pages' minimums are not above it. A lookup's binary
+// search then decodes the pages of that span only, usually one, instead of
+// a page per probe. Without a column index it is the whole row group.
+func (f *File) indexSpan(g int, c *column, cls class, want scalar, rows int64) (lo, hi int64) {
+	oi, ci := f.pageIndex(g, f.leaf[c.col.ID])
+	if oi == nil || ci == nil {
+		return 0, rows
+	}
+	locs := oi.PageLocations
+	end := func(i int) int64 {
+		if i+1 < len(locs) {
+			return locs[i+1].FirstRowIndex
+		}
+		return rows
+	}
+	// below reports whether every value of page i is less than want; an
+	// undecodable bound is not.
+	below := func(i int) bool {
+		if ci.NullPages[i] {
+			return true
+		}
+		mx, ok := decodeStat(c, ci.MaxValues[i], true)
+		return ok && cmpScalar(cls, mx, want) < 0
+	}
+	first := sort.Search(len(locs), func(i int) bool { return !below(i) })
+	if first == len(locs) {
+		return rows, rows
+	}
+	last := first
+	for last+1 < len(locs) {
+		mn, ok := decodeStat(c, ci.MinValues[last+1], false)
+		if ok && cmpScalar(cls, mn, want) > 0 {
+			break
+		}
+		last++
+	}
+	return locs[first].FirstRowIndex, end(last)
 }

@@ -3,6 +3,7 @@ package parquetio
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -174,5 +175,85 @@ func TestLargeStringChunks(t *testing.T) {
 		if err != nil || !found || len(pos) < 2 {
 			t.Fatalf("IndexPositions(%q) = %v, %v, %v", val(i), pos, found, err)
 		}
+	}
+}
+
+// TestIndexPositionsPages: IndexPositions over index files of many small
+// pages and several row groups, with runs of equal values crossing page
+// and row-group boundaries and NULLs, against a model; and a lookup
+// decodes only the pages the column index admits (a handful, not one per
+// binary-search probe).
+func TestIndexPositionsPages(t *testing.T) {
+	ctx := context.Background()
+	for _, typ := range []string{"INT", "VARCHAR(12)"} {
+		t.Run(typ, func(t *testing.T) {
+			schema := &base.Schema{Columns: []base.Column{
+				{ID: 1, Name: "id", Type: "BIGINT"},
+				{ID: 2, Name: "x", Type: typ, Nullable: true},
+			}, NextColumnID: 3}
+			as, err := ArrowSchema(schema, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rnd := rand.New(rand.NewPCG(7, uint64(len(typ))))
+			const n = 20000
+			val := func(v int) any {
+				if typ == "INT" {
+					return int32(v)
+				}
+				return fmt.Sprintf("v%07d", v)
+			}
+			model := map[int][]int64{} // value -> positions
+			b := array.NewRecordBuilder(memory.DefaultAllocator, as)
+			for i := range n {
+				b.Field(0).(*array.Int64Builder).Append(int64(i))
+				// Values 0..999, some repeated hundreds of times (runs
+				// over pages), one in 50 NULL.
+				if rnd.IntN(50) == 0 {
+					b.Field(1).AppendNull()
+					continue
+				}
+				v := rnd.IntN(1000)
+				if rnd.IntN(4) == 0 {
+					v = 500 + rnd.IntN(3)
+				}
+				model[v] = append(model[v], int64(i))
+				switch x := val(v).(type) {
+				case int32:
+					b.Field(1).(*array.Int32Builder).Append(x)
+				case string:
+					b.Field(1).(*array.StringBuilder).Append(x)
+				}
+			}
+			rec := b.NewRecord()
+			b.Release()
+			defer rec.Release()
+			st := mem.New()
+			if _, err := WriteIndexFile(ctx, st, "ix.parquet", schema, []int{2}, nil, []arrow.Record{rec},
+				WriterOptions{PageSize: 512, RowGroupRows: 7000}); err != nil {
+				t.Fatal(err)
+			}
+			cache := NewPageCache(64 << 20)
+			f, err := OpenFile(ctx, st, "ix.parquet", ReaderOptions{PageCache: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for v := -1; v <= 1000; v++ {
+				before := cache.Stats().Misses
+				pos, ok, err := f.IndexPositions(ctx, 2, []any{val(v)})
+				if err != nil || !ok {
+					t.Fatalf("IndexPositions(%v): %v, %v", val(v), ok, err)
+				}
+				if fmt.Sprint(pos) != fmt.Sprint(model[v]) && len(pos)+len(model[v]) > 0 {
+					t.Fatalf("IndexPositions(%v) = %v, want %v", val(v), pos, model[v])
+				}
+				// A cold lookup of a short run reads a page or two of the
+				// value column per row group, and the position pages.
+				if misses := cache.Stats().Misses - before; len(model[v]) < 30 && misses > 12 {
+					t.Errorf("IndexPositions(%v) decoded %d pages", val(v), misses)
+				}
+			}
+		})
 	}
 }
