@@ -27,7 +27,7 @@
 // source): the sources first, then the files whose key range (and, until
 // their key index is loaded, bloom filters) may hold it, by binary search
 // of their cached key index; the row's columns come from decoded pages in
-// the Reader's page cache (Options.PageCacheBytes, 256 MiB by default, one
+// the Reader's page cache (Options.PageCacheBytes, 1 GiB by default, one
 // budget for all its files, or Options.PageCache shared between Readers). Count is
 // exact: rows minus deleted and masked ones, plus the sources' rows.
 package scan

@@ -68,8 +68,12 @@ type VirtualOpener interface {
 // with their reads).
 const VirtualRecheck = time.Second
 
-// DefaultPageCacheBytes is the default budget of a Reader's page cache.
-const DefaultPageCacheBytes = 256 << 20
+// DefaultPageCacheBytes is the default budget of a Reader's page cache:
+// lookups whose rows are scattered over a large table (secondary-index
+// lookups especially) decode a page per column and row, and at 10M rows of
+// four columns the pages they reuse take some 400 MiB decoded. The budget
+// is a bound, not an allocation.
+const DefaultPageCacheBytes = 1 << 30
 
 // Reader reads a database's data files. It caches open files (footers,
 // page indexes, key indexes, bloom filters) and deletion vectors across

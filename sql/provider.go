@@ -46,6 +46,13 @@ type Config struct {
 	// instead of through the index files and the MemTables' indexes
 	// (the metamorphic tests compare both).
 	NoIndexLookups bool
+	// NoVectorize keeps every query on go-mysql-server's row path instead
+	// of the vectorized nodes (aggregations and top-N sorts on Arrow
+	// batches; the metamorphic tests compare both).
+	NoVectorize bool
+	// PageCacheBytes bounds each database's cache of decoded pages, which
+	// lookups read through (0: scan.DefaultPageCacheBytes; negative: none).
+	PageCacheBytes int64
 	// External opens virtual files in containers with the server's
 	// read-time credentials (default: a resolver that takes them from the
 	// environment only).
@@ -442,7 +449,7 @@ type writerState struct {
 const leaseRetry = 2 * time.Second
 
 func newDBState(p *Provider, name string, db *txn.DB) *dbState {
-	reader := scan.NewReader(p.cfg.Store, name, scan.Options{Virtual: &virtualOpener{db: db, res: p.cfg.External}})
+	reader := scan.NewReader(p.cfg.Store, name, scan.Options{Virtual: &virtualOpener{db: db, res: p.cfg.External}, PageCacheBytes: p.cfg.PageCacheBytes})
 	return &dbState{p: p, name: name, db: db, reader: reader, writers: map[string]*writerState{}}
 }
 

@@ -21,6 +21,7 @@ import (
 //	listen = "127.0.0.1:3306"
 //	data = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&path_style=true"
 //	memtable_bytes = 33554432
+//	page_cache_bytes = 1073741824
 //	flush_interval = "1m"
 //	checkpoint_interval = 100
 //	log_level = "info"
@@ -39,6 +40,7 @@ type fileConfig struct {
 	Listen             string                       `toml:"listen"`
 	Data               string                       `toml:"data"`
 	MemtableBytes      int64                        `toml:"memtable_bytes"`
+	PageCacheBytes     int64                        `toml:"page_cache_bytes"`
 	FlushInterval      string                       `toml:"flush_interval"`
 	CheckpointInterval int64                        `toml:"checkpoint_interval"`
 	LogLevel           string                       `toml:"log_level"`
@@ -102,6 +104,9 @@ func applyConfig(fs *flag.FlagSet, f *serveFlags, fc *fileConfig) error {
 	str("tls-key", &f.tlsKey, fc.TLSKey)
 	if !set["memtable-bytes"] && fc.MemtableBytes > 0 {
 		f.flushBytes = fc.MemtableBytes
+	}
+	if !set["page-cache-bytes"] && fc.PageCacheBytes > 0 {
+		f.pageCache = fc.PageCacheBytes
 	}
 	if !set["checkpoint-interval"] && fc.CheckpointInterval > 0 {
 		f.checkpoint = fc.CheckpointInterval

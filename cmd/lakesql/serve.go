@@ -63,6 +63,7 @@ type serveFlags struct {
 	listen        string
 	data          string
 	flushBytes    int64
+	pageCache     int64
 	flushInterval time.Duration
 	checkpoint    int64
 	logLevel      string
@@ -79,6 +80,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:3306", "address to listen on (host:port)")
 	fs.StringVar(&f.data, "data", "./lakesql-data", "data location: a directory, file://..., or s3://bucket/prefix?endpoint=...")
 	fs.Int64Var(&f.flushBytes, "memtable-bytes", 32<<20, "flush a branch's MemTable to Parquet when it holds this many bytes")
+	fs.Int64Var(&f.pageCache, "page-cache-bytes", 1<<30, "bound the cache of decoded Parquet pages that lookups read through, per database (a bound, not an allocation)")
 	fs.DurationVar(&f.flushInterval, "flush-interval", time.Minute, "also flush MemTables this often (0: only by size and on versions)")
 	fs.Int64Var(&f.checkpoint, "checkpoint-interval", 100, "write a log checkpoint every this many entries")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -173,6 +175,7 @@ func runServer(f serveFlags, fc *fileConfig, log *slog.Logger) error {
 	}
 	cfg := lsql.Config{Store: st, Logger: log, FlushInterval: f.flushInterval, External: externalResolver(ctx, f.data, fc)}
 	cfg.Writer.FlushBytes = f.flushBytes
+	cfg.PageCacheBytes = f.pageCache
 	cfg.Txn.CheckpointInterval = f.checkpoint
 	p := lsql.NewProvider(cfg)
 	e := lsql.NewEngine(p)

@@ -227,30 +227,16 @@ func TestCmpFloatLoop(t *testing.T) {
 	}
 }
 
-// TestKeyPagesAndDelta checks the writer's page sizes for a keyed file:
-// the first key column (an integer) DELTA_BINARY_PACKED in pages of
-// KeyPageSize, the other columns in pages of PageSize; by default both
-// DefaultKeyedPageSize.
+// TestKeyPagesAndDelta checks the writer's defaults for a keyed file: the
+// first key column (an integer) DELTA_BINARY_PACKED in pages of
+// DefaultKeyedPageSize, the other columns in pages of DefaultPageSize.
 func TestKeyPagesAndDelta(t *testing.T) {
 	ctx := context.Background()
 	s := allTypesSchema()
 	const n = 20000
 	rows := allTypesRows(n)
 	st := mem.New()
-	writeFile(t, st, "d.parquet", s, memory.DefaultAllocator, rows, 4096, WriterOptions{KeyColumns: []int{1}})
-	d, err := OpenFile(ctx, st, "d.parquet", ReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	for _, id := range []int{1, 5} {
-		oi, _ := d.pageIndex(0, d.leaf[id])
-		if n := len(oi.PageLocations); n < 8 {
-			t.Errorf("defaults: column %d in %d pages, want about 10 of 16 KiB", id, n)
-		}
-	}
-	writeFile(t, st, "k.parquet", s, memory.DefaultAllocator, rows, 4096,
-		WriterOptions{KeyColumns: []int{1}, PageSize: DefaultPageSize, KeyPageSize: DefaultKeyedPageSize})
+	writeFile(t, st, "k.parquet", s, memory.DefaultAllocator, rows, 4096, WriterOptions{KeyColumns: []int{1}})
 	f, err := OpenFile(ctx, st, "k.parquet", ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
