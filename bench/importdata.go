@@ -34,7 +34,6 @@ type ImportFiles struct {
 func PrepareImportFiles(ctx context.Context, dir string, n int64, logf func(string, ...any)) (*ImportFiles, error) {
 	f := &ImportFiles{
 		Rows:    n,
-		CSV:     filepath.Join(dir, fmt.Sprintf("t-%s-%d.csv", genVersion, n)),
 		Parquet: filepath.Join(dir, fmt.Sprintf("t-%s-%d.parquet", genVersion, n)),
 	}
 	var s [16]byte
@@ -43,15 +42,9 @@ func PrepareImportFiles(ctx context.Context, dir string, n int64, logf func(stri
 		f.SumID += id
 		f.SumK += int64(k)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	var err error
+	if f.CSV, err = PrepareCSV(dir, n, logf); err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(f.CSV); err != nil {
-		start := time.Now()
-		if err := writeCSV(f.CSV, n); err != nil {
-			return nil, err
-		}
-		logf("wrote %s in %s", f.CSV, time.Since(start).Round(time.Millisecond))
 	}
 	if _, err := os.Stat(f.Parquet); err != nil {
 		start := time.Now()
@@ -72,6 +65,25 @@ func PrepareImportFiles(ctx context.Context, dir string, n int64, logf func(stri
 		logf("wrote %s with DuckDB in %s", f.Parquet, time.Since(start).Round(time.Millisecond))
 	}
 	return f, nil
+}
+
+// PrepareCSV writes (or reuses) the CSV file of n rows (Row) in dir and
+// returns its path. The file has a header line, id,k,v,s; floats are
+// written in the shortest form that reads back as the same double.
+func PrepareCSV(dir string, n int64, logf func(string, ...any)) (string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("t-%s-%d.csv", genVersion, n))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	start := time.Now()
+	if err := writeCSV(path, n); err != nil {
+		return "", err
+	}
+	logf("wrote %s in %s", path, time.Since(start).Round(time.Millisecond))
+	return path, nil
 }
 
 func writeCSV(path string, n int64) error {

@@ -11,6 +11,8 @@ import (
 	"github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
 	vmysql "github.com/dolthub/vitess/go/mysql"
+
+	"github.com/lakesql/lakesql/bench/internal/mysqlproc"
 )
 
 // startGMS serves a go-mysql-server engine from this process on a loopback
@@ -30,7 +32,7 @@ func startGMS(ctx context.Context, _ string) (*instance, error) {
 		return nil, err
 	}
 	go srv.Start() // returns when the listener is closed
-	login := tcpLogin("root", "", l.Addr().(*net.TCPAddr).Port)
+	login := mysqlproc.TCPLogin("root", "", l.Addr().(*net.TCPAddr).Port)
 	stop := func() error {
 		srv.Close()
 		// Close cancels the engine's background threads and returns the
@@ -40,7 +42,7 @@ func startGMS(ctx context.Context, _ string) (*instance, error) {
 		}
 		return nil
 	}
-	if err := ping(ctx, login); err != nil {
+	if err := mysqlproc.Ping(ctx, login); err != nil {
 		stop()
 		return nil, err
 	}

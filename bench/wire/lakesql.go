@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/lakesql/lakesql/bench/internal/mysqlproc"
 )
 
 // startLakesql builds cmd/lakesql from the repository at src into dir and
@@ -24,24 +26,24 @@ func startLakesql(ctx context.Context, dir, src string) (*instance, error) {
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/lakesql")
 	build.Dir = src
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/lakesql: %v: %s", err, lastLines(out))
+		return nil, fmt.Errorf("go build ./cmd/lakesql: %v: %s", err, mysqlproc.LastLines(out))
 	}
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o755); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := mysqlproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	c, err := startChild(filepath.Join(dir, "lakesql.log"), bin,
+	c, err := mysqlproc.Start(filepath.Join(dir, "lakesql.log"), bin,
 		"serve", "--data", data, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--flush-interval", "0")
 	if err != nil {
 		return nil, err
 	}
-	stop := func() error { return c.stop(time.Minute) }
-	login := tcpLogin("root", "", port)
-	if err := waitReady(ctx, c, login); err != nil {
+	stop := func() error { return c.Stop(time.Minute) }
+	login := mysqlproc.TCPLogin("root", "", port)
+	if err := mysqlproc.WaitReady(ctx, c, login); err != nil {
 		stop()
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/lakesql/lakesql/bench/internal/mysqlproc"
 )
 
 // batchRows is the number of rows per INSERT, for the load and the upsert.
@@ -76,7 +78,7 @@ func measures(o options) []measure {
 // first error.
 func workload(ctx context.Context, inst *instance, o options, fig map[string]time.Duration, note func(string), progress func(string, ...any)) error {
 	login := inst.login
-	admin, err := open(login, "")
+	admin, err := mysqlproc.Open(login, "")
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func workload(ctx context.Context, inst *instance, o options, fig map[string]tim
 	if err != nil {
 		return fmt.Errorf("create database: %w", err)
 	}
-	db, err := open(login, "bench")
+	db, err := mysqlproc.Open(login, "bench")
 	if err != nil {
 		return err
 	}
