@@ -15,6 +15,8 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
+
+	"github.com/lakesql/lakesql/planner"
 )
 
 // NewEngine returns a go-mysql-server engine over the provider, with
@@ -23,6 +25,11 @@ func NewEngine(p *Provider) *sqle.Engine {
 	b := analyzer.NewBuilder(p)
 	b = registerRules(b, p)
 	a := b.Build()
+	// The vectorizing batch runs last, after the expressions' indexes are
+	// assigned (see planner.VectorizeBatch).
+	if !p.cfg.NoVectorize {
+		a.Batches = append(a.Batches, planner.VectorizeBatch())
+	}
 	a.ExecBuilder = rowexec.NewOverrideBuilder(retryBuilder{})
 	e := sqle.New(a, &sqle.Config{VersionPostfix: "lakesql"})
 	return e

@@ -4,18 +4,23 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+
+	"github.com/lakesql/lakesql/planner"
 )
 
 // explainRows answers EXPLAIN in MySQL's tabular format (go-mysql-server
 // v0.20.0 returns one placeholder row whose "NULL" strings do not even fit
 // its own numeric columns): one row per table the plan reads, in plan
 // order, with its access type, the index used, the row count (exact for
-// lakesql tables) and what is done with it. EXPLAIN PLAN and EXPLAIN
+// lakesql tables) and what is done with it (including "Using vectorized
+// aggregation" or "top-N" when a vectorized node reads the table on Arrow
+// batches). EXPLAIN PLAN and EXPLAIN
 // FORMAT=TREE give go-mysql-server's plan tree.
 func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 	var rows []sql.Row
 	filtered := map[sql.Node]bool{} // table nodes directly under a Filter
 	hashed := map[sql.Node]bool{}   // table nodes a hash join builds on
+	vector := map[sql.Node]string{} // table nodes a vectorized node reads
 	selectType := "SIMPLE"
 	transform.Inspect(n, func(n sql.Node) bool {
 		switch n := n.(type) {
@@ -33,6 +38,10 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 			}
 		case *plan.SubqueryAlias, *plan.SetOp:
 			selectType = "PRIMARY"
+		case planner.Vectorized:
+			if t := tableUnder(n.Children()[0]); t != nil {
+				vector[t] = "Using vectorized " + n.Vectorized()
+			}
 		}
 		return true
 	})
@@ -87,6 +96,9 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 		}
 		if hashed[table] {
 			extra = join(extra, "Using join buffer (hash join)")
+		}
+		if v := vector[table]; v != "" {
+			extra = join(extra, v)
 		}
 		rows = append(rows, sql.Row{uint64(1), selectType, name, nil, access, keyName, keyName, nil, nil, count, 100.0, extra})
 		return false

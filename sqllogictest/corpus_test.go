@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lakesql/lakesql/planner"
 	lsql "github.com/lakesql/lakesql/sql"
 )
 
@@ -370,10 +371,12 @@ var storageProc = regexp.MustCompile(`(?i)\bcall\s+lakesql_(flush|compact|checkp
 var metamorphicDirs = []string{"lakesql", "corpus"}
 
 // TestMetamorphic runs files twice, on the default configuration (on mem
-// stores) but with lookups on secondary indexes answered by scans, and with
+// stores) but with lookups on secondary indexes answered by scans and every
+// query on go-mysql-server's row path (no vectorized nodes), and with
 // one-byte MemTables, a flush after every write statement and a merge
 // every CompactEvery statements on the local store (the corpus's run on
-// it), lookups going through the index files, and requires the same
+// it), lookups going through the index files, aggregations and top-N
+// sorts vectorized, and requires the same
 // answer from every
 // record (statement outcomes and affected rows, error codes, query
 // results), except for volatile queries. Whether the answers are right is
@@ -388,9 +391,17 @@ func TestMetamorphic(t *testing.T) {
 	}
 	start := time.Now()
 	to := recordTimeout(files)
-	def := run(t, &Runner{Backend: &Embedded{Config: lsql.Config{NoIndexLookups: true}}, Timeout: to, Answers: true}, files)
+	def := run(t, &Runner{Backend: &Embedded{Config: lsql.Config{NoIndexLookups: true, NoVectorize: true}}, Timeout: to, Answers: true}, files)
 	mid := time.Now()
+	vectorized := planner.VectorizedRuns()
 	meta := run(t, &Runner{Backend: &Embedded{Metamorphic: true, Dir: t.TempDir()}, Timeout: to, Answers: true}, files)
+	// TestCorpus may run in parallel and vectorize too: only the
+	// metamorphic run's own count is certain to be above zero.
+	if n := planner.VectorizedRuns() - vectorized; n == 0 {
+		t.Errorf("the metamorphic run ran no vectorized node")
+	} else {
+		t.Logf("the metamorphic run ran vectorized nodes %d times", n)
+	}
 	t.Logf("default run %.1fs, metamorphic run %.1fs", mid.Sub(start).Seconds(), time.Since(mid).Seconds())
 	compared := 0
 	now := map[string]string{}
