@@ -43,6 +43,10 @@ type Options struct {
 	// through, one for all the Reader's files (default
 	// DefaultPageCacheBytes; negative: no cache).
 	PageCacheBytes int64
+	// NoChunkCache keeps scans from caching the column chunks they
+	// decode whole in the page cache (parquetio.ReaderOptions.CacheChunks,
+	// on by default: hot tables are then scanned from memory).
+	NoChunkCache bool
 	// PageCache, when set, is used instead of a cache of the Reader's own
 	// (PageCacheBytes is then ignored): several Readers may share one.
 	PageCache *parquetio.PageCache
@@ -208,7 +212,7 @@ func (r *Reader) fileFor(ctx context.Context, a *txn.Add, schema *base.Schema, k
 	r.evictLocked()
 	r.mu.Unlock()
 	e.once.Do(func() {
-		opts := parquetio.ReaderOptions{Schema: schema, Parallelism: r.opts.Parallelism, PageCache: r.pages}
+		opts := parquetio.ReaderOptions{Schema: schema, Parallelism: r.opts.Parallelism, PageCache: r.pages, CacheChunks: !r.opts.NoChunkCache}
 		if r.pages == nil {
 			opts.PageCacheBytes = -1
 		}

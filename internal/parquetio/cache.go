@@ -116,6 +116,20 @@ func (c *PageCache) get(k pageKey) arrow.Array {
 	return arr
 }
 
+// keep caches arr under k, as put does, and reports whether the returned
+// array is held by the cache (false: arr was larger than the budget, and
+// is returned as it is).
+func (c *PageCache) keep(k pageKey, arr arrow.Array) (arrow.Array, bool) {
+	got := c.put(k, arr)
+	if got != arr {
+		return got, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[k]
+	return arr, e != nil && e.arr == arr
+}
+
 // arraySize is the bytes an array's buffers hold, children included.
 func arraySize(d arrow.ArrayData) int64 {
 	var n int64

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -187,4 +188,73 @@ func TestPageCacheSharedConcurrent(t *testing.T) {
 	if st := cache.Stats(); st.Evictions == 0 || st.Hits == 0 || st.Misses == 0 {
 		t.Fatalf("stats %+v: want hits, misses and evictions", st)
 	}
+}
+
+// TestCacheChunks: with ReaderOptions.CacheChunks a whole-chunk read keeps
+// the chunk in the page cache and later reads (whole, with deleted rows,
+// with a predicate, late-materialized columns) slice it, reading no bytes,
+// with the answers of a File without the cache; a read decoded with
+// another allocator caches nothing.
+func TestCacheChunks(t *testing.T) {
+	ctx := context.Background()
+	s := allTypesSchema()
+	rows := allTypesRows(3000)
+	st := mem.New()
+	writeFile(t, st, "c.parquet", s, memory.DefaultAllocator, rows, 700, WriterOptions{RowGroupRows: 1000, PageSize: 1024, KeyColumns: []int{1}})
+	plain, err := OpenFile(ctx, st, "c.parquet", ReaderOptions{PageCacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	cache := NewPageCache(64 << 20)
+	cached, err := OpenFile(ctx, st, "c.parquet", ReaderOptions{PageCache: cache, CacheChunks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cached.Close()
+	deleted := roaring.New()
+	for i := uint32(0); i < 3000; i += 7 {
+		deleted.Add(i)
+	}
+	deleted.AddRange(1200, 1900)
+	reads := []ReadOptions{
+		{},
+		{Deleted: deleted},
+		{Predicate: Cmp(4, OpGt, int64(100))},
+		{Predicate: Cmp(1, OpLt, int64(500)), Columns: []int{1, 2, 3}},
+		{Deleted: deleted, Predicate: Cmp(4, OpLt, int64(2000)), WithPositions: true},
+	}
+	for round := range 2 {
+		for i, ro := range reads {
+			want, _ := readAll(t, plain, ro)
+			got, stats := readAll(t, cached, ro)
+			if len(got) != len(want) {
+				t.Fatalf("round %d read %d: %d rows, want %d", round, i, len(got), len(want))
+			}
+			for r := range want {
+				for c := range want[r] {
+					if fmt.Sprintf("%+v", got[r][c]) != fmt.Sprintf("%+v", want[r][c]) { // NaN too
+						t.Fatalf("round %d read %d row %d column %d: %+v, want %+v", round, i, r, c, got[r][c], want[r][c])
+					}
+				}
+			}
+			if round == 1 && (stats.ChunksCached == 0 || stats.BytesRead != 0) {
+				t.Errorf("round %d read %d: stats %+v, want every chunk from the cache", round, i, stats)
+			}
+		}
+	}
+	// A checked allocator: nothing is kept (it would leak).
+	other, err := OpenFile(ctx, st, "c.parquet", ReaderOptions{PageCache: NewPageCache(64 << 20), CacheChunks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	for range 2 {
+		_, stats := readAll(t, other, ReadOptions{Alloc: alloc})
+		if stats.ChunksCached != 0 {
+			t.Fatalf("a read with its own allocator used cached chunks: %+v", stats)
+		}
+	}
+	alloc.AssertSize(t, 0)
 }

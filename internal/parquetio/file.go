@@ -36,6 +36,11 @@ type ReaderOptions struct {
 	// nil; 0 means DefaultPageCacheBytes, a negative value disables the
 	// cache.
 	PageCacheBytes int64
+	// CacheChunks makes reads keep the column chunks they decode whole in
+	// the page cache, and read cached chunks from there (see
+	// readPlan.chunk): repeated scans of hot data then cost no fetch,
+	// decompression or decoding.
+	CacheChunks bool
 	// Foreign, when set, opens a file that lakesql did not write (no
 	// lakesql metadata, no field ids): its columns are matched to the
 	// table schema (Schema, required then) by name through

@@ -52,6 +52,9 @@ type ReadStats struct {
 	// BytesRead and RangedReads count ReadAt calls on the object;
 	// UnplannedReads those outside the prefetched ranges.
 	BytesRead, RangedReads, UnplannedReads int64
+	// ChunksCached counts column chunks read from the page cache instead
+	// of the object.
+	ChunksCached int64
 }
 
 func (s *ReadStats) add(d *ReadStats) {
@@ -67,6 +70,7 @@ func (s *ReadStats) add(d *ReadStats) {
 	atomic.AddInt64(&s.BytesRead, d.BytesRead)
 	atomic.AddInt64(&s.RangedReads, d.RangedReads)
 	atomic.AddInt64(&s.UnplannedReads, d.UnplannedReads)
+	atomic.AddInt64(&s.ChunksCached, d.ChunksCached)
 }
 
 func (s *ReadStats) snapshot() ReadStats {
@@ -75,7 +79,7 @@ func (s *ReadStats) snapshot() ReadStats {
 		PagesRead: atomic.LoadInt64(&s.PagesRead), PagesSkipped: atomic.LoadInt64(&s.PagesSkipped),
 		RowsRead: atomic.LoadInt64(&s.RowsRead), RowsReturned: atomic.LoadInt64(&s.RowsReturned),
 		BytesRead: atomic.LoadInt64(&s.BytesRead), RangedReads: atomic.LoadInt64(&s.RangedReads),
-		UnplannedReads: atomic.LoadInt64(&s.UnplannedReads),
+		UnplannedReads: atomic.LoadInt64(&s.UnplannedReads), ChunksCached: atomic.LoadInt64(&s.ChunksCached),
 	}
 }
 
@@ -496,7 +500,7 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 		}
 		for i := range p.decode {
 			if c := &p.decode[i]; c.col.ID == id {
-				return p.decodeChunk(ctx, rg.ColumnChunks()[p.f.leaf[id]], g, c, rs)
+				return p.chunk(ctx, rg.ColumnChunks()[p.f.leaf[id]], g, c, rs)
 			}
 		}
 		return nil, fmt.Errorf("parquetio: column %d not planned", id)
@@ -792,4 +796,62 @@ func concatRecords(alloc memory.Allocator, schema *arrow.Schema, recs []arrow.Re
 		cols[j] = c
 	}
 	return array.NewRecord(schema, cols, rows), nil
+}
+
+// chunk returns the rows ranges of column c of row group g, through the
+// page cache: a scan that decodes a whole column chunk keeps it there
+// (under page -1 of its leaf), and later reads of any of its rows slice
+// it instead of fetching, decompressing and decoding it again, as a
+// database's buffer pool keeps hot data. Chunks are cached only when
+// decoded into Go memory (the default allocator), which the cache may
+// keep for as long as it likes.
+func (p *readPlan) chunk(ctx context.Context, cc parquet.ColumnChunk, g int, c *column, ranges []rng) (arrow.Array, error) {
+	cache := p.f.cache
+	if cache == nil || !p.f.opts.CacheChunks || p.alloc != memory.DefaultAllocator {
+		return p.decodeChunk(ctx, cc, g, c, ranges)
+	}
+	key := pageKey{p.f.id, int32(g), int32(p.f.leaf[c.col.ID]), -1}
+	if arr := cache.get(key); arr != nil {
+		p.stats.add(&ReadStats{ChunksCached: 1})
+		return sliceRanges(p.alloc, arr, ranges)
+	}
+	rows := p.f.pf.Metadata().RowGroups[g].NumRows
+	if len(ranges) != 1 || ranges[0].lo != 0 || ranges[0].hi != rows {
+		return p.decodeChunk(ctx, cc, g, c, ranges)
+	}
+	arr, err := p.decodeChunk(ctx, cc, g, c, ranges)
+	if err != nil {
+		return nil, err
+	}
+	kept, cached := cache.keep(key, arr)
+	if !cached {
+		return arr, nil
+	}
+	// The cache holds one reference to kept; the caller gets another.
+	kept.Retain()
+	if kept != arr {
+		arr.Release()
+	}
+	return kept, nil
+}
+
+// sliceRanges returns the rows ranges of arr: a slice of it for one
+// range, else the slices concatenated.
+func sliceRanges(alloc memory.Allocator, arr arrow.Array, ranges []rng) (arrow.Array, error) {
+	if len(ranges) == 1 {
+		return array.NewSlice(arr, ranges[0].lo, ranges[0].hi), nil
+	}
+	parts := make([]arrow.Array, len(ranges))
+	for i, r := range ranges {
+		parts[i] = array.NewSlice(arr, r.lo, r.hi)
+	}
+	defer func() {
+		for _, a := range parts {
+			a.Release()
+		}
+	}()
+	if len(parts) == 0 {
+		return array.MakeArrayOfNull(alloc, arr.DataType(), 0), nil
+	}
+	return array.Concatenate(parts, alloc)
 }
