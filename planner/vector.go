@@ -424,22 +424,57 @@ func (v *vecGroupBy) DebugString() string {
 // per partition, merged. When the table cannot be read in batches now
 // the replaced GroupBy runs instead.
 func (v *vecGroupBy) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
-	s, ok, err := v.table.BatchScan(ctx, v.lookup, v.cols)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return rowexec.DefaultBuilder.Build(ctx, v.gb, row)
-	}
-	defer s.Close()
-	vectorRuns.Add(1)
-	n := s.Partitions()
-	parts := make([]*exec.HashAggregate, max(n, 1))
-	for i := range parts {
-		if parts[i], err = exec.NewHashAggregate(s.Schema(), v.keys, v.aggs); err != nil {
+	s, res, ok, err := runBatches(ctx, v.table, v.lookup, v.cols, func(schema *arrow.Schema) (*exec.HashAggregate, error) {
+		return exec.NewHashAggregate(schema, v.keys, v.aggs)
+	})
+	if err != nil || !ok {
+		if err == nil {
 			return rowexec.DefaultBuilder.Build(ctx, v.gb, row)
 		}
+		return nil, err
 	}
+	defer s.Close()
+	rows := make([]sql.Row, len(res))
+	for i, r := range res {
+		out := make(sql.Row, len(v.out))
+		for j, o := range v.out {
+			if x := r[o.index]; x != nil {
+				out[j] = o.conv(s, x)
+			}
+		}
+		rows[i] = out
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// operator is an exec operator a vectorized node runs, one per partition.
+type operator[T any] interface {
+	Add(rec arrow.Record) error
+	Merge(other T) error
+	Results() [][]any
+}
+
+// runBatches reads columns cols of table (with lookup's filters) in
+// partitions on up to GOMAXPROCS goroutines, feeding each partition's
+// records to an operator of its own made by newOp, merges the operators
+// and returns their results, with the open scan for converting them
+// (the caller closes it). ok is false, with a nil error, when the row
+// path must answer instead: the table cannot be read in batches now, or
+// exec does not take its column types.
+func runBatches[T operator[T]](ctx *sql.Context, table BatchTable, lookup *sql.IndexLookup, cols []int, newOp func(*arrow.Schema) (T, error)) (BatchScan, [][]any, bool, error) {
+	s, ok, err := table.BatchScan(ctx, lookup, cols)
+	if err != nil || !ok {
+		return nil, nil, false, err
+	}
+	n := s.Partitions()
+	parts := make([]T, max(n, 1))
+	for i := range parts {
+		if parts[i], err = newOp(s.Schema()); err != nil {
+			s.Close()
+			return nil, nil, false, nil
+		}
+	}
+	vectorRuns.Add(1)
 	err = exec.Parallel(ctx, n, runtime.GOMAXPROCS(0), func(ctx context.Context, i int) error {
 		it, err := s.Open(ctx, i)
 		if err != nil {
@@ -453,26 +488,18 @@ func (v *vecGroupBy) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error)
 		}
 		return it.Err()
 	})
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range parts[1:] {
-		if err := parts[0].Merge(p); err != nil {
-			return nil, err
-		}
-	}
-	res := parts[0].Results()
-	rows := make([]sql.Row, len(res))
-	for i, r := range res {
-		out := make(sql.Row, len(v.out))
-		for j, o := range v.out {
-			if x := r[o.index]; x != nil {
-				out[j] = o.conv(s, x)
+	if err == nil {
+		for _, p := range parts[1:] {
+			if err = parts[0].Merge(p); err != nil {
+				break
 			}
 		}
-		rows[i] = out
 	}
-	return sql.RowsToRowIter(rows...), nil
+	if err != nil {
+		s.Close()
+		return nil, nil, false, err
+	}
+	return s, parts[0].Results(), true, nil
 }
 
 // vecTopN is a TopN, or a Sort under a LIMIT, over a BatchTable, computed
@@ -640,44 +667,16 @@ func (v *vecTopN) String() string {
 
 // RowIter implements sql.ExecSourceRel.
 func (v *vecTopN) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
-	s, ok, err := v.table.BatchScan(ctx, v.lookup, v.cols)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return rowexec.DefaultBuilder.Build(ctx, v.orig, row)
-	}
-	defer s.Close()
-	vectorRuns.Add(1)
-	n := s.Partitions()
-	parts := make([]*exec.TopN, max(n, 1))
-	for i := range parts {
-		if parts[i], err = exec.NewTopN(s.Schema(), v.keys, v.limit, v.cols); err != nil {
+	s, res, ok, err := runBatches(ctx, v.table, v.lookup, v.cols, func(schema *arrow.Schema) (*exec.TopN, error) {
+		return exec.NewTopN(schema, v.keys, v.limit, v.cols)
+	})
+	if err != nil || !ok {
+		if err == nil {
 			return rowexec.DefaultBuilder.Build(ctx, v.orig, row)
 		}
-	}
-	err = exec.Parallel(ctx, n, runtime.GOMAXPROCS(0), func(ctx context.Context, i int) error {
-		it, err := s.Open(ctx, i)
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		for it.Next() {
-			if err := parts[i].Add(it.Record()); err != nil {
-				return err
-			}
-		}
-		return it.Err()
-	})
-	if err != nil {
 		return nil, err
 	}
-	for _, p := range parts[1:] {
-		if err := parts[0].Merge(p); err != nil {
-			return nil, err
-		}
-	}
-	res := parts[0].Results()
+	defer s.Close()
 	rows := make([]sql.Row, len(res))
 	for i, r := range res {
 		out := make(sql.Row, len(r))
