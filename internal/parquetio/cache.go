@@ -130,6 +130,23 @@ func (c *PageCache) keep(k pageKey, arr arrow.Array) (arrow.Array, bool) {
 	return arr, e != nil && e.arr == arr
 }
 
+// peek returns the cached entry k, or nil, as get does but without
+// counting a miss: for entries that are only sometimes there (whole
+// column chunks that scans cached, which point reads use when present).
+func (c *PageCache) peek(k pageKey) arrow.Array {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	e := c.m[k]
+	if e == nil {
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return c.get(k)
+}
+
 // arraySize is the bytes an array's buffers hold, children included.
 func arraySize(d arrow.ArrayData) int64 {
 	var n int64

@@ -243,6 +243,16 @@ func TestCacheChunks(t *testing.T) {
 			}
 		}
 	}
+	// Point reads use the cached chunks: no page is decoded.
+	before := cache.Stats()
+	rec, err := cached.ReadRows(ctx, []int64{3, 1500, 2999}, nil, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	if after := cache.Stats(); after.Misses != before.Misses || after.Hits == before.Hits {
+		t.Errorf("ReadRows over cached chunks: page cache %+v, then %+v", before, after)
+	}
 	// A checked allocator: nothing is kept (it would leak).
 	other, err := OpenFile(ctx, st, "c.parquet", ReaderOptions{PageCache: NewPageCache(64 << 20), CacheChunks: true})
 	if err != nil {

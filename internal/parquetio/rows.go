@@ -182,6 +182,10 @@ func (f *File) page(ctx context.Context, g int, c *column, r int64) (arrow.Array
 	if i < 0 {
 		return nil, 0, base.Corruptf(f.name, "column %q row group %d: no page holds row %d", c.col.Name, g, r)
 	}
+	// A column chunk a scan cached whole holds the row too.
+	if arr := f.cache.peek(pageKey{f.id, int32(g), int32(leaf), -1}); arr != nil {
+		return arr, 0, nil
+	}
 	lo := locs[i].FirstRowIndex
 	key := pageKey{f.id, int32(g), int32(leaf), int32(i)}
 	if arr := f.cache.get(key); arr != nil {
