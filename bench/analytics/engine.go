@@ -45,6 +45,7 @@ const stopGrace = 10 * time.Second
 // A measurement is one engine's answer to one query and its timings.
 type measurement struct {
 	rows  [][]any         // the warm-up run's answer
+	first time.Duration   // the warm-up run's time
 	times []time.Duration // the timed runs
 	err   error           // the engine failed the query: no figure
 	// wrong says how the answer differs from the one most engines gave
@@ -73,7 +74,7 @@ func measure(ctx context.Context, e *engine, q query, runs int, timeout time.Dur
 		m.err = errors.New("not run: an earlier query of this engine did not stop after its timeout")
 		return m
 	}
-	m.rows, _, m.err = runOnce(ctx, e, q.sql, timeout)
+	m.rows, m.first, m.err = runOnce(ctx, e, q.sql, timeout)
 	if m.err != nil {
 		return m
 	}
