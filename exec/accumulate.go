@@ -38,15 +38,16 @@ var (
 )
 
 // newAccumulator returns the accumulator of a, whose column has type t
-// (ignored for CountStar). NewHashAggregate has validated the combination.
-func newAccumulator(a Aggregate, t colType) accumulator {
+// (ignored for CountStar), in an aggregate with GROUP BY keys when grouped.
+// NewHashAggregate has validated the combination.
+func newAccumulator(a Aggregate, t colType, grouped bool) accumulator {
 	switch a.Func {
 	case CountStar:
 		return &countAcc{col: -1}
 	case Count:
 		return &countAcc{col: a.Col}
 	case CountDistinct:
-		return newDistinctAcc(a.Col, t)
+		return newDistinctAcc(a.Col, t, grouped)
 	case Sum, Avg:
 		if t.kind.isFloat() {
 			return &floatSumAcc{col: a.Col, kind: t.kind, avg: a.Func == Avg}

@@ -113,7 +113,7 @@ func NewHashAggregate(input *arrow.Schema, keys []int, aggs []Aggregate) (*HashA
 		if err != nil {
 			return nil, err
 		}
-		h.accs = append(h.accs, newAccumulator(a, t))
+		h.accs = append(h.accs, newAccumulator(a, t, len(keys) > 0))
 	}
 	if len(keys) > 0 {
 		h.groups = newGrouper(h.keys, keyTypes)

@@ -60,6 +60,29 @@
 //     (strings replaced by ids in a per-column intern table, so dictionary
 //     columns stay dictionary-aware) and the encoded keys are interned.
 //
+// The intern table of byte strings (bytesTable) is built for inputs with
+// many distinct values, where a hash table outgrows the caches and time goes
+// to cache and TLB misses and to page faults on fresh memory rather than to
+// computation. A slot is one uint64 holding hash bits, a length code and the
+// id; the keys are 16-byte records in id order, a key of up to 16 bytes
+// being its own record, so a probe reads one slot and at most one record
+// and never chases a pointer for a short key. Lookups go in batches: hash
+// the batch straight from the Arrow offsets and data buffers, load every
+// key's slot, then the records those name, then probe, so that the misses
+// of a batch overlap. The table is sized from the rate of new keys among
+// the rows seen so far, skipping the intermediate tables of doubling.
+//
+// COUNT(DISTINCT) keeps a set of (group, value) pairs: a table of uint64
+// pairs for fixed-width values (and for interned dictionary strings under
+// GROUP BY), else one bytesTable of the value's bytes, prefixed by the
+// group id under GROUP BY, which costs one lookup per row; a global
+// COUNT(DISTINCT) is the size of that table.
+//
+// Results builds every row in one backing array of cells and hands out a
+// group's string key as a substring of one string holding all keys: one
+// allocation per key (the string header its interface value needs) rather
+// than two.
+//
 // Exact sums accumulate into 128-bit integers; decimal values whose sum
 // would overflow 128 bits spill into a big.Int per group.
 //

@@ -249,7 +249,6 @@ type bytesGrouper struct {
 	nullID  uint32
 	hasNull bool
 	dict    dictMap
-	hashes  []uint64
 }
 
 func (g *bytesGrouper) len() int { return g.table.len() }
@@ -269,49 +268,36 @@ func (g *bytesGrouper) assign(rec arrow.Record, gids []uint32) {
 		g.dict.ids(&c, gids, g.table.intern, g.nullGroup)
 		return
 	}
-	if a.NullN() == 0 {
-		// Hash every row first, so that the probe loop is short and the
-		// processor can overlap the cache misses of successive probes.
-		offs, data := c.offs, c.data
-		g.hashes = grown(g.hashes[:0], len(gids))
-		for i := range gids {
-			g.hashes[i] = g.table.hash(data[offs[i]:offs[i+1]])
-		}
-		for i, h := range g.hashes {
-			gids[i] = g.table.internHashed(data[offs[i]:offs[i+1]], h)
-		}
-		return
-	}
-	for i := range gids {
-		if a.IsNull(i) {
-			gids[i] = g.nullGroup()
-		} else {
-			gids[i] = g.table.intern(c.at(i))
-		}
-	}
+	keys := keyList[int32]{offs: c.offs, data: c.data}
+	keys.bm, keys.bmOff = validity(a)
+	internKeys(g.table, &keys, gids, g.nullGroup)
 }
 
 func (g *bytesGrouper) fillKeys(rows [][]any) {
 	ks := g.table.snapshot(g.kind)
+	lo := 0
 	for id, row := range rows {
+		hi := lo + g.table.keyLen(uint32(id))
 		if g.hasNull && uint32(id) == g.nullID {
 			row[0] = nil
 		} else {
-			row[0] = ks.value(uint32(id))
+			row[0] = ks.value(lo, hi)
 		}
+		lo = hi
 	}
 }
 
 func (g *bytesGrouper) merge(other grouper) []uint32 {
 	o := other.(*bytesGrouper)
 	m := make([]uint32, o.len())
-	for id := range m {
-		if o.hasNull && uint32(id) == o.nullID {
-			m[id] = g.nullGroup()
-		} else {
-			m[id] = g.table.intern(o.table.key(uint32(id)))
-		}
+	// Intern other's keys in runs around its NULL group, which has none.
+	lo := 0
+	if o.hasNull {
+		g.table.internFrom(o.table, m, 0, int(o.nullID))
+		m[o.nullID] = g.nullGroup()
+		lo = int(o.nullID) + 1
 	}
+	g.table.internFrom(o.table, m, lo, len(m))
 	return m
 }
 
@@ -408,9 +394,8 @@ func (g *compositeGrouper) assign(rec arrow.Record, gids []uint32) {
 	for c, col := range g.cols {
 		g.encode(c, rec.Column(col), enc)
 	}
-	for i := range gids {
-		gids[i] = g.table.intern(enc[i*w : (i+1)*w])
-	}
+	keys := keyList[int]{data: enc, width: w}
+	internKeys(g.table, &keys, gids, nil)
 }
 
 // encode writes key column c's part of every row's key, whose values are in
@@ -492,13 +477,9 @@ func (g *compositeGrouper) encodeBytes(c int, a arrow.Array, enc []byte) {
 	if col.idx != nil {
 		g.dict.ids(&col, ids, intern, func() uint32 { return nullIntern })
 	} else {
-		for i := range ids {
-			if col.null(i) {
-				ids[i] = nullIntern
-			} else {
-				ids[i] = intern(col.at(i))
-			}
-		}
+		keys := keyList[int32]{offs: col.offs, data: col.data}
+		keys.bm, keys.bmOff = validity(a)
+		internKeys(g.interns[c], &keys, ids, func() uint32 { return nullIntern })
 	}
 	for i, id := range ids {
 		p := enc[i*w+off:]
@@ -514,19 +495,23 @@ func (g *compositeGrouper) encodeBytes(c int, a arrow.Array, enc []byte) {
 
 func (g *compositeGrouper) fillKeys(rows [][]any) {
 	strs := make([]keySnapshot, len(g.cols))
+	ends := make([][]int, len(g.cols))
 	for c, t := range g.types {
 		if t.kind.isBytes() {
 			strs[c] = g.interns[c].snapshot(t.kind)
+			ends[c] = g.interns[c].ends()
 		}
 	}
+	key := make([]byte, 0, g.width)
 	for id, row := range rows {
-		g.decode(g.table.key(uint32(id)), strs, row)
+		key = g.table.appendKey(key[:0], uint32(id))
+		g.decode(key, strs, ends, row)
 	}
 }
 
 // decode writes the Arrow Go values of the encoded key into dst, taking
-// byte strings from strs.
-func (g *compositeGrouper) decode(key []byte, strs []keySnapshot, dst []any) {
+// byte strings from strs, whose keys end at ends.
+func (g *compositeGrouper) decode(key []byte, strs []keySnapshot, ends [][]int, dst []any) {
 	for c, t := range g.types {
 		p := key[g.offs[c]:]
 		if p[0] == 1 {
@@ -536,7 +521,12 @@ func (g *compositeGrouper) decode(key []byte, strs []keySnapshot, dst []any) {
 		p = p[1:]
 		switch {
 		case t.kind.isBytes():
-			dst[c] = strs[c].value(binary.LittleEndian.Uint32(p))
+			id := binary.LittleEndian.Uint32(p)
+			lo := 0
+			if id > 0 {
+				lo = ends[c][id-1]
+			}
+			dst[c] = strs[c].value(lo, ends[c][id])
 		case t.kind == kindDecimal128:
 			dst[c] = decimal128.New(int64(binary.LittleEndian.Uint64(p[8:])), binary.LittleEndian.Uint64(p))
 		case t.kind == kindDecimal256:
@@ -564,15 +554,15 @@ func getFixed(p []byte, size int) uint64 {
 func (g *compositeGrouper) merge(other grouper) []uint32 {
 	o := other.(*compositeGrouper)
 	m := make([]uint32, o.len())
-	key := make([]byte, g.width)
+	var key, s []byte
 	for id := range m {
-		copy(key, o.table.key(uint32(id)))
+		key = o.table.appendKey(key[:0], uint32(id))
 		for c, t := range g.types {
 			p := key[g.offs[c]:]
 			if !t.kind.isBytes() || p[0] == 1 {
 				continue
 			}
-			s := o.interns[c].key(binary.LittleEndian.Uint32(p[1:]))
+			s = o.interns[c].appendKey(s[:0], binary.LittleEndian.Uint32(p[1:]))
 			binary.LittleEndian.PutUint32(p[1:], g.interns[c].intern(s))
 		}
 		m[id] = g.table.intern(key)

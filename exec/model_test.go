@@ -139,12 +139,21 @@ func randCoefficient(r *rand.Rand, digits int, edge bool) *big.Int {
 	return b
 }
 
-// randBytes returns a short random byte string over a small alphabet, so
-// that prefixes and empty strings are common.
+// randBytes returns a random byte string over a small alphabet, so that
+// prefixes and empty strings are common. Most are short; some are up to 40
+// bytes long, around the 8- and 16-byte words the hash tables hold keys in,
+// and often differ from one another only in trailing zero bytes.
 func randBytes(r *rand.Rand) []byte {
-	b := make([]byte, r.IntN(6))
+	n := r.IntN(6)
+	if r.IntN(4) == 0 {
+		n = r.IntN(41)
+	}
+	b := make([]byte, n)
 	for i := range b {
 		b[i] = "ab\x00\xff"[r.IntN(4)]
+	}
+	if r.IntN(3) == 0 {
+		clear(b[r.IntN(n+1):])
 	}
 	return b
 }

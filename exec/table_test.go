@@ -1,7 +1,6 @@
 package exec
 
 import (
-	"fmt"
 	"math"
 	"math/big"
 	"testing"
@@ -89,28 +88,5 @@ func TestPairTableDistinguishesGroups(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestBytesTableInterns(t *testing.T) {
-	tab := newBytesTable()
-	null := tab.reserve()
-	const n = 5000
-	for i := range n {
-		if id := tab.intern([]byte(fmt.Sprint(i))); id != uint32(i+1) {
-			t.Fatalf("intern %d: id %d", i, id)
-		}
-	}
-	for i := range n {
-		s := fmt.Sprint(i)
-		if id := tab.intern([]byte(s)); id != uint32(i+1) || string(tab.key(id)) != s {
-			t.Fatalf("lookup %q: id %d key %q", s, id, tab.key(id))
-		}
-	}
-	if id := tab.intern(nil); id == null || len(tab.key(id)) != 0 {
-		t.Fatalf("the empty string got id %d, the reserved id is %d", id, null)
-	}
-	if tab.len() != n+2 {
-		t.Fatalf("len %d, want %d", tab.len(), n+2)
 	}
 }
