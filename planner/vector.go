@@ -100,8 +100,16 @@ func VectorizeBatch() *analyzer.Batch {
 }
 
 func vectorize(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	// Into opaque nodes too: a derived table (SubqueryAlias) was analyzed
+	// on its own before go-mysql-server assigned the expressions' final
+	// indexes, which undid any vectorized node made then (their
+	// WithExpressions returns the replaced node); now they are final.
+	return transform.NodeWithOpaque(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		switch n := n.(type) {
+		case *plan.Filter:
+			if v := newVecFilter(ctx, n); v != nil {
+				return v, transform.NewTree, nil
+			}
 		case *plan.GroupBy:
 			if v := newVecGroupBy(ctx, n); v != nil {
 				return v, transform.NewTree, nil
@@ -154,10 +162,17 @@ func unwrapTable(t sql.Table) sql.Table {
 }
 
 // columnRef returns the table column e reads (its index in the table
-// node's schema), or false when e is not a plain column reference.
-func columnRef(e sql.Expression, width int) (int, bool) {
+// node's schema sch), or false when e is not a plain column reference of
+// that node. The column's name and table must match too: a field that
+// indexes a row with an outer scope's columns in front (in a subquery),
+// or reads another table's column, is not one.
+func columnRef(e sql.Expression, sch sql.Schema) (int, bool) {
 	gf, ok := e.(*expression.GetField)
-	if !ok || gf.Index() < 0 || gf.Index() >= width {
+	if !ok || gf.Index() < 0 || gf.Index() >= len(sch) {
+		return 0, false
+	}
+	c := sch[gf.Index()]
+	if !strings.EqualFold(c.Name, gf.Name()) || (gf.Table() != "" && !strings.EqualFold(c.Source, gf.Table())) {
 		return 0, false
 	}
 	return gf.Index(), true
@@ -219,7 +234,8 @@ type vecGroupBy struct {
 	gb     *plan.GroupBy
 	table  BatchTable
 	lookup *sql.IndexLookup
-	cols   []int // table columns read
+	cond   *exec.Cond // a vectorized Filter's, over the columns read
+	cols   []int      // table columns read
 	keys   []int // indexes into cols
 	aggs   []exec.Aggregate
 	out    []outValue // one per selected expression
@@ -237,16 +253,16 @@ var (
 // newVecGroupBy returns the vectorized form of gb, or nil when gb does not
 // read a BatchTable directly or computes something exec does not.
 func newVecGroupBy(ctx *sql.Context, gb *plan.GroupBy) *vecGroupBy {
-	table, lookup, ok := batchSource(ctx, gb.Child)
+	src, ok := sourceOf(ctx, gb.Child)
 	if !ok {
 		return nil
 	}
 	sch := gb.Child.Schema()
-	v := &vecGroupBy{gb: gb, table: table, lookup: lookup}
+	v := &vecGroupBy{gb: gb, table: src.table, lookup: src.lookup}
 	var cs columns
 	keyOf := map[int]int{} // table column -> position among the keys
 	for _, e := range gb.GroupByExprs {
-		c, ok := columnRef(e, len(sch))
+		c, ok := columnRef(e, sch)
 		if !ok || !comparable(sch[c].Type) {
 			return nil
 		}
@@ -260,7 +276,7 @@ func newVecGroupBy(ctx *sql.Context, gb *plan.GroupBy) *vecGroupBy {
 		if a, ok := e.(*expression.Alias); ok {
 			e = a.Child
 		}
-		if c, ok := columnRef(e, len(sch)); ok {
+		if c, ok := columnRef(e, sch); ok {
 			k, isKey := keyOf[c]
 			if !isKey {
 				return nil // a column outside GROUP BY: any row's value
@@ -282,6 +298,11 @@ func newVecGroupBy(ctx *sql.Context, gb *plan.GroupBy) *vecGroupBy {
 	for _, f := range aggOut {
 		v.out = append(v.out, f(len(v.keys)))
 	}
+	if src.cond != nil {
+		// The filter's columns come after the ones the aggregates read.
+		c := remap(*src.cond, &cs)
+		v.cond = &c
+	}
 	v.cols = cs.cols
 	return v
 }
@@ -291,7 +312,7 @@ func newVecGroupBy(ctx *sql.Context, gb *plan.GroupBy) *vecGroupBy {
 func aggregateOf(e sql.Expression, sch sql.Schema, cs *columns) (exec.Aggregate, func(BatchScan, any) any, bool) {
 	same := func(_ BatchScan, x any) any { return x }
 	arg := func(child sql.Expression, ok func(sql.Type) bool) (int, bool) {
-		c, isCol := columnRef(child, len(sch))
+		c, isCol := columnRef(child, sch)
 		if !isCol || !ok(sch[c].Type) {
 			return 0, false
 		}
@@ -424,7 +445,7 @@ func (v *vecGroupBy) DebugString() string {
 // per partition, merged. When the table cannot be read in batches now
 // the replaced GroupBy runs instead.
 func (v *vecGroupBy) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
-	s, res, ok, err := runBatches(ctx, v.table, v.lookup, v.cols, func(schema *arrow.Schema) (*exec.HashAggregate, error) {
+	s, res, ok, err := runBatches(ctx, v.table, v.lookup, v.cols, v.cond, func(schema *arrow.Schema) (*exec.HashAggregate, error) {
 		return exec.NewHashAggregate(schema, v.keys, v.aggs)
 	})
 	if err != nil || !ok {
@@ -461,15 +482,19 @@ type operator[T any] interface {
 // (the caller closes it). ok is false, with a nil error, when the row
 // path must answer instead: the table cannot be read in batches now, or
 // exec does not take its column types.
-func runBatches[T operator[T]](ctx *sql.Context, table BatchTable, lookup *sql.IndexLookup, cols []int, newOp func(*arrow.Schema) (T, error)) (BatchScan, [][]any, bool, error) {
+func runBatches[T operator[T]](ctx *sql.Context, table BatchTable, lookup *sql.IndexLookup, cols []int, cond *exec.Cond, newOp func(*arrow.Schema) (T, error)) (BatchScan, [][]any, bool, error) {
 	s, ok, err := table.BatchScan(ctx, lookup, cols)
 	if err != nil || !ok {
 		return nil, nil, false, err
 	}
 	n := s.Partitions()
 	parts := make([]T, max(n, 1))
+	filters := make([]*exec.Filter, max(n, 1))
 	for i := range parts {
-		if parts[i], err = newOp(s.Schema()); err != nil {
+		if parts[i], err = newOp(s.Schema()); err == nil && cond != nil {
+			filters[i], err = exec.NewFilter(s.Schema(), *cond)
+		}
+		if err != nil {
 			s.Close()
 			return nil, nil, false, nil
 		}
@@ -482,7 +507,20 @@ func runBatches[T operator[T]](ctx *sql.Context, table BatchTable, lookup *sql.I
 		}
 		defer it.Close()
 		for it.Next() {
-			if err := parts[i].Add(it.Record()); err != nil {
+			rec := it.Record()
+			if f := filters[i]; f != nil {
+				if rec, err = f.Apply(rec); err != nil {
+					return err
+				}
+				if rec == nil {
+					continue
+				}
+			} else {
+				rec.Retain()
+			}
+			err := parts[i].Add(rec)
+			rec.Release()
+			if err != nil {
 				return err
 			}
 		}
@@ -508,6 +546,7 @@ type vecTopN struct {
 	orig   sql.Node // the *plan.TopN or *plan.Sort replaced
 	table  BatchTable
 	lookup *sql.IndexLookup
+	cond   *exec.Cond // a vectorized Filter's
 	limit  int64
 	cols   []int // every column of the table node, in order
 	keys   []exec.SortKey
@@ -596,17 +635,17 @@ func vectorizeLimit(ctx *sql.Context, l *plan.Limit) sql.Node {
 // newVecSort returns the top-N of limit rows by fields of child, a
 // BatchTable, replacing orig; or nil.
 func newVecSort(ctx *sql.Context, orig sql.Node, fields sql.SortFields, child sql.Node, limit int64) *vecTopN {
-	table, lookup, ok := batchSource(ctx, child)
+	src, ok := sourceOf(ctx, child)
 	if !ok {
 		return nil
 	}
 	sch := child.Schema()
-	v := &vecTopN{orig: orig, table: table, lookup: lookup, limit: limit}
+	v := &vecTopN{orig: orig, table: src.table, lookup: src.lookup, cond: src.cond, limit: limit}
 	for i := range sch {
 		v.cols = append(v.cols, i)
 	}
 	for _, f := range fields {
-		c, ok := columnRef(f.Column, len(sch))
+		c, ok := columnRef(f.Column, sch)
 		if !ok || !comparable(sch[c].Type) || f.NullOrdering != sql.NullsFirst {
 			return nil
 		}
@@ -667,7 +706,7 @@ func (v *vecTopN) String() string {
 
 // RowIter implements sql.ExecSourceRel.
 func (v *vecTopN) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
-	s, res, ok, err := runBatches(ctx, v.table, v.lookup, v.cols, func(schema *arrow.Schema) (*exec.TopN, error) {
+	s, res, ok, err := runBatches(ctx, v.table, v.lookup, v.cols, v.cond, func(schema *arrow.Schema) (*exec.TopN, error) {
 		return exec.NewTopN(schema, v.keys, v.limit, v.cols)
 	})
 	if err != nil || !ok {

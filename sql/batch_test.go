@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lakesql/lakesql/planner"
 	lsql "github.com/lakesql/lakesql/sql"
 )
 
@@ -42,6 +43,23 @@ var vectorQueries = []string{
 	"SELECT x, COUNT(*) FROM k GROUP BY x",
 	"SELECT COUNT(*), SUM(a), MIN(s) FROM e",
 	"SELECT a, COUNT(*) FROM e GROUP BY a",
+	// Filters the pushdown leaves above the scan, vectorized on their own
+	// and under aggregations, top-N sorts, joins and subqueries.
+	"SELECT id, a, s FROM t WHERE s LIKE '%1%'",
+	"SELECT id, a, s, d FROM t WHERE s LIKE 'k_' OR a IS NULL",
+	"SELECT id, s FROM t WHERE NOT (s LIKE 'k1%') AND d < 0.3",
+	"SELECT id FROM t WHERE a < tn OR a <=> tn",
+	"SELECT id, u FROM t WHERE a IN (1, 2, 3, NULL) OR s = 'k7' OR u > 9300000000000000000",
+	"SELECT id, c FROM t WHERE c > 100 OR s LIKE '%9' OR a BETWEEN 10 AND 20",
+	"SELECT id, dt FROM t WHERE (dt <= dt OR s LIKE 'k2%') AND NOT (ts > ts)",
+	"SELECT COUNT(*), SUM(a), MIN(s) FROM t WHERE s LIKE '%2' OR a = 5",
+	"SELECT a, COUNT(*), SUM(c) FROM t WHERE a <=> tn OR s LIKE 'k3%' GROUP BY a",
+	"SELECT id, s FROM t WHERE s LIKE '%3%' ORDER BY d, id LIMIT 5",
+	"SELECT g.a, g.n, y.id FROM (SELECT a, COUNT(*) AS n FROM t WHERE s LIKE 'k1%' GROUP BY a) g JOIN t y ON y.id = g.a",
+	"SELECT x.id, y.id FROM t x JOIN t y ON x.id = y.a WHERE x.s LIKE 'k2%' AND y.s LIKE '%5'",
+	"SELECT id, (SELECT COUNT(*) FROM t y WHERE y.a = x.a AND y.s LIKE 'k1%') FROM t x WHERE x.id < 30",
+	"SELECT id, (SELECT MAX(y.id) FROM t y WHERE y.s LIKE '%7') FROM t x WHERE x.id < 5",
+	"SELECT id, a FROM t WHERE s LIKE '%1' AND a + 1 > 10 AND d * 2 < 1",
 }
 
 // TestVectorizedAnswers runs one workload on two servers, one with the
@@ -140,10 +158,15 @@ func TestVectorizedAnswers(t *testing.T) {
 	compare("rolled back", vectorQueries...)
 
 	for i, s := range sides {
-		for _, q := range []string{vectorQueries[7], vectorQueries[12], vectorQueries[15]} {
+		for _, q := range []string{vectorQueries[7], vectorQueries[12], vectorQueries[15], vectorQueries[27], vectorQueries[34], vectorQueries[38]} {
 			plan := strings.Join(query(t, s.c, "EXPLAIN "+q), "\n")
 			if strings.Contains(plan, "Using vectorized") != (i == 1) {
 				t.Errorf("%s: EXPLAIN %s:\n%s", s.name, q, plan)
+			}
+			runs := planner.VectorizedRuns()
+			query(t, s.c, q)
+			if ran := planner.VectorizedRuns() > runs; ran != (i == 1) {
+				t.Errorf("%s: %s: ran on batches: %v", s.name, q, ran)
 			}
 		}
 	}

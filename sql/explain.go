@@ -39,8 +39,13 @@ func explainRows(ctx *sql.Context, n sql.Node) []sql.Row {
 		case *plan.SubqueryAlias, *plan.SetOp:
 			selectType = "PRIMARY"
 		case planner.Vectorized:
-			if t := tableUnder(n.Children()[0]); t != nil {
+			// The outermost vectorized node names what runs on batches
+			// (an aggregation over a vectorized filter is "aggregation").
+			if t := tableUnder(n.Children()[0]); t != nil && vector[t] == "" {
 				vector[t] = "Using vectorized " + n.Vectorized()
+			}
+			if t := tableUnder(n.Children()[0]); t != nil && n.Vectorized() == "filter" {
+				filtered[t] = true
 			}
 		}
 		return true
@@ -140,6 +145,9 @@ func pointOnUnique(ctx *sql.Context, n *plan.IndexedTableAccess, ix sql.Index) b
 
 // tableUnder returns the table scan n is (under an alias too), or nil.
 func tableUnder(n sql.Node) sql.Node {
+	if v, ok := n.(planner.Vectorized); ok {
+		n = v.Children()[0]
+	}
 	if ta, ok := n.(*plan.TableAlias); ok {
 		n = ta.Child
 	}

@@ -4,7 +4,7 @@ import "fmt"
 
 // A query is one line of the report.
 type query struct {
-	id    string // "1" .. "12", as in the README
+	id    string // "1" .. "15", as in the README
 	label string // a few words for the table
 	sql   string
 	// ordered says that the query fixes the order of its rows (ORDER BY
@@ -36,5 +36,12 @@ func suite(n int64) []query {
 		{"11b", "string prefix (LIKE: 10 %)", "SELECT COUNT(*) FROM t WHERE s LIKE 's0000000001%'", false},
 		{"12", "key range (25 %), group, top 5",
 			fmt.Sprintf("SELECT k, AVG(v), MAX(id) FROM t WHERE id BETWEEN %d AND %d GROUP BY k ORDER BY k LIMIT 5", n/4, n/2), true},
+		// Filters no index or range serves: a substring anywhere in s, and a
+		// comparison of two columns, counted and returned as rows.
+		{"13", "substring count (LIKE '%...%': 1 %)", "SELECT COUNT(*) FROM t WHERE s LIKE '%77%'", false},
+		{"14", "filter + projection (LIKE, v < k / 1000)",
+			"SELECT id, k, v FROM t WHERE s LIKE '%1234%' AND v * 1000 < k ORDER BY id", true},
+		{"15", "filter, group (LIKE OR k = 7)",
+			"SELECT k, COUNT(*), MIN(s) FROM t WHERE s LIKE '%99' OR k = 7 GROUP BY k ORDER BY k LIMIT 20", true},
 	}
 }
