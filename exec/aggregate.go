@@ -190,17 +190,33 @@ func (h *HashAggregate) Add(rec arrow.Record) error {
 }
 
 // checkRecord returns an error unless rec's columns have the types of
-// schema's fields.
+// schema's fields, or are the same byte strings in the other encoding: a
+// String or Binary field may arrive as a dictionary array of that value
+// type and a dictionary field as a plain array of its value type (a scan
+// returns a column as a dictionary array in the records of
+// dictionary-encoded file chunks only). The operators take the encoding
+// from each record.
 func checkRecord(schema *arrow.Schema, rec arrow.Record) error {
 	if int(rec.NumCols()) != schema.NumFields() {
 		return fmt.Errorf("exec: record has %d columns, want %d", rec.NumCols(), schema.NumFields())
 	}
 	for i, col := range rec.Columns() {
-		if want := schema.Field(i).Type; !arrow.TypeEqual(col.DataType(), want) {
+		if want := schema.Field(i).Type; !arrow.TypeEqual(col.DataType(), want) && !sameBytes(col.DataType(), want) {
 			return fmt.Errorf("exec: record column %d has type %s, want %s", i, col.DataType(), want)
 		}
 	}
 	return nil
+}
+
+// sameBytes reports whether a and b are both String or both Binary, plain
+// or dictionary-encoded (with integer indexes).
+func sameBytes(a, b arrow.DataType) bool {
+	ta, err := classify(a)
+	if err != nil || !ta.kind.isBytes() {
+		return false
+	}
+	tb, err := classify(b)
+	return err == nil && tb.kind == ta.kind
 }
 
 // Merge folds into h the state of other, an aggregate made by

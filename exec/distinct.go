@@ -16,9 +16,12 @@ import (
 //   - For the kinds toBits handles, a pairTable of (group, key bits).
 //   - For dictionary-encoded strings in a grouped aggregate, a pairTable of
 //     (group, intern id of the value): each dictionary entry is interned
-//     once per record, and rows cost one pair lookup.
+//     once per record, and rows cost one pair lookup. (A plain record of
+//     such a column interns every row.)
 //   - Otherwise (decimals, plain strings, and dictionary strings in a
-//     global aggregate), a bytesTable whose keys are the value's bytes
+//     global aggregate; the form follows the column's declared type, and
+//     a dictionary record of a plain column takes the bytes of each row's
+//     entry), a bytesTable whose keys are the value's bytes
 //     (little-endian words for decimals), preceded by the group id in 4
 //     little-endian bytes in a grouped aggregate: one lookup per row,
 //     rather than interning the value and then looking up the pair. A
@@ -91,7 +94,14 @@ func (d *distinctAcc) updatePairs(a arrow.Array, gids []uint32) {
 	} else {
 		d.ids = grown(d.ids[:0], n)
 		c := d.dict.column(a)
-		d.dict.ids(&c, d.ids, d.values.intern, func() uint32 { return nullIntern })
+		if c.idx != nil {
+			d.dict.ids(&c, d.ids, d.values.intern, func() uint32 { return nullIntern })
+		} else {
+			// A plain record of a dictionary column: intern every row.
+			keys := keyList[int32]{offs: c.offs, data: c.data}
+			keys.bm, keys.bmOff = validity(a)
+			internKeys(d.values, &keys, d.ids, func() uint32 { return nullIntern })
+		}
 		for i, id := range d.ids {
 			vals[i] = uint64(id)
 			if id == nullIntern {

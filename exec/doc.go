@@ -26,7 +26,11 @@
 //   - Group keys compare by value. All NULL keys form one group. -0 and +0
 //     are one group (shown as +0) and one distinct value. Strings and binary
 //     compare bytewise (the binary collation). Dictionary-encoded strings
-//     behave as the strings they encode, whatever the dictionary.
+//     behave as the strings they encode, whatever the dictionary, and a
+//     String or Binary column may be dictionary-encoded in some records
+//     and plain in others (as a scan returns it): the operators take the
+//     column's kind from the schema they were built with and its encoding
+//     from each record.
 //   - Without keys there is always exactly one result row (COUNT is 0 and the
 //     other aggregates NULL over no rows); with keys and no rows, none.
 //   - SUM over integers and decimals is an exact decimal.Decimal with the

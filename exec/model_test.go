@@ -22,8 +22,10 @@ import (
 
 // This file checks HashAggregate and TopN against naive models on random
 // inputs: random schemas, NULL rates, key cardinalities, record sizes,
-// dictionaries and slices, split over several partial operators merged in
-// random order. Each failure prints the seed that reproduces it.
+// dictionaries and slices, byte-string columns plain in some records and
+// dictionary-encoded in others (mixEncodings), split over several partial
+// operators merged in random order. Each failure prints the seed that
+// reproduces it.
 
 // modelTypes are the column types random schemas draw from.
 var modelTypes = []func(r *rand.Rand) arrow.DataType{
@@ -512,6 +514,7 @@ func TestHashAggregateMatchesModel(t *testing.T) {
 		}
 		aggs := randAggregates(r, cols)
 		recs, rows := randRecords(r, mem, schema, cols)
+		recs = mixEncodings(r, mem, recs, rows)
 
 		parts := make([]*HashAggregate, 1+r.IntN(4))
 		for i := range parts {
@@ -619,6 +622,7 @@ func TestTopNMatchesModel(t *testing.T) {
 		}
 		limit := []int64{0, 1, 3, 10, 100, 5000}[r.IntN(6)]
 		recs, rows := randRecords(r, mem, schema, cols)
+		recs = mixEncodings(r, mem, recs, rows)
 
 		// Contiguous runs of records go to each partial TopN, and merges
 		// only ever fold a later partition into an earlier one, so that the

@@ -14,7 +14,9 @@
 //
 // and every predicate is pushed into the file readers (row-group and page
 // pruning, evaluation on Arrow arrays; parquetio), then applied to the
-// sources' rows with the same semantics.
+// sources' rows with the same semantics. With Request.Dictionaries the
+// file rows of dictionary-encoded string chunks come as dictionary arrays
+// and everything else plain, record by record.
 //
 // A Reader is shared by all queries of a database: it keeps data files open
 // with their footers, page indexes, key indexes and bloom filters (a bounded

@@ -170,7 +170,7 @@ func (it *Iterator) openIndexedFile(p Part, a *txn.Add, ixf *txn.IndexFile) erro
 		fb.Release()
 		pb.Release()
 	}
-	it.ready = array.NewRecord(it.schema, out, int64(len(kept)))
+	it.ready = array.NewRecord(parquetio.RecordSchema(it.schema, out), out, int64(len(kept)))
 	return nil
 }
 
@@ -207,11 +207,22 @@ func (it *Iterator) withFilterColumns() []int {
 }
 
 // takeRows returns the rows idx (ascending) of arr: slices of its runs of
-// consecutive rows, concatenated.
+// consecutive rows, concatenated. A dictionary array keeps its dictionary:
+// the rows' indexes are taken.
 func takeRows(alloc memory.Allocator, arr arrow.Array, idx []int) arrow.Array {
 	if len(idx) == arr.Len() {
 		arr.Retain()
 		return arr
+	}
+	if d, ok := arr.(*array.Dictionary); ok {
+		// array.Concatenate would compare the slices' dictionaries, entry
+		// by entry, to find them equal.
+		ix := takeRows(alloc, d.Indices(), idx)
+		defer ix.Release()
+		data := array.NewData(d.DataType(), ix.Len(), ix.Data().Buffers(), nil, ix.NullN(), ix.Data().Offset())
+		defer data.Release()
+		data.SetDictionary(d.Data().Dictionary())
+		return array.MakeFromData(data)
 	}
 	var parts []arrow.Array
 	for i := 0; i < len(idx); {

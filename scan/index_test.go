@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakesql/lakesql/internal/parquetio"
@@ -111,8 +112,9 @@ func TestIndexScans(t *testing.T) {
 				}
 			}
 			slices.Sort(want)
+			dicts := r.IntN(2) == 0
 			read := func(q *IndexQuery, loc bool) []string {
-				it, err := w.reader.Scan(ctx, w.table, Request{Columns: cols, Predicate: pred, Alloc: alloc, Index: q, WithLocation: loc}, nil)
+				it, err := w.reader.Scan(ctx, w.table, Request{Columns: cols, Predicate: pred, Alloc: alloc, Index: q, WithLocation: loc, Dictionaries: dicts}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -120,6 +122,7 @@ func TestIndexScans(t *testing.T) {
 				var got []string
 				for it.Next() {
 					rec := it.Record()
+					checkTypes(t, it, rec, dicts)
 					for i := range int(rec.NumRows()) {
 						got = append(got, formatRecord(rec, i, len(cols)))
 					}
@@ -149,5 +152,37 @@ func TestIndexScans(t *testing.T) {
 	}
 	if indexed == 0 || plain == 0 {
 		t.Fatalf("the trials read %d files through index files and %d without: both paths must run", indexed, plain)
+	}
+}
+
+// TestTakeRowsDictionary: takeRows of a dictionary array takes the rows'
+// indexes over the same dictionary, NULL rows included.
+func TestTakeRowsDictionary(t *testing.T) {
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	sb := array.NewStringBuilder(alloc)
+	sb.AppendValues([]string{"x", "y", "z"}, nil)
+	dict := sb.NewArray()
+	sb.Release()
+	ib := array.NewInt32Builder(alloc)
+	ib.AppendValues([]int32{2, 0, 0, 1, 2, 1, 0}, []bool{true, true, false, true, true, true, true})
+	idx := ib.NewArray()
+	ib.Release()
+	arr := array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, idx, dict)
+	idx.Release()
+	dict.Release()
+	defer arr.Release()
+	for _, rows := range [][]int{{0, 1, 2, 3, 4, 5, 6}, {1, 2, 3}, {0, 2, 5, 6}, {4}} {
+		got := takeRows(alloc, arr, rows)
+		d, ok := got.(*array.Dictionary)
+		if !ok || d.Data().Dictionary() != arr.Data().Dictionary() {
+			t.Fatalf("rows %v: %T, want a dictionary array over the same dictionary", rows, got)
+		}
+		for i, x := range rows {
+			if got.IsNull(i) != arr.IsNull(x) || (!got.IsNull(i) && d.GetValueIndex(i) != arr.GetValueIndex(x)) {
+				t.Fatalf("rows %v: row %d differs from row %d", rows, i, x)
+			}
+		}
+		got.Release()
 	}
 }

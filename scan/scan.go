@@ -39,6 +39,15 @@ type Request struct {
 	BatchSize int
 	// Alloc allocates Arrow memory (nil: memory.DefaultAllocator).
 	Alloc memory.Allocator
+	// Dictionaries lets string and binary columns of file rows come as
+	// dictionary arrays (parquetio.ReadOptions.Dictionaries): per record
+	// and column, a column chunk whose pages are dictionary-encoded is an
+	// *array.Dictionary over the chunk's dictionary, anything else (PLAIN
+	// chunks, the sources' rows, rows read through an index) a plain
+	// array. Such a record's schema differs from Iterator.Schema in those
+	// columns' types; consumers take the column's kind from Schema and
+	// accept either form in every record.
+	Dictionaries bool
 }
 
 // Partition is a part of a scan: files (or row groups of a file) and, in
@@ -164,7 +173,9 @@ type Iterator struct {
 	stats parquetio.ReadStats
 }
 
-// Schema is the schema of the records.
+// Schema is the schema of the records; with Request.Dictionaries a
+// record's string and binary columns may be dictionary arrays of the
+// field's type instead (see Request.Dictionaries).
 func (it *Iterator) Schema() *arrow.Schema { return it.schema }
 
 // Record is the current record.
@@ -268,6 +279,7 @@ func (it *Iterator) openFile(p Part) error {
 	rr, err := f.Read(it.ctx, parquetio.ReadOptions{
 		Columns: it.req.Columns, RowGroups: p.RowGroups, Predicate: it.req.Predicate,
 		Deleted: deleted, Alloc: it.req.Alloc, BatchSize: it.req.BatchSize, WithPositions: it.req.WithLocation,
+		Dictionaries: it.req.Dictionaries,
 	})
 	if err != nil {
 		release()
@@ -314,7 +326,7 @@ func (it *Iterator) fileRecord(rec arrow.Record) arrow.Record {
 	cols := make([]arrow.Array, 0, rec.NumCols()+1)
 	cols = append(cols, rec.Columns()[:rec.NumCols()-1]...)
 	cols = append(cols, files, rec.Column(int(rec.NumCols())-1))
-	return array.NewRecord(it.schema, cols, rec.NumRows())
+	return array.NewRecord(parquetio.RecordSchema(it.schema, cols), cols, rec.NumRows())
 }
 
 // openSource opens the next source with rows, or none.

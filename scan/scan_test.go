@@ -349,13 +349,39 @@ func formatRecord(rec arrow.Record, i int, ncols int) string {
 			out += fmt.Sprintf("%d|", a.Value(i))
 		case *array.String:
 			out += fmt.Sprintf("%q|", a.Value(i))
+		case *array.Dictionary:
+			out += fmt.Sprintf("%q|", a.Dictionary().(*array.String).Value(a.GetValueIndex(i)))
 		}
 	}
 	return out
 }
 
+// checkTypes fails t unless rec's columns have the types of the scan's
+// schema, or, with dicts, are dictionary arrays of those types; it
+// returns the number of dictionary columns.
+func checkTypes(t *testing.T, it *Iterator, rec arrow.Record, dicts bool) int {
+	t.Helper()
+	n := 0
+	for j, col := range rec.Columns() {
+		want := it.Schema().Field(j).Type
+		if !arrow.TypeEqual(rec.Schema().Field(j).Type, col.DataType()) {
+			t.Fatalf("record field %d is %s, its column %s", j, rec.Schema().Field(j).Type, col.DataType())
+		}
+		if arrow.TypeEqual(col.DataType(), want) {
+			continue
+		}
+		dt, ok := col.DataType().(*arrow.DictionaryType)
+		if !dicts || !ok || !arrow.TypeEqual(dt.ValueType, want) {
+			t.Fatalf("column %d is %s, want %s (dictionaries %v)", j, col.DataType(), want, dicts)
+		}
+		n++
+	}
+	return n
+}
+
 // TestRandomScans compares scans, lookups and counts of random tables with
-// the model.
+// the model, with string columns read plain or as dictionary arrays (file
+// rows of dictionary-encoded chunks; the source's rows stay plain).
 func TestRandomScans(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
@@ -363,6 +389,12 @@ func TestRandomScans(t *testing.T) {
 	ctx := context.Background()
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer alloc.AssertSize(t, 0)
+	dictRecords := 0
+	defer func() {
+		if !t.Failed() && dictRecords == 0 {
+			t.Errorf("seed %d: no scan returned a dictionary array", seed)
+		}
+	}()
 	for trial := range 12 {
 		w := newWorld(t, r, alloc, 1+r.IntN(8))
 		n, err := w.reader.Count(ctx, w.table)
@@ -381,7 +413,13 @@ func TestRandomScans(t *testing.T) {
 					want = append(want, format(rw, cols))
 				}
 			}
-			req := Request{Columns: cols, Predicate: pred, Alloc: alloc, BatchSize: 1 + r.IntN(100), WithLocation: r.IntN(2) == 0}
+			req := Request{Columns: cols, Predicate: pred, Alloc: alloc, BatchSize: 1 + r.IntN(100), WithLocation: r.IntN(2) == 0,
+				Dictionaries: r.IntN(2) == 0}
+			if r.IntN(3) == 0 {
+				// Go memory: the reader's chunk cache serves the reads,
+				// with and without dictionaries.
+				req.Alloc = memory.DefaultAllocator
+			}
 			var got []string
 			var parts []*Partition
 			if r.IntN(2) == 0 {
@@ -398,6 +436,9 @@ func TestRandomScans(t *testing.T) {
 				}
 				for it.Next() {
 					rec := it.Record()
+					if checkTypes(t, it, rec, req.Dictionaries) > 0 {
+						dictRecords++
+					}
 					for i := range int(rec.NumRows()) {
 						got = append(got, formatRecord(rec, i, len(cols)))
 					}

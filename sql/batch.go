@@ -52,7 +52,7 @@ func (t *Table) BatchScan(ctx *sql.Context, lookup *sql.IndexLookup, cols []int)
 	}
 	return &batchScan{
 		v:      v,
-		req:    scan.Request{Columns: ids, Predicate: pred},
+		req:    scan.Request{Columns: ids, Predicate: pred, Dictionaries: true},
 		parts:  scan.Plan(v.table, 4*runtime.GOMAXPROCS(0)),
 		schema: schema,
 		cols:   typs,

@@ -147,7 +147,8 @@ func (c *PageCache) peek(k pageKey) arrow.Array {
 	return c.get(k)
 }
 
-// arraySize is the bytes an array's buffers hold, children included.
+// arraySize is the bytes an array's buffers hold, children and
+// dictionary included.
 func arraySize(d arrow.ArrayData) int64 {
 	var n int64
 	for _, b := range d.Buffers() {
@@ -157,6 +158,9 @@ func arraySize(d arrow.ArrayData) int64 {
 	}
 	for _, ch := range d.Children() {
 		n += arraySize(ch)
+	}
+	if d.DataType().ID() == arrow.DICTIONARY {
+		n += arraySize(d.Dictionary())
 	}
 	return n
 }

@@ -192,7 +192,8 @@ func TestPageCacheSharedConcurrent(t *testing.T) {
 
 // TestCacheChunks: with ReaderOptions.CacheChunks a whole-chunk read keeps
 // the chunk in the page cache and later reads (whole, with deleted rows,
-// with a predicate, late-materialized columns) slice it, reading no bytes,
+// with a predicate, late-materialized columns, as dictionary arrays) slice
+// it, reading no bytes,
 // with the answers of a File without the cache; a read decoded with
 // another allocator caches nothing.
 func TestCacheChunks(t *testing.T) {
@@ -223,6 +224,8 @@ func TestCacheChunks(t *testing.T) {
 		{Predicate: Cmp(4, OpGt, int64(100))},
 		{Predicate: Cmp(1, OpLt, int64(500)), Columns: []int{1, 2, 3}},
 		{Deleted: deleted, Predicate: Cmp(4, OpLt, int64(2000)), WithPositions: true},
+		{Dictionaries: true},
+		{Dictionaries: true, Deleted: deleted, Predicate: Or(Cmp(17, OpGe, "h"), IsNull(21)), Columns: []int{21, 17, 1}},
 	}
 	for round := range 2 {
 		for i, ro := range reads {

@@ -43,6 +43,11 @@ type decoder struct {
 	// buffer sized for the rows expected, and the validity bitmap is set
 	// from the definition levels; no builder.
 	direct *directBuf
+
+	// dict, for a BYTE_ARRAY column read as a dictionary array, collects
+	// the dictionary indexes of the rows while the pages are
+	// dictionary-encoded (see dict.go).
+	dict *dictDecoder
 }
 
 type directBuf struct {
@@ -95,20 +100,34 @@ func directWidth(c *column) int {
 
 func (d *decoder) finish() arrow.Array {
 	if db := d.direct; db != nil {
-		db.vals.Resize(db.n * db.width)
-		var valid *memory.Buffer
-		if db.nulls > 0 {
-			valid = db.valid
-			valid.Resize(int(bitutil.BytesForBits(int64(db.n))))
+		return db.array(d.c.arrow)
+	}
+	if d.dict != nil {
+		if a := d.finishDict(); a != nil {
+			return a
 		}
-		data := array.NewData(d.c.arrow, db.n, []*memory.Buffer{valid, db.vals}, nil, db.nulls, 0)
-		defer data.Release()
-		return array.MakeFromData(data)
 	}
 	return d.b.NewArray()
 }
 
+// array returns the values written as an array of type dt; the buffers
+// stay the directBuf's too (release them).
+func (db *directBuf) array(dt arrow.DataType) arrow.Array {
+	db.vals.Resize(db.n * db.width)
+	var valid *memory.Buffer
+	if db.nulls > 0 {
+		valid = db.valid
+		valid.Resize(int(bitutil.BytesForBits(int64(db.n))))
+	}
+	data := array.NewData(dt, db.n, []*memory.Buffer{valid, db.vals}, nil, db.nulls, 0)
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
 func (d *decoder) release() {
+	if d.dict != nil {
+		d.dict.release()
+	}
 	if db := d.direct; db != nil {
 		db.vals.Release()
 		if db.valid != nil {
@@ -208,6 +227,11 @@ func (d *decoder) appendRows(pg parquet.Page, lo, hi int) error {
 		defs = defs[lo:hi]
 		if countDefined(defs) == len(defs) {
 			defs = nil
+		}
+	}
+	if d.dict != nil && !d.dict.plain {
+		if ok, err := d.appendIndexes(pg, vlo, vhi, defs); ok || err != nil {
+			return err
 		}
 	}
 	data := pg.Data()
@@ -666,6 +690,12 @@ func filterArray(alloc memory.Allocator, arr arrow.Array, sel []bool, count int)
 	if count == arr.Len() {
 		arr.Retain()
 		return arr
+	}
+	if d, ok := arr.(*array.Dictionary); ok {
+		// The rows' indexes; the dictionary is shared.
+		idx := filterArray(alloc, d.Indices(), sel, count)
+		defer idx.Release()
+		return withIndices(d.DataType(), d.Data().Dictionary(), idx)
 	}
 	data := arr.Data()
 	n := arr.Len()

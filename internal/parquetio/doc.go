@@ -127,4 +127,21 @@
 //
 // A parquet-go panic on corrupt bytes (footer or pages) is recovered and
 // reported as base.ErrCorruption naming the file.
+//
+// # Dictionary arrays
+//
+// With ReadOptions.Dictionaries a string or binary column chunk whose
+// pages read are all dictionary-encoded is returned as an
+// *array.Dictionary: int32 indexes (with the rows' validity) over one
+// String or Binary array made from the chunk's dictionary page, shared by
+// every record cut from the chunk. A page that is not dictionary-encoded
+// turns the chunk plain (decoding falls back mid-chunk), so a column may
+// be a dictionary in some records and plain in others; a record's schema
+// then has the column's dictionary type (RecordSchema). Predicates on
+// such a column compare each entry once and map the rows through their
+// indexes; selections and slices take indexes. Whole chunks are cached in
+// dictionary form whichever read decoded them, and reads without the
+// option (point reads included) get plain copies of their rows: the form
+// of an answer depends on the file and the option, never on the cache.
+// See dict.go.
 package parquetio

@@ -318,7 +318,8 @@ func decodeKey(cols []column, key Key) ([]scalar, error) {
 // reading only the pages that hold them. The record has one row per
 // position; release it. Up to 64 positions are read through the page
 // cache, and one position is returned as slices of the cached pages (Go
-// memory, not alloc's).
+// memory, not alloc's; a value of a chunk cached as a dictionary array is
+// copied into alloc's). The arrays are always plain.
 func (f *File) ReadRows(ctx context.Context, positions []int64, columns []int, alloc memory.Allocator) (arrow.Record, error) {
 	pos := positions
 	if len(pos) > 1 {

@@ -491,7 +491,8 @@ func TestRandomized(t *testing.T) {
 			for range rnd.IntN(50) {
 				del.Add(uint32(rnd.IntN(n)))
 			}
-			got, _ := readAll(t, f, ReadOptions{Alloc: alloc, Columns: proj, Predicate: pred, Deleted: del, WithPositions: true, BatchSize: 1 + rnd.IntN(3000)})
+			got, _ := readAll(t, f, ReadOptions{Alloc: alloc, Columns: proj, Predicate: pred, Deleted: del, WithPositions: true,
+				BatchSize: 1 + rnd.IntN(3000), Dictionaries: rnd.IntN(2) == 0})
 			var want []int
 			for i := range rows {
 				if !del.Contains(uint32(i)) && eval(model[i]) {

@@ -381,8 +381,9 @@ func (n *pnode) eval(arrs map[int]arrow.Array, out []bool) {
 	switch n.op {
 	case OpIsNull, OpIsNotNull:
 		want := n.op == OpIsNull
+		null := dictNullFunc(arr)
 		for i := range out {
-			out[i] = arr.IsNull(i) == want
+			out[i] = null(i) == want
 		}
 		return
 	case OpIn:
@@ -444,6 +445,9 @@ func evalCmp(arr arrow.Array, c *column, op Op, v scalar, out []bool) {
 			}
 			out[i] = opHolds(op, cmpOrdered(x, v.i))
 		}
+	case *array.Dictionary:
+		evalDictCmp(a, op, v, out)
+		return // NULL rows and entries are false already
 	case *array.String, *array.Binary:
 		offs, data := byteStrings(a)
 		for i := range out {

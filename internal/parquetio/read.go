@@ -38,6 +38,13 @@ type ReadOptions struct {
 	// WithPositions appends an int64 column PositionColumn holding each
 	// row's file position.
 	WithPositions bool
+	// Dictionaries returns a string or binary column chunk whose pages
+	// read are all dictionary-encoded as an *array.Dictionary (int32
+	// indexes into the chunk's dictionary, of the column's String or
+	// Binary type), shared by the chunk's records; other chunks, and other
+	// columns, are plain. A record's schema then differs from
+	// RecordReader.Schema in those columns' types (see RecordSchema).
+	Dictionaries bool
 }
 
 // ReadStats count the work of a read. They are updated atomically while
@@ -621,7 +628,7 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 		cols = append(cols, b.NewArray())
 		b.Release()
 	}
-	rec := array.NewRecord(p.schema, cols, int64(count))
+	rec := array.NewRecord(RecordSchema(p.schema, cols), cols, int64(count))
 	defer rec.Release()
 	for lo := 0; lo < count; lo += p.opts.BatchSize {
 		hi := min(count, lo+p.opts.BatchSize)
@@ -637,8 +644,10 @@ func (p *readPlan) readRowGroup(ctx context.Context, g int, first int64, ranges 
 }
 
 // decodeChunk decodes the rows in ranges of one column chunk into an
-// array, reading only the pages that hold them (and the dictionary).
-func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g int, c *column, ranges []rng) (arrow.Array, error) {
+// array, reading only the pages that hold them (and the dictionary). With
+// dict, a BYTE_ARRAY chunk whose pages read are all dictionary-encoded
+// is returned as a dictionary array.
+func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g int, c *column, ranges []rng, dict bool) (arrow.Array, error) {
 	fc, ok := cc.(*parquet.FileColumnChunk)
 	if !ok {
 		return nil, errors.New("parquetio: not a file column chunk")
@@ -695,7 +704,12 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 	for _, r := range ranges {
 		want += r.hi - r.lo
 	}
-	d := newDecoderN(p.alloc, c, int(want))
+	var d *decoder
+	if dict && c.phys == physBytes {
+		d = newDictDecoder(p.alloc, c, int(want))
+	} else {
+		d = newDecoderN(p.alloc, c, int(want))
+	}
 	defer d.release()
 	k := 0 // the first range that may overlap the next page
 	var runs []rng
@@ -805,41 +819,63 @@ func concatRecords(alloc memory.Allocator, schema *arrow.Schema, recs []arrow.Re
 // database's buffer pool keeps hot data. Chunks are cached only when
 // decoded into Go memory (the default allocator), which the cache may
 // keep for as long as it likes.
+//
+// A dictionary-encoded string or binary chunk is cached as a dictionary
+// array, whether or not this read asked for dictionaries (smaller, and a
+// plain copy is one gather away); each read gets the form it asked for
+// (see served), so what a read returns never depends on the cache.
 func (p *readPlan) chunk(ctx context.Context, cc parquet.ColumnChunk, g int, c *column, ranges []rng) (arrow.Array, error) {
+	dict := p.opts.Dictionaries
 	cache := p.f.cache
 	if cache == nil || !p.f.opts.CacheChunks || p.alloc != memory.DefaultAllocator {
-		return p.decodeChunk(ctx, cc, g, c, ranges)
+		return p.decodeChunk(ctx, cc, g, c, ranges, dict)
 	}
 	key := pageKey{p.f.id, int32(g), int32(p.f.leaf[c.col.ID]), -1}
 	if arr := cache.get(key); arr != nil {
 		p.stats.add(&ReadStats{ChunksCached: 1})
-		return sliceRanges(p.alloc, arr, ranges)
+		return served(p.alloc, arr, ranges, dict)
 	}
 	rows := p.f.pf.Metadata().RowGroups[g].NumRows
 	if len(ranges) != 1 || ranges[0].lo != 0 || ranges[0].hi != rows {
-		return p.decodeChunk(ctx, cc, g, c, ranges)
+		return p.decodeChunk(ctx, cc, g, c, ranges, dict)
 	}
-	arr, err := p.decodeChunk(ctx, cc, g, c, ranges)
+	arr, err := p.decodeChunk(ctx, cc, g, c, ranges, true)
 	if err != nil {
 		return nil, err
 	}
+	// The cache holds arr's reference when it keeps arr; the caller gets
+	// a new array (a slice, or a plain copy) either way.
 	kept, cached := cache.keep(key, arr)
-	if !cached {
-		return arr, nil
+	if !cached || kept != arr {
+		defer arr.Release()
 	}
-	// The cache holds one reference to kept; the caller gets another.
-	kept.Retain()
-	if kept != arr {
-		arr.Release()
+	return served(p.alloc, kept, ranges, dict)
+}
+
+// served returns the rows ranges of a chunk from the cache (or decoded
+// for it) in the form a read asked for: a dictionary array as it is only
+// when dict is set, else gathered into a plain array.
+func served(alloc memory.Allocator, arr arrow.Array, ranges []rng, dict bool) (arrow.Array, error) {
+	if d, ok := arr.(*array.Dictionary); ok && !dict {
+		return plainRanges(alloc, d, ranges), nil
 	}
-	return kept, nil
+	return sliceRanges(alloc, arr, ranges)
 }
 
 // sliceRanges returns the rows ranges of arr: a slice of it for one
-// range, else the slices concatenated.
+// range, else the slices concatenated (for a dictionary array, its
+// indexes, over the same dictionary).
 func sliceRanges(alloc memory.Allocator, arr arrow.Array, ranges []rng) (arrow.Array, error) {
 	if len(ranges) == 1 {
 		return array.NewSlice(arr, ranges[0].lo, ranges[0].hi), nil
+	}
+	if d, ok := arr.(*array.Dictionary); ok {
+		idx, err := sliceRanges(alloc, d.Indices(), ranges)
+		if err != nil {
+			return nil, err
+		}
+		defer idx.Release()
+		return withIndices(d.DataType(), d.Data().Dictionary(), idx), nil
 	}
 	parts := make([]arrow.Array, len(ranges))
 	for i, r := range ranges {

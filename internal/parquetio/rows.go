@@ -167,6 +167,10 @@ func (f *File) readRowSync(ctx context.Context, p *readPlan, alloc memory.Alloca
 		if err != nil {
 			return nil, err
 		}
+		if d, ok := arr.(*array.Dictionary); ok { // a chunk a scan cached
+			cols = append(cols, plainRanges(alloc, d, []rng{{r - lo, r - lo + 1}}))
+			continue
+		}
 		cols = append(cols, array.NewSlice(arr, r-lo, r-lo+1))
 	}
 	return array.NewRecord(p.schema, cols, 1), nil

@@ -485,6 +485,13 @@ func scalarAt(c *column, arr arrow.Array, i int) scalar {
 		return scalar{null: true}
 	}
 	switch a := arr.(type) {
+	case *array.Dictionary:
+		v := newDictView(a.Data().Dictionary())
+		j := a.GetValueIndex(i)
+		if v.null(j) {
+			return scalar{null: true}
+		}
+		return scalar{s: string(v.at(j))}
 	case *array.Int8:
 		return scalar{i: int64(a.Value(i))}
 	case *array.Int16:
