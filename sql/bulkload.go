@@ -13,12 +13,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/decimal256"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/shopspring/decimal"
 
+	"github.com/lakesql/lakesql/exec"
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal"
@@ -552,7 +552,7 @@ func (l *BulkLoader) checkKeys(ctx context.Context, rows [][]any) error {
 		rec := it.Record()
 		for r := 0; r < int(rec.NumRows()); r++ {
 			for j := range vals {
-				vals[j] = arrowValue(rec.Column(j), r)
+				vals[j] = exec.Value(rec.Column(j), r)
 			}
 			k, err := l.enc.Encode(vals...)
 			if err != nil {
@@ -564,52 +564,6 @@ func (l *BulkLoader) checkKeys(ctx context.Context, rows [][]any) error {
 		}
 	}
 	return translate(it.Err())
-}
-
-// arrowValue is row i of a key column as the key encoder takes it.
-func arrowValue(col arrow.Array, i int) any {
-	if col.IsNull(i) {
-		return nil
-	}
-	switch a := col.(type) {
-	case *array.Int8:
-		return a.Value(i)
-	case *array.Int16:
-		return a.Value(i)
-	case *array.Int32:
-		return a.Value(i)
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Uint8:
-		return a.Value(i)
-	case *array.Uint16:
-		return a.Value(i)
-	case *array.Uint32:
-		return a.Value(i)
-	case *array.Uint64:
-		return a.Value(i)
-	case *array.Float32:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.Decimal128:
-		return a.Value(i)
-	case *array.Decimal256:
-		return a.Value(i)
-	case *array.String:
-		return a.Value(i)
-	case *array.Binary:
-		return a.Value(i)
-	case *array.Date32:
-		return a.Value(i)
-	case *array.Timestamp:
-		return a.Value(i)
-	case *array.Duration:
-		return a.Value(i)
-	case *array.Boolean:
-		return a.Value(i)
-	}
-	return nil
 }
 
 // keyString spells a stored row's key for messages.
