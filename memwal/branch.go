@@ -66,6 +66,10 @@ type Options struct {
 	// NoBackgroundMerge turns off the merge job that runs after each
 	// background flush (Compact still merges on demand).
 	NoBackgroundMerge bool
+	// WarmCache decodes the data files each flush and merge writes into
+	// the reader's page cache in the background (scan.Reader.Warm), so
+	// that the first reads of fresh data find it decoded.
+	WarmCache bool
 	// MergeInputBytes caps what one background merge reads (default
 	// 4 × FlushBytes, at least 64 MiB): flushes wait for a merge, so it
 	// must stay short.
@@ -128,6 +132,8 @@ type Branch struct {
 	// bg counts the background flush-and-merge goroutines, which shutdown
 	// waits for: nothing is written after Close.
 	bg sync.WaitGroup
+	// warmMu runs one warming of fresh files at a time.
+	warmMu sync.Mutex
 
 	// commitMu serializes this writer's log commits (flushes, DDL,
 	// versions): they never race each other for the log.

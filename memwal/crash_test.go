@@ -128,7 +128,7 @@ func crashChild(dir string, gen int, seed uint64) int {
 		flushBytes = 1 << 20
 	}
 	b, err := Open(ctx, db, "main", Options{Logger: quiet(), FlushBytes: flushBytes,
-		LeaseDuration: crashLease, WaitForLease: true})
+		LeaseDuration: crashLease, WaitForLease: true, WarmCache: gen%3 == 0})
 	if err != nil {
 		say("fail open: %v", err)
 		return 2

@@ -67,13 +67,14 @@ func (b *Branch) commitTables(ctx context.Context, head *txn.Snapshot, c *txn.Co
 		return nil, err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.mu.head = next
 	b.mu.filesGen++
 	b.mu.ddlGen++
 	for _, id := range tables {
 		b.mu.tableGen[id] = b.mu.ddlGen
 	}
+	b.mu.Unlock()
+	b.warm(next, c.Adds)
 	return next, nil
 }
 

@@ -225,6 +225,7 @@ func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upt
 		}
 	}
 	b.mu.Unlock()
+	b.warm(newHead, c.Adds)
 	if !empty {
 		frozen.Release()
 		if _, err := wal.DeleteBefore(ctx, b.st, b.walDir, b.epoch, upto); err != nil {
@@ -338,4 +339,41 @@ func newFileID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// warm decodes the data files adds (just committed at head) into the
+// reader's cache in the background when Options.WarmCache is set, one
+// batch after another; a writer closing stops it between files.
+func (b *Branch) warm(head *txn.Snapshot, adds []txn.Add) {
+	if !b.opts.WarmCache || len(adds) == 0 {
+		return
+	}
+	b.mu.Lock()
+	if b.mu.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.bg.Add(1) // under b.mu, before shutdown's Wait
+	b.mu.Unlock()
+	go func() {
+		defer b.bg.Done()
+		b.warmMu.Lock()
+		defer b.warmMu.Unlock()
+		for i := range adds {
+			a := &adds[i]
+			ts := head.State.Table(a.Table)
+			b.mu.Lock()
+			closed := b.mu.closed
+			b.mu.Unlock()
+			if closed {
+				return
+			}
+			if ts == nil {
+				continue
+			}
+			if err := b.reader.Warm(context.Background(), a, &ts.Meta.Schema); err != nil {
+				b.opts.Logger.Debug("memwal: warming the cache with a new file failed", "branch", b.name, "file", a.Path, "error", err)
+			}
+		}
+	}()
 }

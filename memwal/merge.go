@@ -237,6 +237,7 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	if err != nil {
 		return nil, err
 	}
+	b.warm(next, c.Adds)
 	// Publish the new files and the remapped locations together.
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -180,7 +180,9 @@ func runModel(t *testing.T, seed uint64, st store.Store, flushBytes int64, ops i
 	// tolerate lets an operation fail under injected faults.
 	tolerate := func(err error) bool { return err != nil && faulty && errors.Is(err, faultstore.ErrInjected) }
 	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	opts := Options{FlushBytes: flushBytes, Logger: quiet(), Alloc: alloc}
+	// Half the seeds warm the reader's cache with every new file in the
+	// background, concurrently with the operations and closes.
+	opts := Options{FlushBytes: flushBytes, Logger: quiet(), Alloc: alloc, WarmCache: seed%2 == 0}
 	if faulty {
 		// A release that fails leaves the lease held: wait for it.
 		opts.WaitForLease, opts.LeaseDuration = true, 400*time.Millisecond

@@ -276,3 +276,35 @@ func (r *Reader) FileRecords(ctx context.Context, a *txn.Add, schema *base.Schem
 	}
 	return out, nil
 }
+
+// Warm decodes every column chunk of the data file a into the page cache,
+// as a buffer pool holds the pages a database has just written: the first
+// lookups and scans of freshly flushed or merged data then find it
+// decoded. It does nothing when the Reader keeps no decoded chunks, and
+// stops early when ctx ends. The cache's bound still holds: warming evicts
+// the least recently used entries.
+func (r *Reader) Warm(ctx context.Context, a *txn.Add, schema *base.Schema) error {
+	if r.pages == nil || r.opts.NoChunkCache || a.Virtual != nil {
+		return nil
+	}
+	f, e, err := r.file(ctx, a, schema)
+	if err != nil {
+		return err
+	}
+	defer r.release(e)
+	var cols []int
+	for _, c := range schema.Columns {
+		cols = append(cols, c.ID)
+	}
+	rr, err := f.Read(ctx, parquetio.ReadOptions{Columns: cols})
+	if err != nil {
+		return fileError(a, fmt.Errorf("scan: warming %s: %w", a.Path, err))
+	}
+	defer rr.Close()
+	for rr.Next() {
+	}
+	if err := rr.Err(); err != nil {
+		return fileError(a, err)
+	}
+	return nil
+}

@@ -22,6 +22,7 @@ import (
 //	data = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&path_style=true"
 //	memtable_bytes = 33554432
 //	page_cache_bytes = 1073741824
+//	warm_cache = true
 //	flush_interval = "1m"
 //	checkpoint_interval = 100
 //	log_level = "info"
@@ -41,6 +42,7 @@ type fileConfig struct {
 	Data               string                       `toml:"data"`
 	MemtableBytes      int64                        `toml:"memtable_bytes"`
 	PageCacheBytes     int64                        `toml:"page_cache_bytes"`
+	WarmCache          *bool                        `toml:"warm_cache"`
 	FlushInterval      string                       `toml:"flush_interval"`
 	CheckpointInterval int64                        `toml:"checkpoint_interval"`
 	LogLevel           string                       `toml:"log_level"`
@@ -107,6 +109,9 @@ func applyConfig(fs *flag.FlagSet, f *serveFlags, fc *fileConfig) error {
 	}
 	if !set["page-cache-bytes"] && fc.PageCacheBytes > 0 {
 		f.pageCache = fc.PageCacheBytes
+	}
+	if !set["warm-cache"] && fc.WarmCache != nil {
+		f.warmCache = *fc.WarmCache
 	}
 	if !set["checkpoint-interval"] && fc.CheckpointInterval > 0 {
 		f.checkpoint = fc.CheckpointInterval

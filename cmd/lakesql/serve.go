@@ -64,6 +64,7 @@ type serveFlags struct {
 	data          string
 	flushBytes    int64
 	pageCache     int64
+	warmCache     bool
 	flushInterval time.Duration
 	checkpoint    int64
 	logLevel      string
@@ -81,6 +82,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.data, "data", "./lakesql-data", "data location: a directory, file://..., or s3://bucket/prefix?endpoint=...")
 	fs.Int64Var(&f.flushBytes, "memtable-bytes", 32<<20, "flush a branch's MemTable to Parquet when it holds this many bytes")
 	fs.Int64Var(&f.pageCache, "page-cache-bytes", 1<<30, "bound the cache of decoded Parquet pages that lookups read through, per database (a bound, not an allocation)")
+	fs.BoolVar(&f.warmCache, "warm-cache", true, "decode the files each flush, merge and bulk load writes into the page cache in the background, as a buffer pool keeps pages it wrote (--warm-cache=false: only reads fill it)")
 	fs.DurationVar(&f.flushInterval, "flush-interval", time.Minute, "also flush MemTables this often (0: only by size and on versions)")
 	fs.Int64Var(&f.checkpoint, "checkpoint-interval", 100, "write a log checkpoint every this many entries")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -176,6 +178,7 @@ func runServer(f serveFlags, fc *fileConfig, log *slog.Logger) error {
 	cfg := lsql.Config{Store: st, Logger: log, FlushInterval: f.flushInterval, External: externalResolver(ctx, f.data, fc)}
 	cfg.Writer.FlushBytes = f.flushBytes
 	cfg.PageCacheBytes = f.pageCache
+	cfg.Writer.WarmCache = f.warmCache
 	cfg.Txn.CheckpointInterval = f.checkpoint
 	p := lsql.NewProvider(cfg)
 	e := lsql.NewEngine(p)
