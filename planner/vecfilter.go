@@ -17,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/lakesql/lakesql/exec"
+	"github.com/lakesql/lakesql/internal/base"
 )
 
 // source is what a vectorized node reads: a BatchTable with the static
@@ -492,7 +493,7 @@ func constantFor(t sql.Type, e sql.Expression) (any, bool) {
 	if v == nil {
 		return nil, cmpClass(t) != ""
 	}
-	i64, isInt := asInt64(v)
+	i64, isInt := base.AsInt64(v)
 	u64, isUint := v.(uint64)
 	switch cmpClass(t) {
 	case "signed":
@@ -536,31 +537,4 @@ func constantFor(t sql.Type, e sql.Expression) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-// asInt64 returns an integer literal's value.
-func asInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		if x <= 1<<63-1 {
-			return int64(x), true
-		}
-	}
-	return 0, false
 }
