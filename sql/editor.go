@@ -50,7 +50,13 @@ func (t *Table) Deleter(*sql.Context) sql.RowDeleter { return t.newEditor() }
 func (t *Table) Replacer(*sql.Context) sql.RowReplacer { return t.newEditor() }
 
 // StatementBegin implements sql.EditOpenerCloser.
-func (e *editor) StatementBegin(ctx *sql.Context) { e.sp = -1; e.byValue = nil }
+func (e *editor) StatementBegin(ctx *sql.Context) {
+	e.sp = -1
+	e.byValue = nil
+	if e.t.track != nil {
+		e.t.track.reset()
+	}
+}
 
 // DiscardChanges implements sql.EditOpenerCloser.
 func (e *editor) DiscardChanges(ctx *sql.Context, cause error) error {
@@ -292,6 +298,12 @@ func (e *editor) keylessUpdate(ctx *sql.Context, bt *branchTxn, old, new sql.Row
 // table once (with the hidden ids, and the transaction's own rows over
 // it) into a map from row values to ids; later calls take from it.
 func (e *editor) matchKeyless(ctx *sql.Context, bt *branchTxn, row sql.Row) (parquetio.Key, bool, error) {
+	tr := e.t.track
+	if tr != nil {
+		if key, ok := tr.take(row); ok {
+			return key, true, nil
+		}
+	}
 	if e.byValue == nil {
 		idx, err := e.keylessIndex(ctx)
 		if err != nil {
@@ -301,15 +313,23 @@ func (e *editor) matchKeyless(ctx *sql.Context, bt *branchTxn, row sql.Row) (par
 	}
 	sig := rowSignature(row)
 	keys := e.byValue[sig]
+	for len(keys) > 0 && tr != nil && tr.taken(keys[0]) {
+		keys = keys[1:] // taken through the tracker
+	}
 	if len(keys) == 0 {
+		e.byValue[sig] = nil
 		return "", false, nil
 	}
 	e.byValue[sig] = keys[1:]
+	if tr != nil {
+		tr.mark(keys[0])
+	}
 	return keys[0], true, nil
 }
 
 // keylessIndex maps the signature of each live row to its hidden ids.
 func (e *editor) keylessIndex(ctx *sql.Context) (map[string][]parquetio.Key, error) {
+	keylessScans.Add(1)
 	full := e.t.WithProjections(nil).(*Table)
 	v, err := full.view(ctx)
 	if err != nil {

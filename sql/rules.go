@@ -103,7 +103,7 @@ func analyzeTables(ctx *sql.Context, n *plan.AnalyzeTable, row sql.Row) (sql.Row
 func pushDML(ctx *sql.Context, n sql.Node) (sql.Node, error) {
 	switch n.(type) {
 	case *plan.Update, *plan.DeleteFrom:
-		pushed, _, err := pushFilters(ctx, nil, n, nil, nil, nil)
+		pushed, _, err := pushFilters(ctx, nil, trackKeyless(n), nil, nil, nil)
 		return pushed, err
 	}
 	return n, nil

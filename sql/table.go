@@ -36,6 +36,10 @@ type Table struct {
 	pkSch  sql.PrimaryKeySchema
 	// enc encodes keys (nil for a table without one).
 	enc *parquetio.KeyEncoder
+	// track, set on the table node an UPDATE or DELETE of a keyless table
+	// changes (trackKeyless), receives every row its scans return with
+	// the row's hidden id, which the statement's editor then takes.
+	track *keylessTrack
 }
 
 // colInfo is a visible column.
@@ -321,6 +325,21 @@ func (t *Table) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter, e
 		return nil, err
 	}
 	part, _ := p.(*partition)
+	if t.track != nil {
+		var pred *parquetio.Predicate
+		var lookup bool
+		if part != nil && part.lookup != nil {
+			pr, ok := part.lookup.Ranges.(pushRanges)
+			pred, lookup = pr.pred, !ok
+		}
+		if !lookup { // index lookups: the editor matches rows by value
+			it, err := t.scanRowsWithKeys(ctx, v, pred, nil)
+			if err != nil {
+				return nil, err
+			}
+			return &trackIter{it: it, track: t.track}, nil
+		}
+	}
 	if part != nil && part.lookup != nil {
 		if pr, ok := part.lookup.Ranges.(pushRanges); ok {
 			return t.cachedScan(ctx, v, pr.pred, pr.text)
