@@ -694,12 +694,8 @@ func (v *vecTopN) String() string {
 	if !ok {
 		return "Vectorized" + v.orig.String()
 	}
-	fields := make([]string, len(sort.SortFields))
-	for i, f := range sort.SortFields {
-		fields[i] = fmt.Sprintf("%s %s", f.Column, f.Order)
-	}
 	p := sql.NewTreePrinter()
-	_ = p.WriteNode("VectorizedTopN(Limit: [%d]; %s)", v.limit, strings.Join(fields, ", "))
+	_ = p.WriteNode("VectorizedTopN(Limit: [%d]; %s)", v.limit, sortFieldsString(sort.SortFields))
 	_ = p.WriteChildren(sort.Child.String())
 	return p.String()
 }
@@ -767,12 +763,8 @@ func (v *rowTopN) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
 
 // String implements sql.Node.
 func (v *rowTopN) String() string {
-	fields := make([]string, len(v.sort.SortFields))
-	for i, f := range v.sort.SortFields {
-		fields[i] = fmt.Sprintf("%s %s", f.Column, f.Order)
-	}
 	p := sql.NewTreePrinter()
-	_ = p.WriteNode("TopNRows(Limit: [%d]; %s)", v.limit, strings.Join(fields, ", "))
+	_ = p.WriteNode("TopNRows(Limit: [%d]; %s)", v.limit, sortFieldsString(v.sort.SortFields))
 	_ = p.WriteChildren(v.sort.Child.String())
 	return p.String()
 }
@@ -820,6 +812,15 @@ func (v *rowTopN) RowIter(ctx *sql.Context, row sql.Row) (sql.RowIter, error) {
 		return nil, h.err
 	}
 	return sql.RowsToRowIter(out...), nil
+}
+
+// sortFieldsString spells sort fields for the plan printers.
+func sortFieldsString(fields sql.SortFields) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = fmt.Sprintf("%s %s", f.Column, f.Order)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // seqRow is a row and its position in the input.
