@@ -1,4 +1,4 @@
-package parquetio
+package exec
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/lakesql/lakesql/exec"
 	"github.com/lakesql/lakesql/internal/base"
+	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/store/mem"
 )
 
-// BenchmarkDictionaryGroupBy reads a string column of 1,000 distinct
+// BenchmarkDictionaryGroupBy reads, through parquetio, a string column of 1,000 distinct
 // values (1Mi rows, written with a dictionary) and groups by it, the shape
 // of SELECT s, COUNT(*), MIN(v) FROM t GROUP BY s, with
 // ReadOptions.Dictionaries off (plain strings: every row's bytes copied
@@ -27,8 +27,8 @@ func BenchmarkDictionaryGroupBy(b *testing.B) {
 		{ID: 2, Name: "s", Type: "VARCHAR(32)"},
 		{ID: 3, Name: "v", Type: "INT"},
 	}, NextColumnID: 4}
-	as, _ := ArrowSchema(s, nil)
-	const rows = benchRows
+	as, _ := parquetio.ArrowSchema(s, nil)
+	const rows = 1 << 20
 	var recs []arrow.Record
 	for lo := 0; lo < rows; lo += 1 << 16 {
 		bld := array.NewRecordBuilder(memory.DefaultAllocator, as)
@@ -41,18 +41,18 @@ func BenchmarkDictionaryGroupBy(b *testing.B) {
 		bld.Release()
 	}
 	st := mem.New()
-	if _, err := WriteFile(context.Background(), st, "g.parquet", s, recs, WriterOptions{KeyColumns: []int{1}, RowGroupRows: 128 << 10}); err != nil {
+	if _, err := parquetio.WriteFile(context.Background(), st, "g.parquet", s, recs, parquetio.WriterOptions{KeyColumns: []int{1}, RowGroupRows: 128 << 10}); err != nil {
 		b.Fatal(err)
 	}
 	for _, r := range recs {
 		r.Release()
 	}
 	for _, cached := range []bool{false, true} {
-		ro := ReaderOptions{PageCacheBytes: -1}
+		ro := parquetio.ReaderOptions{PageCacheBytes: -1}
 		if cached {
-			ro = ReaderOptions{PageCache: NewPageCache(256 << 20), CacheChunks: true}
+			ro = parquetio.ReaderOptions{PageCache: parquetio.NewPageCache(256 << 20), CacheChunks: true}
 		}
-		f, err := OpenFile(context.Background(), st, "g.parquet", ro)
+		f, err := parquetio.OpenFile(context.Background(), st, "g.parquet", ro)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,13 +62,13 @@ func BenchmarkDictionaryGroupBy(b *testing.B) {
 				name := fmt.Sprintf("%s/cached=%v/dictionaries=%v", work, cached, dicts)
 				b.Run(name, func(b *testing.B) {
 					for b.Loop() {
-						rr, err := f.Read(context.Background(), ReadOptions{Columns: []int{2, 3}, Dictionaries: dicts})
+						rr, err := f.Read(context.Background(), parquetio.ReadOptions{Columns: []int{2, 3}, Dictionaries: dicts})
 						if err != nil {
 							b.Fatal(err)
 						}
-						var h *exec.HashAggregate
+						var h *HashAggregate
 						if work == "groupby" {
-							if h, err = exec.NewHashAggregate(rr.Schema(), []int{0}, []exec.Aggregate{{Func: exec.CountStar}, {Func: exec.Min, Col: 1}}); err != nil {
+							if h, err = NewHashAggregate(rr.Schema(), []int{0}, []Aggregate{{Func: CountStar}, {Func: Min, Col: 1}}); err != nil {
 								b.Fatal(err)
 							}
 						}
