@@ -82,7 +82,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.data, "data", "./lakesql-data", "data location: a directory, file://..., or s3://bucket/prefix?endpoint=...")
 	fs.Int64Var(&f.flushBytes, "memtable-bytes", 32<<20, "flush a branch's MemTable to Parquet when it holds this many bytes")
 	fs.Int64Var(&f.pageCache, "page-cache-bytes", 1<<30, "bound the cache of decoded Parquet pages that lookups read through, per database (a bound, not an allocation)")
-	fs.BoolVar(&f.warmCache, "warm-cache", true, "decode the files each flush, merge and bulk load writes into the page cache in the background, as a buffer pool keeps pages it wrote (--warm-cache=false: only reads fill it)")
+	fs.BoolVar(&f.warmCache, "warm-cache", true, "decode the files each flush, merge and bulk load writes into the page cache in the background, as a buffer pool keeps pages it wrote; on S3 that reads each new file once more (--warm-cache=false: only reads fill the cache)")
 	fs.DurationVar(&f.flushInterval, "flush-interval", time.Minute, "also flush MemTables this often (0: only by size and on versions)")
 	fs.Int64Var(&f.checkpoint, "checkpoint-interval", 100, "write a log checkpoint every this many entries")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
