@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/shopspring/decimal"
@@ -94,7 +93,6 @@ type Filter struct {
 	root  condNode
 	truth []uint8
 	sel   []int32
-	alloc memory.Allocator
 }
 
 // NewFilter compiles c for records of the input schema.
@@ -103,7 +101,7 @@ func NewFilter(input *arrow.Schema, c Cond) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{root: root, alloc: memory.DefaultAllocator}, nil
+	return &Filter{root: root}, nil
 }
 
 // Apply returns the rows of rec for which the condition is true, as a
@@ -126,7 +124,7 @@ func (f *Filter) Apply(rec arrow.Record) (arrow.Record, error) {
 		rec.Retain()
 		return rec, nil
 	}
-	return takeRecord(f.alloc, rec, f.sel), nil
+	return takeRecord(memory.DefaultAllocator, rec, f.sel), nil
 }
 
 func compileCond(input *arrow.Schema, c Cond) (condNode, error) {
@@ -292,8 +290,8 @@ type side struct {
 	col     int
 	kind    kind
 
-	// The constant, or the current record's values.
-	i64  []int64
+	// The constant, or the current record's values (u64: order codes of
+	// integers, dates and times).
 	u64  []uint64
 	f64  []float64
 	d128 []decimal128.Num
@@ -388,7 +386,7 @@ func (s *side) setConst(class valueClass, ct colType, v any) error {
 		if !ok || ct.kind.temporal() {
 			return bad()
 		}
-		s.i64 = []int64{x}
+		s.u64 = []uint64{uint64(x) ^ 1<<63} // its order code, as orderCodes makes them
 	case classUnsigned:
 		switch x := v.(type) {
 		case uint64:
@@ -440,23 +438,12 @@ func decimalNum(d decimal.Decimal, scale int32) (decimal128.Num, bool) {
 func (s *side) load(class valueClass, a arrow.Array) {
 	n := a.Len()
 	switch class {
-	case classSigned:
-		s.i64 = grown(s.i64, n)[:n]
-		switch s.kind {
-		case kindBool:
-			b := a.(*array.Boolean)
-			for i := range n {
-				s.i64[i] = 0
-				if b.Value(i) {
-					s.i64[i] = 1
-				}
-			}
-		default:
-			toSigned(s.kind, a, s.i64)
-		}
-	case classUnsigned:
+	case classSigned, classUnsigned:
+		// Order codes (TopN's) compare like the values across the widths
+		// of one class: signed ones are sign-extended with the sign bit
+		// flipped, unsigned ones zero-extended.
 		s.u64 = grown(s.u64, n)[:n]
-		toBits(s.kind, a, s.u64)
+		orderCodes(s.kind, a, s.u64)
 	case classFloat:
 		s.f64 = grown(s.f64, n)[:n]
 		if s.kind == kindFloat32 {
@@ -472,35 +459,6 @@ func (s *side) load(class valueClass, a arrow.Array) {
 		s.d128 = values[decimal128.Num](a)
 	case classBytes:
 		s.col8 = s.dict.column(a)
-	}
-}
-
-// toSigned sign-extends the values of a signed or temporal array.
-func toSigned(k kind, a arrow.Array, dst []int64) {
-	switch k {
-	case kindInt8:
-		widen(values[int8](a), dst)
-	case kindInt16:
-		widen(values[int16](a), dst)
-	case kindInt32:
-		widen(values[int32](a), dst)
-	case kindInt64:
-		copy(dst, values[int64](a))
-	case kindDate32:
-		widen(values[arrow.Date32](a), dst)
-	case kindTimestamp:
-		widen(values[arrow.Timestamp](a), dst)
-	case kindDuration:
-		widen(values[arrow.Duration](a), dst)
-	default:
-		panic("exec: toSigned of an unsigned kind")
-	}
-}
-
-func widen[T signedInt](src []T, dst []int64) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = int64(v)
 	}
 }
 
@@ -585,9 +543,7 @@ func (n *cmpNode) compare(i int) int {
 		j = 0
 	}
 	switch n.class {
-	case classSigned:
-		return cmp.Compare(n.l.i64[i], n.r.i64[j])
-	case classUnsigned:
+	case classSigned, classUnsigned:
 		return cmp.Compare(n.l.u64[i], n.r.u64[j])
 	case classFloat:
 		return cmp.Compare(n.l.f64[i], n.r.f64[j])

@@ -236,7 +236,7 @@ type vecGroupBy struct {
 	lookup *sql.IndexLookup
 	cond   *exec.Cond // a vectorized Filter's, over the columns read
 	cols   []int      // table columns read
-	keys   []int // indexes into cols
+	keys   []int      // indexes into cols
 	aggs   []exec.Aggregate
 	out    []outValue // one per selected expression
 }
