@@ -124,7 +124,7 @@ func (f *Filter) Apply(rec arrow.Record) (arrow.Record, error) {
 		rec.Retain()
 		return rec, nil
 	}
-	return takeRecord(memory.DefaultAllocator, rec, f.sel), nil
+	return TakeRecord(memory.DefaultAllocator, rec, f.sel), nil
 }
 
 func compileCond(input *arrow.Schema, c Cond) (condNode, error) {

@@ -9,9 +9,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// takeRecord returns the rows sel (ascending) of rec as a new record of
-// rec's schema. Dictionary columns keep their dictionary and index type.
-func takeRecord(alloc memory.Allocator, rec arrow.Record, sel []int32) arrow.Record {
+// TakeRecord returns the rows sel (in any order, repeats allowed) of rec
+// as a new record of rec's schema. Dictionary columns keep their
+// dictionary and index type.
+func TakeRecord(alloc memory.Allocator, rec arrow.Record, sel []int32) arrow.Record {
 	cols := make([]arrow.Array, rec.NumCols())
 	for i, a := range rec.Columns() {
 		cols[i] = takeArray(alloc, a, sel)

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/decimal256"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/shopspring/decimal"
 
@@ -23,7 +24,7 @@ import (
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal"
 	"github.com/lakesql/lakesql/memwal/lease"
-	"github.com/lakesql/lakesql/scan"
+	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -104,16 +105,19 @@ type BulkLoader struct {
 	// table without a primary key (its hidden row id is the writer's).
 	keyPos []int
 	enc    *parquetio.KeyEncoder
-	// chunks hold the converted rows, each row a slice of a slab (one
-	// allocation per slabRows rows, not one per row); n counts them.
-	chunks [][][]any
-	slab   []any
-	n      int
-	width  int // values per input row
+	schema *arrow.Schema // the table's Arrow schema (every column)
+	// recs hold the converted rows in Arrow records of schema, in order;
+	// n counts them. Rows added one at a time (Add, AddText) wait in
+	// pend (each a slice of slab) until batchRows of them make a record.
+	recs  []arrow.Record
+	n     int
+	pend  [][]any
+	slab  []any
+	width int // values per input row
 }
 
-// slabRows is how many rows' values one allocation holds.
-const slabRows = 4096
+// batchRows is how many rows Add and AddText gather into one record.
+const batchRows = 16 << 10
 
 // loadColumn says where a schema column's values come from.
 type loadColumn struct {
@@ -242,6 +246,11 @@ func (l *BulkLoader) resolve() error {
 		}
 		l.enc = enc
 	}
+	as, err := parquetio.ArrowSchema(&m.Schema, nil)
+	if err != nil {
+		return err
+	}
+	l.schema = as
 	src := map[string]int{}
 	for i, n := range l.o.Columns {
 		k := strings.ToLower(n)
@@ -360,43 +369,66 @@ func (l *BulkLoader) Columns() []Column { return slices.Clone(l.visib) }
 func (l *BulkLoader) Keyless() bool { return l.enc == nil }
 
 // Rows is the number of rows added so far.
-func (l *BulkLoader) Rows() int { return l.n }
+func (l *BulkLoader) Rows() int { return l.n + len(l.pend) }
 
 // newRow returns the slice the next row is converted into.
 func (l *BulkLoader) newRow() []any {
 	w := len(l.cols)
 	if len(l.slab) < w {
-		l.slab = make([]any, w*slabRows)
+		l.slab = make([]any, w*batchRows)
 	}
 	out := l.slab[:w:w]
 	l.slab = l.slab[w:]
 	return out
 }
 
-// keep keeps a converted row.
-func (l *BulkLoader) keep(out []any) {
-	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == cap(l.chunks[len(l.chunks)-1]) {
-		l.chunks = append(l.chunks, make([][]any, 0, 64<<10))
+// keep keeps a converted row; a full batch becomes a record.
+func (l *BulkLoader) keep(out []any) error {
+	l.pend = append(l.pend, out)
+	if len(l.pend) >= batchRows {
+		return l.flushPending()
 	}
-	c := &l.chunks[len(l.chunks)-1]
-	*c = append(*c, out)
-	l.n++
+	return nil
 }
 
-// rows returns every row added, in order, in one slice, and forgets them.
-func (l *BulkLoader) rows() [][]any {
-	if len(l.chunks) == 1 {
-		r := l.chunks[0]
-		l.chunks = nil
-		return r
+// flushPending makes the rows Add and AddText gathered a record.
+func (l *BulkLoader) flushPending() error {
+	if len(l.pend) == 0 {
+		return nil
 	}
-	all := make([][]any, 0, l.n)
-	for i, c := range l.chunks {
-		all = append(all, c...)
-		l.chunks[i] = nil
+	rec, err := memtable.BuildRecord(memory.DefaultAllocator, &l.meta.Schema, l.pend)
+	if err != nil {
+		return err
 	}
-	l.chunks = nil
-	return all
+	n := len(l.pend)
+	l.pend, l.slab = l.pend[:0], nil
+	l.recs = append(l.recs, rec)
+	l.n += n
+	return nil
+}
+
+// Append adds a record that Convert or ConvertText returned, in order.
+// The loader takes over the caller's reference.
+func (l *BulkLoader) Append(rec arrow.Record) error {
+	if err := l.flushPending(); err != nil {
+		rec.Release()
+		return err
+	}
+	if !rec.Schema().Equal(l.schema) {
+		rec.Release()
+		return fmt.Errorf("a record of schema %s, want %s", rec.Schema(), l.schema)
+	}
+	l.recs = append(l.recs, rec)
+	l.n += int(rec.NumRows())
+	return nil
+}
+
+// release forgets every row.
+func (l *BulkLoader) release() {
+	for _, r := range l.recs {
+		r.Release()
+	}
+	l.recs, l.pend, l.slab, l.n = nil, nil, nil, 0
 }
 
 // Add converts one row (values for Options.Columns, or every visible
@@ -426,8 +458,7 @@ func (l *BulkLoader) Add(row []any) error {
 		}
 		out[i] = sv
 	}
-	l.keep(out)
-	return nil
+	return l.keep(out)
 }
 
 // AddText is Add for text fields (a CSV record): fields[i] is the value of
@@ -457,113 +488,56 @@ func (l *BulkLoader) AddText(fields []string, null []bool) error {
 		}
 		out[i] = sv
 	}
-	l.keep(out)
-	return nil
+	return l.keep(out)
 }
 
 // Commit writes the rows through the bulk path as one version and returns
 // it. Without Upsert it first refuses keys that repeat or exist (a
 // *DuplicateKeyError), writing nothing.
 func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
-	if l.n == 0 {
+	if err := l.flushPending(); err != nil {
+		return 0, err
+	}
+	defer l.release()
+	if l.Rows() == 0 {
 		return l.w.Head().Version(), nil
 	}
-	rows := l.rows()
-	l.n = 0
 	if ts := l.w.Head().State.Table(l.meta.ID); ts == nil || ts.Meta.SchemaID != l.meta.SchemaID {
 		return 0, fmt.Errorf("table %s was dropped or altered during the load; nothing was written", l.name)
 	}
-	if !l.o.Upsert && l.enc != nil {
-		if err := l.checkKeys(ctx, rows); err != nil {
-			return 0, err
+	snap, err := l.w.BulkRecords(ctx, l.meta.ID, l.recs, memwal.BulkRecordsOptions{
+		BulkOptions: memwal.BulkOptions{Operation: l.o.Operation, Version: true, Message: l.o.Message, User: l.o.User},
+		SchemaID:    l.meta.SchemaID,
+		Refuse:      !l.o.Upsert,
+	})
+	var dup *memwal.BulkDuplicateError
+	if errors.As(err, &dup) {
+		e := &DuplicateKeyError{Table: l.name, Key: l.keyString(l.rowAt(dup.Row)), Row: dup.Row + 1}
+		if dup.FirstRow >= 0 {
+			e.FirstRow = dup.FirstRow + 1
 		}
+		return 0, e
 	}
-	snap, err := l.w.Bulk(ctx, l.meta.ID, rows, memwal.BulkOptions{Operation: l.o.Operation, Version: true, Message: l.o.Message, User: l.o.User})
 	if err != nil {
 		return 0, translate(err)
 	}
 	return snap.Version(), nil
 }
 
-// checkKeys refuses a key twice in the rows or already in the table. The
-// rows' keys are sorted once; the table is then either scanned (key
-// columns only) and each of its keys binary-searched among the rows', or,
-// when the table is much larger than the load, each row's key looked up
-// (key ranges and bloom filters prune the files probed).
-func (l *BulkLoader) checkKeys(ctx context.Context, rows [][]any) error {
-	keys := make([]parquetio.Key, len(rows))
-	vals := make([]any, len(l.keyPos))
-	for i, r := range rows {
-		for j, p := range l.keyPos {
-			vals[j] = r[p]
+// rowAt returns row i (from 0) of the records, as stored values.
+func (l *BulkLoader) rowAt(i int) []any {
+	for _, r := range l.recs {
+		if n := int(r.NumRows()); i >= n {
+			i -= n
+			continue
 		}
-		k, err := l.enc.Encode(vals...)
-		if err != nil {
-			return fmt.Errorf("row %d: %w", i+1, err)
+		row := make([]any, r.NumCols())
+		for j, c := range r.Columns() {
+			row[j] = exec.Value(c, i)
 		}
-		keys[i] = k
+		return row
 	}
-	order := make([]int32, len(keys))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortStableFunc(order, func(a, b int32) int { return strings.Compare(string(keys[a]), string(keys[b])) })
-	for i := 1; i < len(order); i++ {
-		if keys[order[i]] == keys[order[i-1]] {
-			return &DuplicateKeyError{Table: l.name, Key: l.keyString(rows[order[i]]), Row: int(order[i]) + 1, FirstRow: int(order[i-1]) + 1}
-		}
-	}
-	snap, err := l.w.Snapshot()
-	if err != nil {
-		return translate(err)
-	}
-	defer snap.Close()
-	n, err := snap.Count(ctx, l.meta.ID)
-	if err != nil || n == 0 {
-		return translate(err)
-	}
-	exists := func(k parquetio.Key) error {
-		i, found := slices.BinarySearchFunc(order, k, func(o int32, k parquetio.Key) int { return strings.Compare(string(keys[o]), string(k)) })
-		if found {
-			return &DuplicateKeyError{Table: l.name, Key: l.keyString(rows[order[i]]), Row: int(order[i]) + 1}
-		}
-		return nil
-	}
-	if n > 8*int64(len(keys)) {
-		for _, o := range order {
-			if _, ok, err := snap.Lookup(ctx, l.meta.ID, keys[o]); err != nil {
-				return translate(err)
-			} else if ok {
-				return &DuplicateKeyError{Table: l.name, Key: l.keyString(rows[o]), Row: int(o) + 1}
-			}
-		}
-		return nil
-	}
-	ids := make([]int, len(l.keyPos))
-	for j, p := range l.keyPos {
-		ids[j] = l.meta.Schema.Columns[p].ID
-	}
-	it, err := snap.Scan(ctx, l.meta.ID, scan.Request{Columns: ids})
-	if err != nil {
-		return translate(err)
-	}
-	defer it.Close()
-	for it.Next() {
-		rec := it.Record()
-		for r := 0; r < int(rec.NumRows()); r++ {
-			for j := range vals {
-				vals[j] = exec.Value(rec.Column(j), r)
-			}
-			k, err := l.enc.Encode(vals...)
-			if err != nil {
-				return err
-			}
-			if err := exists(k); err != nil {
-				return err
-			}
-		}
-	}
-	return translate(it.Err())
+	return make([]any, len(l.cols))
 }
 
 // keyString spells a stored row's key for messages.

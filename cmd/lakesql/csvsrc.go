@@ -22,6 +22,7 @@ import (
 // string, and its fields are substrings of it (no copy per field).
 type csvReader struct {
 	r     *bufio.Reader
+	data  []byte // without r: the rest of a chunk (newCSVChunk)
 	sep   byte
 	line  int   // lines read so far
 	start int   // the line the last record started on
@@ -36,9 +37,27 @@ func newCSVReader(r io.Reader, sep byte) *csvReader {
 	return &csvReader{r: bufio.NewReaderSize(r, 1<<20), sep: sep}
 }
 
+// newCSVChunk returns a reader of data, a piece of a file that holds
+// whole records and follows its line `line`.
+func newCSVChunk(data []byte, sep byte, line int) *csvReader {
+	return &csvReader{data: data, sep: sep, line: line}
+}
+
 // readLine returns the next line without its line end; io.EOF after the
 // last. The slice is valid until the next call.
 func (c *csvReader) readLine() ([]byte, error) {
+	if c.r == nil {
+		if len(c.data) == 0 {
+			return nil, io.EOF
+		}
+		line := c.data
+		if i := bytes.IndexByte(c.data, '\n'); i >= 0 {
+			line, c.data = c.data[:i+1], c.data[i+1:]
+		} else {
+			c.data = nil
+		}
+		return c.trim(line), nil
+	}
 	line, err := c.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		c.acc = append(c.acc[:0], line...)
@@ -54,14 +73,19 @@ func (c *csvReader) readLine() ([]byte, error) {
 	if len(line) == 0 && err == io.EOF {
 		return nil, io.EOF
 	}
+	return c.trim(line), nil
+}
+
+// trim counts a line read and cuts its line end (and a byte order mark
+// from the first).
+func (c *csvReader) trim(line []byte) []byte {
 	c.line++
 	c.bytes += int64(len(line))
 	if c.line == 1 {
 		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	}
 	line = bytes.TrimSuffix(line, []byte{'\n'})
-	line = bytes.TrimSuffix(line, []byte{'\r'})
-	return line, nil
+	return bytes.TrimSuffix(line, []byte{'\r'})
 }
 
 // read returns the next record's fields and which of them are NULL; both
@@ -176,7 +200,6 @@ type csvSource struct {
 	sample [][]string // records read ahead (NULL as nil strings: see nulls)
 	snulls [][]bool
 	slines []int // the lines the sampled records start on
-	next_  int
 	header bool
 }
 
@@ -246,25 +269,6 @@ func newCSVSource(r io.Reader, sep byte, header bool) (*csvSource, error) {
 
 func (s *csvSource) columns() []srcColumn { return s.cols }
 
-// record returns the next record's fields, which are NULL and the line it
-// starts on; io.EOF after the last. The slices are reused by the next call.
-func (s *csvSource) record() ([]string, []bool, int, error) {
-	if s.next_ < len(s.sample) {
-		f, nulls, line := s.sample[s.next_], s.snulls[s.next_], s.slines[s.next_]
-		s.sample[s.next_], s.snulls[s.next_] = nil, nil
-		s.next_++
-		return f, nulls, line, nil
-	}
-	f, nulls, err := s.r.read()
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	if len(f) != len(s.cols) {
-		return nil, nil, 0, fmt.Errorf("line %d: %d fields, want %d", s.r.start, len(f), len(s.cols))
-	}
-	return f, nulls, s.r.start, nil
-}
-
 // textBatch is a batch of records: width fields (and NULL flags) per
 // record, the lines they start on, and the bytes read so far.
 type textBatch struct {
@@ -274,36 +278,117 @@ type textBatch struct {
 	bytes  int64
 }
 
-// batchRows is how many records or rows a batch holds.
-const batchRows = 4096
+// csvPiece is what an import reads of a CSV file, in file order: the
+// records sampled for type inference (batch), then the rest of the file in
+// chunks of whole records, which workers parse in parallel.
+type csvPiece struct {
+	batch *textBatch
+	chunk []byte
+	line  int   // of a chunk: the lines before it
+	bytes int64 // the bytes read up to its end
+}
 
-// produce reads every record into batches and sends them in order; it
-// returns when send refuses one (the consumer stopped), at the end, or at
-// the first error (after sending the records before it).
-func (s *csvSource) produce(send func(*textBatch) bool) error {
-	w := len(s.cols)
-	for {
-		b := &textBatch{fields: make([]string, 0, w*batchRows), nulls: make([]bool, 0, w*batchRows), lines: make([]int, 0, batchRows)}
-		for len(b.lines) < batchRows {
-			f, nulls, line, err := s.record()
-			if err != nil {
-				b.bytes = s.r.bytes
-				if len(b.lines) > 0 && !send(b) {
-					return nil
-				}
-				if err == io.EOF {
-					return nil
-				}
-				return err
-			}
+// chunkBytes is about the size of a chunk.
+const chunkBytes = 1 << 20
+
+// produce sends the sampled records and then the rest of the file in
+// chunks; it returns when send refuses one (the consumer stopped), at the
+// end, or at a read error.
+func (s *csvSource) produce(send func(csvPiece) bool) error {
+	if len(s.sample) > 0 {
+		b := &textBatch{lines: s.slines, bytes: s.r.bytes}
+		for i, f := range s.sample {
 			b.fields = append(b.fields, f...)
-			b.nulls = append(b.nulls, nulls...)
-			b.lines = append(b.lines, line)
+			b.nulls = append(b.nulls, s.snulls[i]...)
 		}
-		b.bytes = s.r.bytes
-		if !send(b) {
+		s.sample, s.snulls, s.slines = nil, nil, nil
+		if !send(csvPiece{batch: b}) {
 			return nil
 		}
+	}
+	if s.r.r == nil {
+		return nil
+	}
+	line, read := s.r.line, s.r.bytes
+	var carry []byte
+	for {
+		data := make([]byte, len(carry)+chunkBytes)
+		copy(data, carry)
+		n, err := io.ReadFull(s.r.r, data[len(carry):])
+		data = data[:len(carry)+n]
+		eof := err == io.EOF || err == io.ErrUnexpectedEOF
+		if err != nil && !eof {
+			return err
+		}
+		if eof && len(data) == 0 {
+			return nil
+		}
+		cut := len(data) - 1 // the end of the last whole record
+		if !eof {
+			cut = recordsEnd(data)
+		}
+		if cut < 0 { // a record longer than the data: read more
+			carry = data
+			continue
+		}
+		chunk := data[:cut+1]
+		carry = append([]byte(nil), data[cut+1:]...)
+		read += int64(len(chunk))
+		if len(chunk) > 0 && !send(csvPiece{chunk: chunk, line: line, bytes: read}) {
+			return nil
+		}
+		line += bytes.Count(chunk, []byte{'\n'})
+		if eof {
+			return nil
+		}
+	}
+}
+
+// recordsEnd returns the position of the last line end of data that is
+// not inside a quoted field (data starts at a record), or -1. Quotes come
+// in pairs ("" inside a quoted field too), so a line end is inside a field
+// when an odd number of quotes precede it.
+func recordsEnd(data []byte) int {
+	if bytes.IndexByte(data, '"') < 0 {
+		return bytes.LastIndexByte(data, '\n')
+	}
+	in, last := false, -1
+	for i, c := range data {
+		switch c {
+		case '"':
+			in = !in
+		case '\n':
+			if !in {
+				last = i
+			}
+		}
+	}
+	return last
+}
+
+// parse reads the records of a chunk into a batch.
+func (s *csvSource) parse(p csvPiece) (*textBatch, error) {
+	if p.batch != nil {
+		return p.batch, nil
+	}
+	w := len(s.cols)
+	guess := bytes.Count(p.chunk, []byte{'\n'}) + 1
+	b := &textBatch{fields: make([]string, 0, w*guess), nulls: make([]bool, 0, w*guess), lines: make([]int, 0, guess), bytes: p.bytes}
+	r := newCSVChunk(p.chunk, s.r.sep, p.line)
+	for {
+		f, nulls, err := r.read()
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(f) != w {
+			return nil, fmt.Errorf("line %d: %d fields, want %d", r.start, len(f), w)
+		}
+		b.fields = append(b.fields, f...)
+		b.nulls = append(b.nulls, nulls...)
+		b.lines = append(b.lines, r.start)
 	}
 }
 

@@ -10,12 +10,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/schollz/progressbar/v3"
 
 	lsql "github.com/lakesql/lakesql/sql"
+	"github.com/lakesql/lakesql/store/local"
 )
 
 const importUsage = `Usage: lakesql import [flags] db.table FILE
@@ -357,28 +358,52 @@ func (im *importer) load(ctx context.Context) (int, int64, error) {
 		}
 		return nil
 	}
-	w := len(cols)
+	consume := func(rec arrow.Record, progress int64) error {
+		if err := l.Append(rec); err != nil {
+			return err
+		}
+		im.progress(progress)
+		return interrupted()
+	}
 	switch s := im.src.(type) {
 	case *closingCSV:
-		err = pipeline(s.produce, func(b *textBatch) error {
-			for i, line := range b.lines {
-				if err := l.AddText(b.fields[i*w:(i+1)*w], b.nulls[i*w:(i+1)*w]); err != nil {
-					return fmt.Errorf("%s line %d: %w%s", im.file, line, err, im.typeHint())
-				}
+		type converted struct {
+			rec   arrow.Record
+			bytes int64
+		}
+		err = orderedMap(0, s.produce, func(p csvPiece) (converted, error) {
+			b, err := s.parse(p)
+			if err != nil {
+				return converted{}, err
 			}
-			im.progress(b.bytes)
-			return interrupted()
-		})
+			rec, err := l.ConvertText(b.fields, b.nulls, len(b.lines))
+			var re *lsql.RowError
+			if errors.As(err, &re) {
+				return converted{}, fmt.Errorf("%s line %d: %w%s", im.file, b.lines[re.Row], re.Err, im.typeHint())
+			}
+			return converted{rec, b.bytes}, err
+		}, func(c converted) error { return consume(c.rec, c.bytes) })
 	case *parquetSource:
-		err = pipeline(s.produce, func(b *rowBatch) error {
-			for i := 0; i < len(b.vals); i += w {
-				if err := l.Add(b.vals[i : i+w]); err != nil {
-					return fmt.Errorf("%s row %d: %w", im.file, b.first+int64(i/w), err)
-				}
+		// A file whose columns fit the table exactly is decoded straight
+		// into its column types, row groups in parallel.
+		var fast bool
+		if fast, err = im.loadParquet(ctx, l); fast || err != nil {
+			break
+		}
+		w := l.Width()
+		type converted struct {
+			rec  arrow.Record
+			last int64
+		}
+		err = orderedMap(0, s.produce, func(b *rowBatch) (converted, error) {
+			n := len(b.vals) / w
+			rec, err := l.ConvertValues(b.vals, n)
+			var re *lsql.RowError
+			if errors.As(err, &re) {
+				return converted{}, fmt.Errorf("%s row %d: %w", im.file, b.first+int64(re.Row), re.Err)
 			}
-			im.progress(b.first - 1 + int64(len(b.vals)/w))
-			return interrupted()
-		})
+			return converted{rec, b.first - 1 + int64(n)}, err
+		}, func(c converted) error { return consume(c.rec, c.last) })
 	}
 	if err != nil {
 		if strings.HasPrefix(err.Error(), im.file) || err.Error() == "interrupted; nothing was imported" {
@@ -413,6 +438,28 @@ func (im *importer) load(ctx context.Context) (int, int64, error) {
 	return n, version, nil
 }
 
+// loadParquet loads a Parquet file whose columns fit the table's types
+// exactly (see BulkLoader.AddParquet); false when they do not.
+func (im *importer) loadParquet(ctx context.Context, l *lsql.BulkLoader) (bool, error) {
+	abs, err := filepath.Abs(im.file)
+	if err != nil {
+		return false, err
+	}
+	dir, err := local.OpenReadOnly(filepath.Dir(abs))
+	if err != nil {
+		return false, err
+	}
+	ok, err := l.AddParquet(ctx, dir, filepath.Base(abs), func(rows int64) { im.progress(rows) })
+	var re *lsql.RowError
+	if errors.As(err, &re) {
+		return ok, fmt.Errorf("%s row %d: %w", im.file, re.Row+1, re.Err)
+	}
+	if err == nil && ctx.Err() != nil {
+		return ok, errors.New("interrupted; nothing was imported")
+	}
+	return ok, err
+}
+
 // typeHint explains a conversion error in a table import created from a
 // CSV file.
 func (im *importer) typeHint() string {
@@ -420,44 +467,6 @@ func (im *importer) typeHint() string {
 		return fmt.Sprintf(" (import typed the table it created from the first %d records; to type it yourself, create it first with lakesql sql)", sampleRows)
 	}
 	return ""
-}
-
-// pipeline runs produce on a goroutine, which reads the file into batches
-// while consume converts the batches before: parsing overlaps converting.
-// It returns consume's first error (the producer then stops at its next
-// batch), else produce's; the goroutine has ended when it returns.
-func pipeline[B any](produce func(send func(B) bool) error, consume func(B) error) error {
-	ch := make(chan B, 4)
-	done := make(chan struct{})
-	var perr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(ch)
-		perr = produce(func(b B) bool {
-			select {
-			case ch <- b:
-				return true
-			case <-done:
-				return false
-			}
-		})
-	}()
-	var cerr error
-	for b := range ch {
-		if cerr != nil {
-			continue // drain until the producer sees done
-		}
-		if cerr = consume(b); cerr != nil {
-			close(done)
-		}
-	}
-	wg.Wait()
-	if cerr != nil {
-		return cerr
-	}
-	return perr
 }
 
 // Progress: a bar on standard error when it is a terminal, over the bytes

@@ -85,6 +85,9 @@ type rowBatch struct {
 	first int64
 }
 
+// batchRows is how many rows a batch holds.
+const batchRows = 16 << 10
+
 // produce reads every row into batches and sends them in order; it returns
 // when send refuses one (the consumer stopped), at the end, or at the first
 // error (after sending the rows before it).

@@ -40,6 +40,16 @@ func (s *Schema) ColumnByID(id int) *Column {
 	return nil
 }
 
+// Position returns the index in Columns of the column with id, or -1.
+func (s *Schema) Position(id int) int {
+	for i := range s.Columns {
+		if s.Columns[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
 // RowIDColumn names the hidden BIGINT column that keys a table without a
 // primary key: its writer assigns each inserted row a unique id (the
 // writer's epoch << 40 | a counter), which files store like any column and

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/lakesql/lakesql/internal/base"
 )
 
@@ -193,4 +195,50 @@ func (k *KeyIndex) Lookup(key Key) (int64, bool) {
 		return int64(lo), true
 	}
 	return 0, false
+}
+
+// EncodeArrays encodes the key of every row of arrs, the key columns'
+// arrays in key order (the Arrow types of ArrowSchema, all of one length).
+// The keys share one buffer. A NULL in a key column is an error naming
+// the row (0-based) and the column.
+func (e *KeyEncoder) EncodeArrays(arrs []arrow.Array) ([]Key, error) {
+	if len(arrs) != len(e.cols) {
+		return nil, fmt.Errorf("parquetio: key has %d columns, want %d", len(arrs), len(e.cols))
+	}
+	if len(arrs) == 0 {
+		return nil, nil
+	}
+	n := arrs[0].Len()
+	width := 0
+	for i, a := range arrs {
+		if a.Len() != n {
+			return nil, fmt.Errorf("parquetio: key column %q has %d rows, want %d", e.cols[i].col.Name, a.Len(), n)
+		}
+		switch e.cols[i].class() {
+		case clsBytes:
+			width += valueBytes(a, 0, n)/max(n, 1) + 2
+		default:
+			width += 8
+		}
+	}
+	buf := make([]byte, 0, n*width)
+	ends := make([]int, n)
+	for r := range n {
+		for i, a := range arrs {
+			v := scalarAt(&e.cols[i], a, r)
+			if v.null {
+				return nil, fmt.Errorf("parquetio: row %d: key column %q is NULL", r, e.cols[i].col.Name)
+			}
+			buf = appendKey(buf, &e.cols[i], v)
+		}
+		ends[r] = len(buf)
+	}
+	out := make([]Key, n)
+	whole := unsafeString(buf) // buf is not written again
+	start := 0
+	for r, end := range ends {
+		out[r] = Key(whole[start:end])
+		start = end
+	}
+	return out, nil
 }
