@@ -29,30 +29,28 @@ import (
 )
 
 // Bulk loads (`lakesql import`) write rows straight into Parquet data files
-// through the branch writer's bulk path (memwal.Branch.Bulk) and commit them
-// as one version, without a WAL record or a MemTable:
+// through the branch writer's columnar bulk path (memwal.Branch.BulkRecords)
+// and commit them as one version, without a WAL record or a MemTable:
 //
 //	NewBulkLoader   take the branch's writer lease (fails at once, naming
 //	                the holder, when a server holds it), resolve the table
-//	Add (per row)   convert each value to its column's stored Go type and
-//	                check it (NOT NULL, length, range): errors name the column
-//	Commit          without Upsert: refuse a key twice in the rows or already
-//	                in the table (nothing is written); then Bulk: flush the
-//	                MemTable, write the rows sorted by key, deletion vectors
-//	                for the file rows they supersede, one IMPORT version
+//	ConvertText,    convert a batch of source rows, column by column, into
+//	ConvertValues   an Arrow record of the table's types, checking each
+//	                value (NOT NULL, length, range): errors name the column
+//	                and the row (*RowError); safe on several goroutines
+//	AddParquet      a Parquet file whose columns fit the table: decoded
+//	                straight into its types (row groups in parallel)
+//	Append          keep a converted record, in order
+//	Add, AddText    one row at a time (gathered into records of batchRows)
+//	Commit          BulkRecords: flush the MemTable, sort by key (a keyed
+//	                table; without Upsert a key twice or already in the
+//	                table fails the load and nothing is written), deletion
+//	                vectors for the file rows upserted keys supersede, one
+//	                data file and one IMPORT version
 //
-// Memory: memwal.Branch.Bulk takes every row at once and writes one file, and
-// a load must be one version, so the loader holds the converted rows (the
-// stored Go values, not the source's text) until Commit. A load is therefore
-// bounded by memory; writing staged files per chunk and committing them in
-// one entry belongs in memwal's bulk path (it already names that as the next
-// step for Txn.Stage).
-//
-// The duplicate check runs before Bulk pauses the branch's writers: a
-// session of the same process that inserts one of the keys in between would
-// be superseded rather than refused. `lakesql import` runs in its own process
-// as the branch's only writer, so nothing can; LOAD DATA inside the server
-// takes its own path (editor + Txn.SetBulk).
+// Memory: a load must be one version, so the loader holds the converted
+// records (Arrow columns, about the size of the data) until Commit. LOAD
+// DATA inside the server takes its own path (editor + Txn.SetBulk).
 
 // BulkLoadOptions configure a bulk load.
 type BulkLoadOptions struct {

@@ -288,8 +288,8 @@ type csvPiece struct {
 	bytes int64 // the bytes read up to its end
 }
 
-// chunkBytes is about the size of a chunk.
-const chunkBytes = 1 << 20
+// chunkBytes is about the size of a chunk (a variable for tests).
+var chunkBytes = 1 << 20
 
 // produce sends the sampled records and then the rest of the file in
 // chunks; it returns when send refuses one (the consumer stopped), at the

@@ -22,6 +22,8 @@ import (
 	"github.com/lakesql/lakesql/store"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	kzstd "github.com/klauspost/compress/zstd"
 )
 
 // Key-value metadata keys of the files lakesql writes.
@@ -284,6 +286,11 @@ func (w *Writer) start(rec arrow.Record) {
 	}
 	g := parquet.Group{}
 	for i := range w.cols {
+		// Columns written without a dictionary whose first values zstd
+		// barely shrinks (random doubles, hashes, UUIDs) are stored
+		// uncompressed: compressing them costs writes and reads CPU for
+		// a few percent of bytes.
+		raw := rec != nil && i != delta && (w.cols[i].phys != physBytes || plain[i]) && incompressible(rec.Column(i))
 		n := w.cols[i].node()
 		if i == delta {
 			n = parquet.Encoded(w.cols[i].leafNode(), &parquet.DeltaBinaryPacked)
@@ -301,9 +308,48 @@ func (w *Writer) start(rec arrow.Record) {
 			}
 			n = parquet.FieldID(n, c.col.ID)
 		}
+		if raw {
+			n = parquet.Compressed(n, &parquet.Uncompressed)
+		}
 		g[w.cols[i].col.Name] = n
 	}
 	w.pw = parquet.NewWriter(w.out, append([]parquet.WriterOption{parquet.NewSchema("lakesql", g)}, w.pwOpts...)...)
+}
+
+// incompressibleRatio: a column whose sample zstd leaves above this
+// fraction of its size is written uncompressed.
+const incompressibleRatio = 0.9
+
+// sampleEncoder compresses samples for incompressible (EncodeAll is safe
+// for concurrent use).
+var sampleEncoder, _ = kzstd.NewWriter(nil, kzstd.WithEncoderLevel(kzstd.SpeedFastest), kzstd.WithEncoderConcurrency(1))
+
+// incompressible reports whether zstd shrinks the values of arr's first
+// 64 KiB (a fixed-width array's values, a binary array's bytes) by less
+// than a tenth.
+func incompressible(arr arrow.Array) bool {
+	const sample = 64 << 10
+	var raw []byte
+	switch a := arr.(type) {
+	case *array.String:
+		raw = a.ValueBytes()
+	case *array.Binary:
+		raw = a.ValueBytes()
+	default:
+		fw, ok := a.DataType().(arrow.FixedWidthDataType)
+		if !ok || fw.BitWidth() < 8 || len(a.Data().Buffers()) < 2 || a.Data().Buffers()[1] == nil {
+			return false
+		}
+		w := fw.BitWidth() / 8
+		raw = a.Data().Buffers()[1].Bytes()[a.Data().Offset()*w:]
+		raw = raw[:min(len(raw), a.Len()*w)]
+	}
+	raw = raw[:min(len(raw), sample)]
+	if len(raw) < 4<<10 {
+		return false // too little to judge
+	}
+	out := sampleEncoder.EncodeAll(raw, make([]byte, 0, len(raw)))
+	return float64(len(out)) > incompressibleRatio*float64(len(raw))
 }
 
 // plainNode is the PLAIN-encoded node of a string or byte string column
