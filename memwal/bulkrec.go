@@ -2,6 +2,7 @@ package memwal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,16 +44,59 @@ func (e *BulkDuplicateError) Error() string {
 	return fmt.Sprintf("memwal: bulk write: rows %d and %d have the same key", e.FirstRow+1, e.Row+1)
 }
 
-// BulkRecords is Bulk for rows in Arrow records of the table's schema
-// (every column, hidden ones included, in the types of
-// parquetio.ArrowSchema; values valid for their columns: the caller
-// converted and checked them). A table without a primary key takes its
-// hidden row ids here: the records' hidden column is ignored and the rows
-// get fresh ids in order, so they are written as they come, without a
-// sort or a lookup. A table with a key is sorted by key (stably: the last
-// row of a key wins, unless Refuse), and the file rows the keys supersede
-// get deletion vectors. The records are not released.
+// BulkRecords writes rows in Arrow records of the table's schema (every
+// column, hidden ones included, in the types of parquetio.ArrowSchema;
+// values valid for their columns: the caller converted and checked them)
+// straight into a data file, bypassing the WAL and the MemTable, and
+// commits it in one entry: the bulk path of import and of statements that
+// touch many rows. It is BeginBulk, a Write of each record and Commit. The
+// records are not released.
 func (b *Branch) BulkRecords(ctx context.Context, tableID string, recs []arrow.Record, o BulkRecordsOptions) (*txn.Snapshot, error) {
+	w, err := b.BeginBulk(ctx, tableID, o)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if err := w.Write(ctx, r); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
+	return w.Commit(ctx)
+}
+
+// BulkWriter is a bulk write in progress (BeginBulk). From BeginBulk to
+// Commit or Abort the branch's writers are paused (the table lock of the
+// bulk path): the MemTable was flushed, and nothing else commits.
+//
+// A table without a primary key takes its hidden row ids here: each
+// record's hidden column is replaced by fresh, increasing ids and the
+// record is encoded into the data file as it arrives (the file streams
+// into the store), so a load's reading and writing overlap. A table with a
+// key collects the records; Commit sorts them by key (stably: the last row
+// of a key wins, unless Refuse) and gives the file rows their keys
+// supersede deletion vectors.
+type BulkWriter struct {
+	b     *Branch
+	head  *txn.Snapshot
+	t     *tableInfo
+	o     BulkRecordsOptions
+	as    *arrow.Schema
+	done  func()
+	keyed bool
+	rowID int // keyless: the position of the hidden row id column
+	// recs are the records to sort (keyed), or the records written when
+	// the table's index files need them (keyless).
+	recs  []arrow.Record
+	total int
+	file  *dataFile // keyless: the file being written
+	ended bool
+}
+
+// BeginBulk starts a bulk write of records into table tableID: it pauses
+// the branch's writers and flushes the MemTable (see BulkWriter). The
+// writer must end with Commit or Abort.
+func (b *Branch) BeginBulk(ctx context.Context, tableID string, o BulkRecordsOptions) (*BulkWriter, error) {
 	if o.Operation == "" {
 		o.Operation = "BULK WRITE"
 	}
@@ -60,77 +104,151 @@ func (b *Branch) BulkRecords(ctx context.Context, tableID string, recs []arrow.R
 	if err != nil {
 		return nil, err
 	}
-	defer done()
+	w := &BulkWriter{b: b, head: head, t: t, o: o, done: done}
 	if t.meta.SchemaID != o.SchemaID {
+		w.Abort()
 		return nil, fmt.Errorf("memwal: bulk write: table %s was altered; nothing was written", t.meta.Name)
 	}
-	as, err := parquetio.ArrowSchema(&t.meta.Schema, nil)
-	if err != nil {
+	if w.as, err = parquetio.ArrowSchema(&t.meta.Schema, nil); err != nil {
+		w.Abort()
 		return nil, err
 	}
-	total := 0
-	for _, r := range recs {
-		if !r.Schema().Equal(as) {
-			return nil, fmt.Errorf("memwal: bulk write: records of schema %s, want %s", r.Schema(), as)
-		}
-		total += int(r.NumRows())
-	}
-	c := &txn.Commit{Operation: o.Operation, Message: o.Message, User: o.User, CreatesVersion: o.Version, Epoch: b.epoch}
-	if total == 0 {
-		return b.commitTables(ctx, head, c, tableID)
-	}
 	kc := t.meta.Schema.ColumnByID(t.meta.Key[0])
-	var out []arrow.Record
-	var deleted map[string][]int64
-	if len(t.meta.Key) == 1 && kc != nil && kc.Hidden {
-		out = b.withRowIDs(as, recs, t.meta.Schema.Position(kc.ID), total)
+	w.keyed = !(len(t.meta.Key) == 1 && kc != nil && kc.Hidden)
+	if !w.keyed {
+		w.rowID = t.meta.Schema.Position(kc.ID)
+	}
+	return w, nil
+}
+
+// Write adds a record's rows. A keyless table's are encoded into the data
+// file now; a keyed table's are kept (Write retains the record) until
+// Commit. On an error nothing will be written: Abort.
+func (w *BulkWriter) Write(ctx context.Context, rec arrow.Record) error {
+	if w.ended {
+		return errors.New("memwal: bulk write: Write after Commit or Abort")
+	}
+	if !rec.Schema().Equal(w.as) {
+		return fmt.Errorf("memwal: bulk write: a record of schema %s, want %s", rec.Schema(), w.as)
+	}
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil
+	}
+	w.total += n
+	if w.keyed {
+		rec.Retain()
+		w.recs = append(w.recs, rec)
+		return nil
+	}
+	if w.file == nil {
+		f, err := w.b.createFile(ctx, &w.t.meta, txn.KindBase)
+		if err != nil {
+			return err
+		}
+		w.file = f
+	}
+	out := w.b.withRowIDs(w.as, rec, w.rowID)
+	if err := w.file.w.Write(out); err != nil {
+		out.Release()
+		return err
+	}
+	if len(w.t.meta.Indexes) > 0 {
+		w.recs = append(w.recs, out)
 	} else {
-		rec, dels, err := b.sortedByKey(ctx, head, t, recs, as, total, o.Refuse)
+		out.Release()
+	}
+	return nil
+}
+
+// Commit writes what remains (a keyed table's sorted rows, the deletion
+// vectors), commits the data file in one entry and resumes the writers.
+func (w *BulkWriter) Commit(ctx context.Context) (*txn.Snapshot, error) {
+	if w.ended {
+		return nil, errors.New("memwal: bulk write: Commit after Commit or Abort")
+	}
+	snap, err := w.commit(ctx)
+	w.end(err)
+	return snap, err
+}
+
+func (w *BulkWriter) commit(ctx context.Context) (*txn.Snapshot, error) {
+	b, t := w.b, w.t
+	c := &txn.Commit{Operation: w.o.Operation, Message: w.o.Message, User: w.o.User, CreatesVersion: w.o.Version, Epoch: b.epoch}
+	if w.total > 0 {
+		var deleted map[string][]int64
+		if w.keyed {
+			rec, dels, err := b.sortedByKey(ctx, w.head, t, w.recs, w.as, w.total, w.o.Refuse)
+			if err != nil {
+				return nil, err
+			}
+			defer rec.Release()
+			deleted = dels
+			if w.file, err = b.createFile(ctx, &t.meta, txn.KindBase); err != nil {
+				return nil, err
+			}
+			if err := w.file.w.Write(rec); err != nil {
+				return nil, err
+			}
+			for _, r := range w.recs {
+				r.Release()
+			}
+			rec.Retain()
+			w.recs = []arrow.Record{rec}
+		}
+		f := w.file
+		w.file = nil // finished or aborted below, not again by end
+		add, err := f.finish(ctx, w.recs)
 		if err != nil {
 			return nil, err
 		}
-		out, deleted = []arrow.Record{rec}, dels
-	}
-	defer func() {
-		for _, r := range out {
-			r.Release()
+		c.Adds = append(c.Adds, add)
+		if err := b.supersede(ctx, w.head, t.meta.ID, deleted, c); err != nil {
+			return nil, err
 		}
-	}()
-	add, err := b.writeFile(ctx, &t.meta, txn.KindBase, out)
-	if err != nil {
-		return nil, err
 	}
-	c.Adds = append(c.Adds, add)
-	if err := b.supersede(ctx, head, tableID, deleted, c); err != nil {
-		return nil, err
-	}
-	return b.commitTables(ctx, head, c, tableID)
+	return b.commitTables(ctx, w.head, c, t.meta.ID)
 }
 
-// withRowIDs returns recs with fresh, increasing hidden row ids in column
-// pos: a keyless table's rows, in key order as they come.
-func (b *Branch) withRowIDs(as *arrow.Schema, recs []arrow.Record, pos, total int) []arrow.Record {
-	last := b.rowIDs.Add(int64(total))
-	next := b.epoch<<40 | (last - int64(total) + 1)
-	out := make([]arrow.Record, 0, len(recs))
-	for _, r := range recs {
-		n := int(r.NumRows())
-		if n == 0 {
-			continue
-		}
-		ib := array.NewInt64Builder(b.opts.Alloc)
-		ib.Reserve(n)
-		for range n {
-			ib.UnsafeAppend(next)
-			next++
-		}
-		ids := ib.NewArray()
-		ib.Release()
-		cols := slices.Clone(r.Columns())
-		cols[pos] = ids
-		out = append(out, array.NewRecordBatch(as, cols, int64(n)))
-		ids.Release()
+// Abort abandons the write: nothing is committed, the writers resume.
+func (w *BulkWriter) Abort() {
+	if !w.ended {
+		w.end(errors.New("memwal: bulk write aborted"))
 	}
+}
+
+// end releases what the writer holds and resumes the branch's writers.
+func (w *BulkWriter) end(err error) {
+	w.ended = true
+	if w.file != nil {
+		w.file.w.Abort(err)
+		w.file = nil
+	}
+	for _, r := range w.recs {
+		r.Release()
+	}
+	w.recs = nil
+	w.done()
+}
+
+// withRowIDs returns rec with fresh, increasing hidden row ids in column
+// pos: a keyless table's rows, in key order as they come.
+func (b *Branch) withRowIDs(as *arrow.Schema, rec arrow.Record, pos int) arrow.Record {
+	n := int(rec.NumRows())
+	last := b.rowIDs.Add(int64(n))
+	next := b.epoch<<40 | (last - int64(n) + 1)
+	ib := array.NewInt64Builder(b.opts.Alloc)
+	ib.Reserve(n)
+	for range n {
+		ib.UnsafeAppend(next)
+		next++
+	}
+	ids := ib.NewArray()
+	ib.Release()
+	cols := slices.Clone(rec.Columns())
+	cols[pos] = ids
+	out := array.NewRecordBatch(as, cols, int64(n))
+	ids.Release()
 	return out
 }
 

@@ -24,14 +24,51 @@ import (
 // writeFile writes records (every column of meta's schema, sorted by key)
 // as a new data file of the table and returns its add action.
 func (b *Branch) writeFile(ctx context.Context, meta *txn.Table, kind string, recs []arrow.Record) (txn.Add, error) {
-	rel := path.Join("data", meta.ID, newFileID()+".parquet")
-	opts := b.opts.Writer
-	opts.KeyColumns = meta.Key
-	stats, err := parquetio.WriteFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &meta.Schema, recs, opts)
+	f, err := b.createFile(ctx, meta, kind)
 	if err != nil {
 		return txn.Add{}, err
 	}
-	add := txn.Add{Table: meta.ID, Path: rel, Kind: kind, Rows: stats.Rows, Bytes: stats.Bytes}
+	for _, r := range recs {
+		if err := f.w.Write(r); err != nil {
+			f.w.Abort(err)
+			return txn.Add{}, err
+		}
+	}
+	return f.finish(ctx, recs)
+}
+
+// dataFile is a data file being written (createFile): records go to w in
+// key order; finish stores it and returns its add action.
+type dataFile struct {
+	b    *Branch
+	meta *txn.Table
+	kind string
+	rel  string
+	w    *parquetio.FileWriter
+}
+
+// createFile starts a new data file of the table.
+func (b *Branch) createFile(ctx context.Context, meta *txn.Table, kind string) (*dataFile, error) {
+	rel := path.Join("data", meta.ID, newFileID()+".parquet")
+	opts := b.opts.Writer
+	opts.KeyColumns = meta.Key
+	w, err := parquetio.CreateFile(ctx, b.st, path.Join(b.db.Prefix(), rel), &meta.Schema, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &dataFile{b: b, meta: meta, kind: kind, rel: rel, w: w}, nil
+}
+
+// finish stores the file, writes its index files from recs (every record
+// written, in order; needed only when the table has indexes) and returns
+// its add action.
+func (f *dataFile) finish(ctx context.Context, recs []arrow.Record) (txn.Add, error) {
+	stats, err := f.w.Close()
+	if err != nil {
+		return txn.Add{}, err
+	}
+	meta := f.meta
+	add := txn.Add{Table: meta.ID, Path: f.rel, Kind: f.kind, Rows: stats.Rows, Bytes: stats.Bytes}
 	if js, err := json.Marshal(stats.Columns); err == nil {
 		add.Stats = js
 	}
@@ -44,11 +81,11 @@ func (b *Branch) writeFile(ctx context.Context, meta *txn.Table, kind string, re
 		if add.IndexFile(ix.Columns) != nil {
 			continue // two indexes on the same columns share a file
 		}
-		f, err := b.writeIndexFile(ctx, meta, rel, ix, nil, recs)
+		idx, err := f.b.writeIndexFile(ctx, meta, f.rel, ix, nil, recs)
 		if err != nil {
 			return txn.Add{}, err
 		}
-		add.Indexes = append(add.Indexes, f)
+		add.Indexes = append(add.Indexes, idx)
 	}
 	return add, nil
 }

@@ -257,6 +257,11 @@ func (l *BulkLoader) textColumn(c *loadColumn, b array.Builder, fields []string,
 // error of a bad value is a *RowError whose Row counts the file's rows from
 // 0. progress, when not nil, gets the number of rows read so far.
 func (l *BulkLoader) AddParquet(ctx context.Context, r store.Reader, name string, progress func(rows int64)) (bool, error) {
+	ok, err := l.addParquet(ctx, r, name, progress)
+	return ok, l.failed(err)
+}
+
+func (l *BulkLoader) addParquet(ctx context.Context, r store.Reader, name string, progress func(rows int64)) (bool, error) {
 	info, err := parquetio.InspectForeign(ctx, r, name, &l.meta.Schema, nil)
 	if errors.Is(err, parquetio.ErrForeign) {
 		return false, nil
@@ -312,7 +317,7 @@ func (l *BulkLoader) AddParquet(ctx context.Context, r store.Reader, name string
 			}
 			return true, err
 		}
-		if err := l.Append(rec); err != nil {
+		if err := l.appendRecord(rec); err != nil {
 			return true, err
 		}
 		first += int64(n)

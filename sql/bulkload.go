@@ -104,11 +104,14 @@ type BulkLoader struct {
 	keyPos []int
 	enc    *parquetio.KeyEncoder
 	schema *arrow.Schema // the table's Arrow schema (every column)
-	// recs hold the converted rows in Arrow records of schema, in order;
-	// n counts them. Rows added one at a time (Add, AddText) wait in
-	// pend (each a slice of slab) until batchRows of them make a record.
+	// recs hold the records handed to the bulk write of a table with a
+	// key, in order, for duplicate-key messages; n counts the rows handed
+	// over. Rows added one at a time (Add, AddText) wait in pend (each a
+	// slice of slab) until batchRows of them make a record.
 	recs  []arrow.Record
 	n     int
+	bw    *memwal.BulkWriter // the bulk write, from the first record
+	ctx   context.Context    // NewBulkLoader's, for the bulk write
 	pend  [][]any
 	slab  []any
 	width int // values per input row
@@ -142,6 +145,7 @@ func (e *Embedded) BulkLoad(ctx context.Context, db, branch, table string, rows 
 	if err != nil {
 		return 0, err
 	}
+	defer l.Abort()
 	for i, r := range rows {
 		if err := l.Add(r); err != nil {
 			return 0, fmt.Errorf("row %d: %w", i+1, err)
@@ -173,7 +177,7 @@ func (e *Embedded) NewBulkLoader(ctx context.Context, db, branch, table string, 
 	if ts == nil {
 		return nil, fmt.Errorf("table %s.%s does not exist on branch %s", d.st.name, table, d.branch)
 	}
-	l := &BulkLoader{w: w, meta: ts.Meta, name: d.st.name + "." + ts.Meta.Name, o: o}
+	l := &BulkLoader{w: w, meta: ts.Meta, name: d.st.name + "." + ts.Meta.Name, o: o, ctx: ctx}
 	if err := l.resolve(); err != nil {
 		return nil, err
 	}
@@ -398,16 +402,48 @@ func (l *BulkLoader) flushPending() error {
 	if err != nil {
 		return err
 	}
-	n := len(l.pend)
 	l.pend, l.slab = l.pend[:0], nil
-	l.recs = append(l.recs, rec)
-	l.n += n
+	return l.keepRecord(rec)
+}
+
+// keepRecord hands a record to the bulk write (begun at the first), and
+// keeps it for messages when the table has a key. It takes over the
+// caller's reference.
+func (l *BulkLoader) keepRecord(rec arrow.Record) error {
+	defer rec.Release()
+	if l.bw == nil {
+		bw, err := l.w.BeginBulk(l.ctx, l.meta.ID, memwal.BulkRecordsOptions{
+			BulkOptions: memwal.BulkOptions{Operation: l.o.Operation, Version: true, Message: l.o.Message, User: l.o.User},
+			SchemaID:    l.meta.SchemaID,
+			Refuse:      !l.o.Upsert,
+		})
+		if err != nil {
+			if ts := l.w.Head().State.Table(l.meta.ID); ts == nil || ts.Meta.SchemaID != l.meta.SchemaID {
+				return fmt.Errorf("table %s was dropped or altered during the load; nothing was written", l.name)
+			}
+			return translate(err)
+		}
+		l.bw = bw
+	}
+	if err := l.bw.Write(l.ctx, rec); err != nil {
+		return translate(err)
+	}
+	if l.enc != nil {
+		rec.Retain()
+		l.recs = append(l.recs, rec)
+	}
+	l.n += int(rec.NumRows())
 	return nil
 }
 
-// Append adds a record that Convert or ConvertText returned, in order.
-// The loader takes over the caller's reference.
-func (l *BulkLoader) Append(rec arrow.Record) error {
+// Append adds a record that ConvertText or ConvertValues returned, in
+// order. The loader takes over the caller's reference. The first record
+// begins the bulk write: from then on the branch's other writers wait
+// until Commit or Abort (see memwal.BulkWriter); a table without a key
+// has each record encoded into the data file as it comes.
+func (l *BulkLoader) Append(rec arrow.Record) error { return l.failed(l.appendRecord(rec)) }
+
+func (l *BulkLoader) appendRecord(rec arrow.Record) error {
 	if err := l.flushPending(); err != nil {
 		rec.Release()
 		return err
@@ -416,9 +452,28 @@ func (l *BulkLoader) Append(rec arrow.Record) error {
 		rec.Release()
 		return fmt.Errorf("a record of schema %s, want %s", rec.Schema(), l.schema)
 	}
-	l.recs = append(l.recs, rec)
-	l.n += int(rec.NumRows())
-	return nil
+	return l.keepRecord(rec)
+}
+
+// failed ends the load when err is not nil, and returns err.
+func (l *BulkLoader) failed(err error) error {
+	if err != nil {
+		l.Abort()
+	}
+	return err
+}
+
+// Abort abandons the load: nothing is written, the branch's writers
+// resume. An error of Add, AddText, Append or AddParquet ends the load
+// itself (nothing was or will be written; the loader is not to be used
+// again), as Commit does; a caller that gives up otherwise must Abort.
+// Abort after the end does nothing.
+func (l *BulkLoader) Abort() {
+	if l.bw != nil {
+		l.bw.Abort()
+		l.bw = nil
+	}
+	l.release()
 }
 
 // release forgets every row.
@@ -432,7 +487,9 @@ func (l *BulkLoader) release() {
 // Add converts one row (values for Options.Columns, or every visible
 // column in table order) and keeps it for Commit. The loader keeps no
 // reference to row.
-func (l *BulkLoader) Add(row []any) error {
+func (l *BulkLoader) Add(row []any) error { return l.failed(l.add(row)) }
+
+func (l *BulkLoader) add(row []any) error {
 	if len(row) != l.width {
 		return fmt.Errorf("%d values for %d columns", len(row), l.width)
 	}
@@ -464,6 +521,10 @@ func (l *BulkLoader) Add(row []any) error {
 // the text first. The loader may keep the strings of text columns (they
 // are not copied).
 func (l *BulkLoader) AddText(fields []string, null []bool) error {
+	return l.failed(l.addText(fields, null))
+}
+
+func (l *BulkLoader) addText(fields []string, null []bool) error {
 	if len(fields) != l.width || len(null) != l.width {
 		return fmt.Errorf("%d values for %d columns", len(fields), l.width)
 	}
@@ -494,20 +555,16 @@ func (l *BulkLoader) AddText(fields []string, null []bool) error {
 // *DuplicateKeyError), writing nothing.
 func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
 	if err := l.flushPending(); err != nil {
+		l.Abort()
 		return 0, err
 	}
-	defer l.release()
-	if l.Rows() == 0 {
+	defer l.Abort()
+	if l.bw == nil {
 		return l.w.Head().Version(), nil
 	}
-	if ts := l.w.Head().State.Table(l.meta.ID); ts == nil || ts.Meta.SchemaID != l.meta.SchemaID {
-		return 0, fmt.Errorf("table %s was dropped or altered during the load; nothing was written", l.name)
-	}
-	snap, err := l.w.BulkRecords(ctx, l.meta.ID, l.recs, memwal.BulkRecordsOptions{
-		BulkOptions: memwal.BulkOptions{Operation: l.o.Operation, Version: true, Message: l.o.Message, User: l.o.User},
-		SchemaID:    l.meta.SchemaID,
-		Refuse:      !l.o.Upsert,
-	})
+	bw := l.bw
+	l.bw = nil
+	snap, err := bw.Commit(ctx)
 	var dup *memwal.BulkDuplicateError
 	if errors.As(err, &dup) {
 		e := &DuplicateKeyError{Table: l.name, Key: l.keyString(l.rowAt(dup.Row)), Row: dup.Row + 1}

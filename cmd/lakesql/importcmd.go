@@ -338,6 +338,7 @@ func (im *importer) load(ctx context.Context) (int, int64, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("import into %s.%s: %w", im.db, im.table, err)
 	}
+	defer func() { l.Abort() }() // nothing after a Commit; the loader may be replaced below
 	if o.Columns == nil {
 		vis := l.Columns()
 		if len(cols) > len(vis) {

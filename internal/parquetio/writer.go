@@ -822,35 +822,69 @@ func (w *Writer) stats() FileStats {
 // WriteFile writes batches (columns of ArrowSchema(schema, nil)) as the
 // Parquet object name of st, created with put-if-absent: data files are
 // immutable, so an existing object fails with store.ErrPreconditionFailed.
-// The Parquet bytes stream into the Put while they are encoded.
+// It is CreateFile, a Write of each batch and Close.
 func WriteFile(ctx context.Context, st store.Writer, name string, schema *base.Schema, batches []arrow.Record, opts WriterOptions) (FileStats, error) {
+	fw, err := CreateFile(ctx, st, name, schema, opts)
+	if err != nil {
+		return FileStats{}, err
+	}
+	for _, b := range batches {
+		if err := fw.Write(b); err != nil {
+			fw.Abort(err)
+			return FileStats{}, err
+		}
+	}
+	return fw.Close()
+}
+
+// FileWriter writes a Parquet file into a store as its records arrive:
+// the store receives the bytes while they are encoded (Put of a pipe), so
+// a file need not be held whole in memory. Use it from one goroutine.
+type FileWriter struct {
+	name string
+	w    *Writer
+	pw   *io.PipeWriter
+	done chan error
+}
+
+// CreateFile starts writing the Parquet file name of st (put-if-absent;
+// nothing is stored until Close succeeds).
+func CreateFile(ctx context.Context, st store.Writer, name string, schema *base.Schema, opts WriterOptions) (*FileWriter, error) {
 	pr, pw := io.Pipe()
-	done := make(chan error, 1)
+	w, err := NewWriter(pw, schema, opts)
+	if err != nil {
+		return nil, err
+	}
+	f := &FileWriter{name: name, w: w, pw: pw, done: make(chan error, 1)}
 	go func() {
 		_, err := st.Put(ctx, name, pr, store.IfAbsent())
 		pr.CloseWithError(err) // unblock the writer when Put fails early
-		done <- err
+		f.done <- err
 	}()
-	stats, err := func() (FileStats, error) {
-		w, err := NewWriter(pw, schema, opts)
-		if err != nil {
-			return FileStats{}, err
-		}
-		for _, b := range batches {
-			if err := w.Write(b); err != nil {
-				return FileStats{}, err
-			}
-		}
-		return w.Close()
-	}()
+	return f, nil
+}
+
+// Write writes a record (see Writer.Write).
+func (f *FileWriter) Write(rec arrow.Record) error { return f.w.Write(rec) }
+
+// Close finishes the file, waits until the store has it and returns its
+// statistics. On an error nothing is stored.
+func (f *FileWriter) Close() (FileStats, error) {
+	stats, err := f.w.Close()
 	if err != nil {
-		pw.CloseWithError(err)
-		<-done
+		f.Abort(err)
 		return FileStats{}, err
 	}
-	pw.Close()
-	if err := <-done; err != nil {
-		return FileStats{}, fmt.Errorf("parquetio: storing %s: %w", name, err)
+	f.pw.Close()
+	if err := <-f.done; err != nil {
+		return FileStats{}, fmt.Errorf("parquetio: storing %s: %w", f.name, err)
 	}
 	return stats, nil
+}
+
+// Abort abandons the file (the store's Put fails with err) and waits for
+// the Put to end.
+func (f *FileWriter) Abort(err error) {
+	f.pw.CloseWithError(err)
+	<-f.done
 }
