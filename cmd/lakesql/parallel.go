@@ -35,6 +35,11 @@ func orderedMap[In, Out any](workers int, produce func(send func(In) bool) error
 		defer close(order)
 		defer close(jobs)
 		perr = produce(func(in In) bool {
+			select {
+			case <-done: // checked first: select picks among ready cases at random
+				return false
+			default:
+			}
 			j := job{in: in, res: make(chan result, 1)}
 			select {
 			case order <- j.res:
