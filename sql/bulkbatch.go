@@ -136,100 +136,62 @@ func (l *BulkLoader) textColumn(c *loadColumn, b array.Builder, fields []string,
 		memtable.AppendValue(b, v)
 		return nil
 	}
+	// fast appends a value the column's builder takes as it is parsed
+	// (nil: none does) and reports whether it did.
+	var fast func(s string) bool
 	switch bb := b.(type) {
 	case *array.Int64Builder:
-		if c.typ.Kind != base.TypeInt64 {
-			break
-		}
-		for r := range n {
-			j := r*w + c.src
-			if null[j] {
-				if !c.col.Nullable {
-					return nullErr(r)
+		if c.typ.Kind == base.TypeInt64 {
+			fast = func(s string) bool {
+				v, err := strconv.ParseInt(s, 10, 64)
+				if err == nil {
+					bb.UnsafeAppend(v)
 				}
-				bb.AppendNull()
-				continue
-			}
-			if v, err := strconv.ParseInt(fields[j], 10, 64); err == nil {
-				bb.UnsafeAppend(v)
-			} else if err := slow(r, fields[j]); err != nil {
-				return err
+				return err == nil
 			}
 		}
-		return nil
 	case *array.Int32Builder:
-		if c.typ.Kind != base.TypeInt32 {
-			break
-		}
-		for r := range n {
-			j := r*w + c.src
-			if null[j] {
-				if !c.col.Nullable {
-					return nullErr(r)
+		if c.typ.Kind == base.TypeInt32 {
+			fast = func(s string) bool {
+				v, err := strconv.ParseInt(s, 10, 32)
+				if err == nil {
+					bb.UnsafeAppend(int32(v))
 				}
-				bb.AppendNull()
-				continue
-			}
-			if v, err := strconv.ParseInt(fields[j], 10, 32); err == nil {
-				bb.UnsafeAppend(int32(v))
-			} else if err := slow(r, fields[j]); err != nil {
-				return err
+				return err == nil
 			}
 		}
-		return nil
 	case *array.Float64Builder:
-		if c.typ.Kind != base.TypeFloat64 {
-			break
-		}
-		for r := range n {
-			j := r*w + c.src
-			if null[j] {
-				if !c.col.Nullable {
-					return nullErr(r)
+		if c.typ.Kind == base.TypeFloat64 {
+			fast = func(s string) bool {
+				v, err := strconv.ParseFloat(s, 64)
+				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+					return false
 				}
-				bb.AppendNull()
-				continue
-			}
-			if v, err := strconv.ParseFloat(fields[j], 64); err == nil && !math.IsNaN(v) && !math.IsInf(v, 0) {
 				bb.UnsafeAppend(v)
-			} else if err := slow(r, fields[j]); err != nil {
-				return err
+				return true
 			}
 		}
-		return nil
 	case *array.StringBuilder:
-		limit := -1 // no length to check
 		switch c.typ.Kind {
 		case base.TypeChar, base.TypeVarchar:
-			limit = c.typ.Length
-		case base.TypeText:
-		default:
-			limit = -2 // JSON: always through conv
-		}
-		if limit == -2 {
-			break
-		}
-		size := 0
-		for r := range n {
-			size += len(fields[r*w+c.src])
-		}
-		bb.ReserveData(size)
-		for r := range n {
-			j := r*w + c.src
-			if null[j] {
-				if !c.col.Nullable {
-					return nullErr(r)
+			limit := c.typ.Length // bytes: a longer value may still fit in characters (conv counts them)
+			fast = func(s string) bool {
+				if len(s) > limit {
+					return false
 				}
-				bb.AppendNull()
-				continue
-			}
-			if s := fields[j]; limit < 0 || len(s) <= limit {
 				bb.Append(s)
-			} else if err := slow(r, s); err != nil {
-				return err
+				return true
 			}
+		case base.TypeText:
+			fast = func(s string) bool { bb.Append(s); return true }
 		}
-		return nil
+		if fast != nil {
+			size := 0
+			for r := range n {
+				size += len(fields[r*w+c.src])
+			}
+			bb.ReserveData(size)
+		}
 	}
 	for r := range n {
 		j := r*w + c.src
@@ -238,6 +200,9 @@ func (l *BulkLoader) textColumn(c *loadColumn, b array.Builder, fields []string,
 				return nullErr(r)
 			}
 			b.AppendNull()
+			continue
+		}
+		if fast != nil && fast(fields[j]) {
 			continue
 		}
 		if err := slow(r, fields[j]); err != nil {
