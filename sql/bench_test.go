@@ -2,6 +2,7 @@ package sql_test
 
 import (
 	"context"
+	gosql "database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -37,7 +38,8 @@ func benchTable(b *testing.B, n int) execer {
 
 // BenchmarkPointLookup: primary-key point selects over the wire, from the
 // files (the MemTable flushed), one client; LAKESQL_BENCH_ROWS sets the
-// table's size (default 100,000).
+// table's size (default 100,000), LAKESQL_BENCH_PREPARED=1 sends them as a
+// prepared statement's executions.
 func BenchmarkPointLookup(b *testing.B) {
 	n := 100_000
 	if v, err := strconv.Atoi(os.Getenv("LAKESQL_BENCH_ROWS")); err == nil && v > 0 {
@@ -45,10 +47,22 @@ func BenchmarkPointLookup(b *testing.B) {
 	}
 	c := benchTable(b, n)
 	ctx := context.Background()
+	query := "SELECT * FROM t WHERE id = ?" + os.Getenv("LAKESQL_BENCH_SUFFIX")
+	run := func(id int) (*gosql.Rows, error) { return c.QueryContext(ctx, query, id) }
+	if os.Getenv("LAKESQL_BENCH_PREPARED") != "" { // COM_STMT_EXECUTE instead of interpolated text
+		stmt, err := c.(interface {
+			PrepareContext(context.Context, string) (*gosql.Stmt, error)
+		}).PrepareContext(ctx, query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer stmt.Close()
+		run = func(id int) (*gosql.Rows, error) { return stmt.QueryContext(ctx, id) }
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		id := rand.IntN(n)
-		rows, err := c.QueryContext(ctx, "SELECT * FROM t WHERE id = ?"+os.Getenv("LAKESQL_BENCH_SUFFIX"), id)
+		rows, err := run(id)
 		if err != nil {
 			b.Fatal(err)
 		}

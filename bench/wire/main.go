@@ -34,6 +34,9 @@ type options struct {
 	// target: background work the load started (InnoDB's page flushing,
 	// lakesql's MemTable flush) then does not compete with the queries.
 	settle time.Duration
+	// rounds, when not 0, runs the interleaved lookups instead of the
+	// workload (see rounds.go).
+	rounds int
 }
 
 // A target is one kind of server under test.
@@ -80,6 +83,7 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 0, "pause after the load, before the queries (for every target)")
 	flag.BoolVar(&o.keep, "keep", false, "keep each target's temporary folder (data and server log) instead of removing it")
 	flag.StringVar(&o.lakesqlSrc, "lakesql-src", "..", "root of the lakesql repository, where the lakesql target builds ./cmd/lakesql")
+	flag.IntVar(&o.rounds, "rounds", 0, "instead of the workload: start and load every target, then alternate this many rounds of -lookups PK lookups per mode between them (rounds.go)")
 	flag.Parse()
 	if flag.NArg() > 0 || o.rows < 1 || o.lookups < 1 || o.upsertRows < 1 || (o.upsertRows+1)/2 > o.rows ||
 		o.freshRows < 1 || o.freshRows > o.rows || o.scans < 1 {
@@ -114,6 +118,15 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	loadStart := loadAvg()
+	if o.rounds > 0 {
+		err := runRounds(ctx, os.Stdout, selected, o)
+		fmt.Fprintf(os.Stdout, "- machine: %d CPUs, GOMAXPROCS %d, %s; load average (1, 5, 15 min) %s at the start, %s at the end\n",
+			runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadStart, loadAvg())
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	var outcomes []outcome
 	for _, t := range selected {
 		out := runTarget(ctx, t, o)

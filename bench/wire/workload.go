@@ -221,7 +221,12 @@ func countAbove(ctx context.Context, db *sql.DB, want answers) error {
 // on 2 cores, about as much as a MariaDB lookup itself. ctx is checked
 // between the queries instead.
 func lookups(ctx context.Context, db *sql.DB, o options, prepared bool) (time.Duration, error) {
-	rng := rand.New(rand.NewPCG(uint64(o.rows), 1))
+	return lookupsSeeded(ctx, db, o, prepared, 1)
+}
+
+// lookupsSeeded is lookups of the ids that seed picks.
+func lookupsSeeded(ctx context.Context, db *sql.DB, o options, prepared bool, seed uint64) (time.Duration, error) {
+	rng := rand.New(rand.NewPCG(uint64(o.rows), seed))
 	ids := make([]int64, o.lookups)
 	for i := range ids {
 		ids[i] = rng.Int64N(int64(o.rows))
