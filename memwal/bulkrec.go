@@ -48,9 +48,9 @@ func (e *BulkDuplicateError) Error() string {
 // column, hidden ones included, in the types of parquetio.ArrowSchema;
 // values valid for their columns: the caller converted and checked them)
 // straight into a data file, bypassing the WAL and the MemTable, and
-// commits it in one entry: the bulk path of import and of statements that
-// touch many rows. It is BeginBulk, a Write of each record and Commit. The
-// records are not released.
+// commits it in one entry: the bulk path of imports (Bulk takes Go rows
+// to it). It is BeginBulk, a Write of each record and Commit. The records
+// are not released.
 func (b *Branch) BulkRecords(ctx context.Context, tableID string, recs []arrow.Record, o BulkRecordsOptions) (*txn.Snapshot, error) {
 	w, err := b.BeginBulk(ctx, tableID, o)
 	if err != nil {
