@@ -339,7 +339,7 @@ func TestOrderedMapProduceError(t *testing.T) {
 // its next send"), so no further item is worked on.
 func TestOrderedMapStopsAtNextSend(t *testing.T) {
 	accepted := 0
-	const runs = 30
+	const runs = 20
 	for range runs {
 		failed := make(chan struct{})
 		var err error
@@ -349,7 +349,10 @@ func TestOrderedMapStopsAtNextSend(t *testing.T) {
 					return nil
 				}
 				<-failed
-				time.Sleep(10 * time.Millisecond) // consume has returned; done is closed
+				// By then consume has returned and done is closed (the wait
+				// is long for a loaded machine: a send before done closes
+				// may still be taken).
+				time.Sleep(50 * time.Millisecond)
 				for i := 1; ; i++ {
 					if !send(i) {
 						return nil
