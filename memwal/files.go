@@ -137,18 +137,13 @@ func (b *Branch) supersede(ctx context.Context, head *txn.Snapshot, tableID stri
 // key, one per key) to a table: the rows in one new file, and deletion
 // vectors for the file rows at head that every written or deleted key
 // supersedes. The MemTable must hold none of these keys (it was flushed).
-// fresh says that no key exists yet (new hidden row ids): nothing to look
-// up.
-func (b *Branch) writeChanges(ctx context.Context, head *txn.Snapshot, t *tableInfo, changes []memtable.Change, c *txn.Commit, fresh bool) error {
+func (b *Branch) writeChanges(ctx context.Context, head *txn.Snapshot, t *tableInfo, changes []memtable.Change, c *txn.Commit) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	var locs []*memtable.Location
-	if !fresh {
-		var err error
-		if locs, err = b.locate(ctx, head, t.meta.ID, changes, nil); err != nil {
-			return err
-		}
+	locs, err := b.locate(ctx, head, t.meta.ID, changes, nil)
+	if err != nil {
+		return err
 	}
 	var values [][]any
 	for _, ch := range changes {

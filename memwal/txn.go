@@ -317,7 +317,7 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 		c.Operation, c.Message, c.User, c.CreatesVersion = o.Operation, o.Message, o.User, o.Version
 	}
 	for _, id := range tables {
-		if err := b.writeChanges(ctx, head, infos[id], changes[id], c, false); err != nil {
+		if err := b.writeChanges(ctx, head, infos[id], changes[id], c); err != nil {
 			return 0, err
 		}
 	}
