@@ -7,6 +7,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/decimal256"
 )
 
 // kind is the shape of a column as the operators see it: the Arrow type with
@@ -456,4 +458,55 @@ func goValue(a arrow.Array, i int) any {
 		return goValue(a.Dictionary(), j)
 	}
 	panic(fmt.Sprintf("exec: no Go value for %s", a.DataType()))
+}
+
+// AppendValue appends v to b, a builder of a type the operators take: the
+// inverse of Value for the plain types (nil for NULL; v of the builder's
+// Go type: int32 for an Int32Builder, arrow.Date32 for a Date32Builder,
+// the forms MemTables store).
+func AppendValue(b array.Builder, v any) {
+	if v == nil {
+		b.AppendNull()
+		return
+	}
+	switch b := b.(type) {
+	case *array.Int8Builder:
+		b.Append(v.(int8))
+	case *array.Int16Builder:
+		b.Append(v.(int16))
+	case *array.Int32Builder:
+		b.Append(v.(int32))
+	case *array.Int64Builder:
+		b.Append(v.(int64))
+	case *array.Uint8Builder:
+		b.Append(v.(uint8))
+	case *array.Uint16Builder:
+		b.Append(v.(uint16))
+	case *array.Uint32Builder:
+		b.Append(v.(uint32))
+	case *array.Uint64Builder:
+		b.Append(v.(uint64))
+	case *array.Float32Builder:
+		b.Append(v.(float32))
+	case *array.Float64Builder:
+		b.Append(v.(float64))
+	case *array.Decimal128Builder:
+		b.Append(v.(decimal128.Num))
+	case *array.Decimal256Builder:
+		b.Append(v.(decimal256.Num))
+	case *array.StringBuilder:
+		b.Append(v.(string))
+	case *array.BinaryBuilder:
+		b.Append(v.([]byte))
+	case *array.Date32Builder:
+		b.Append(v.(arrow.Date32))
+	case *array.TimestampBuilder:
+		b.Append(v.(arrow.Timestamp))
+	case *array.DurationBuilder:
+		b.Append(v.(arrow.Duration))
+	case *array.BooleanBuilder:
+		b.Append(v.(bool))
+	default:
+		panic(fmt.Sprintf("exec: AppendValue to %T", b))
+	}
 }

@@ -116,50 +116,7 @@ func buildArray(mem memory.Allocator, t arrow.DataType, vals []any) arrow.Array 
 	b := array.NewBuilder(mem, t)
 	defer b.Release()
 	for _, v := range vals {
-		if v == nil {
-			b.AppendNull()
-			continue
-		}
-		switch b := b.(type) {
-		case *array.Int8Builder:
-			b.Append(v.(int8))
-		case *array.Int16Builder:
-			b.Append(v.(int16))
-		case *array.Int32Builder:
-			b.Append(v.(int32))
-		case *array.Int64Builder:
-			b.Append(v.(int64))
-		case *array.Uint8Builder:
-			b.Append(v.(uint8))
-		case *array.Uint16Builder:
-			b.Append(v.(uint16))
-		case *array.Uint32Builder:
-			b.Append(v.(uint32))
-		case *array.Uint64Builder:
-			b.Append(v.(uint64))
-		case *array.Float32Builder:
-			b.Append(v.(float32))
-		case *array.Float64Builder:
-			b.Append(v.(float64))
-		case *array.Decimal128Builder:
-			b.Append(v.(decimal128.Num))
-		case *array.Decimal256Builder:
-			b.Append(v.(decimal256.Num))
-		case *array.StringBuilder:
-			b.Append(v.(string))
-		case *array.BinaryBuilder:
-			b.Append(v.([]byte))
-		case *array.Date32Builder:
-			b.Append(v.(arrow.Date32))
-		case *array.TimestampBuilder:
-			b.Append(v.(arrow.Timestamp))
-		case *array.DurationBuilder:
-			b.Append(v.(arrow.Duration))
-		case *array.BooleanBuilder:
-			b.Append(v.(bool))
-		default:
-			panic(fmt.Sprintf("buildArray: no builder for %s", t))
-		}
+		AppendValue(b, v)
 	}
 	return b.NewArray()
 }

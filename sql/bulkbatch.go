@@ -11,9 +11,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakesql/lakesql/exec"
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
-	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/store"
 )
 
@@ -65,7 +65,7 @@ func (l *BulkLoader) ConvertValues(vals []any, n int) (arrow.Record, error) {
 			if err != nil {
 				return &RowError{Row: r, Err: fmt.Errorf("column %s %s: %w", c.col.Name, c.typ, err)}
 			}
-			memtable.AppendValue(b, sv)
+			exec.AppendValue(b, sv)
 		}
 		return nil
 	}, nil)
@@ -102,7 +102,7 @@ func (l *BulkLoader) convert(n int, column func(c *loadColumn, b array.Builder) 
 		var err error
 		if c.src < 0 {
 			for range n {
-				memtable.AppendValue(b, c.def)
+				exec.AppendValue(b, c.def)
 			}
 		} else {
 			err = column(c, b)
@@ -133,7 +133,7 @@ func (l *BulkLoader) textColumn(c *loadColumn, b array.Builder, fields []string,
 		if err != nil {
 			return &RowError{Row: r, Err: fmt.Errorf("column %s %s: %w", c.col.Name, c.typ, err)}
 		}
-		memtable.AppendValue(b, v)
+		exec.AppendValue(b, v)
 		return nil
 	}
 	// fast appends a value the column's builder takes as it is parsed

@@ -259,55 +259,6 @@ func appendColumn(b array.Builder, rows [][]any, idx int) {
 	}
 }
 
-// AppendValue appends v, a normalized value of the column (nil for NULL),
-// to b, a builder of the column's Arrow type: appendColumn for one value.
-func AppendValue(b array.Builder, v any) {
-	if v == nil {
-		b.AppendNull()
-		return
-	}
-	switch b := b.(type) {
-	case *array.Int8Builder:
-		b.Append(v.(int8))
-	case *array.Int16Builder:
-		b.Append(v.(int16))
-	case *array.Int32Builder:
-		b.Append(v.(int32))
-	case *array.Int64Builder:
-		b.Append(v.(int64))
-	case *array.Uint8Builder:
-		b.Append(v.(uint8))
-	case *array.Uint16Builder:
-		b.Append(v.(uint16))
-	case *array.Uint32Builder:
-		b.Append(v.(uint32))
-	case *array.Uint64Builder:
-		b.Append(v.(uint64))
-	case *array.Float32Builder:
-		b.Append(v.(float32))
-	case *array.Float64Builder:
-		b.Append(v.(float64))
-	case *array.Decimal128Builder:
-		b.Append(v.(decimal128.Num))
-	case *array.Decimal256Builder:
-		b.Append(v.(decimal256.Num))
-	case *array.StringBuilder:
-		b.Append(v.(string))
-	case *array.BinaryBuilder:
-		b.Append(v.([]byte))
-	case *array.Date32Builder:
-		b.Append(v.(arrow.Date32))
-	case *array.TimestampBuilder:
-		b.Append(v.(arrow.Timestamp))
-	case *array.DurationBuilder:
-		b.Append(v.(arrow.Duration))
-	case *array.BooleanBuilder:
-		b.Append(v.(bool))
-	default:
-		panic(fmt.Sprintf("memtable: unexpected builder %T", b))
-	}
-}
-
 func fill[T any, B interface {
 	Append(T)
 	AppendNull()
