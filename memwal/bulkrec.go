@@ -35,6 +35,8 @@ type BulkDuplicateError struct {
 	// Row holds the key; FirstRow is the earlier row with the same key,
 	// or -1 when the table holds it.
 	Row, FirstRow int
+	// Key holds the key's values in key order (as exec.Value gives them).
+	Key []any
 }
 
 func (e *BulkDuplicateError) Error() string {
@@ -308,7 +310,7 @@ func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableIn
 	for i := range order {
 		if i+1 < len(order) && keys[order[i+1]] == keys[order[i]] {
 			if refuse {
-				return nil, nil, &BulkDuplicateError{Row: int(order[i+1]), FirstRow: int(order[i])}
+				return nil, nil, &BulkDuplicateError{Row: int(order[i+1]), FirstRow: int(order[i]), Key: rowValues(keyArrs, int(order[i]))}
 			}
 			continue
 		}
@@ -328,7 +330,7 @@ func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableIn
 			continue
 		}
 		if refuse {
-			return nil, nil, &BulkDuplicateError{Row: int(last[i]), FirstRow: -1}
+			return nil, nil, &BulkDuplicateError{Row: int(last[i]), FirstRow: -1, Key: rowValues(keyArrs, int(last[i]))}
 		}
 		deleted[l.Path] = append(deleted[l.Path], l.Position)
 	}
@@ -337,4 +339,13 @@ func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableIn
 		return all, deleted, nil
 	}
 	return exec.TakeRecord(b.opts.Alloc, all, last), deleted, nil
+}
+
+// rowValues returns row i of arrs.
+func rowValues(arrs []arrow.Array, i int) []any {
+	out := make([]any, len(arrs))
+	for j, a := range arrs {
+		out[j] = exec.Value(a, i)
+	}
+	return out
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/shopspring/decimal"
 
-	"github.com/lakesql/lakesql/exec"
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal"
@@ -104,11 +103,9 @@ type BulkLoader struct {
 	keyPos []int
 	enc    *parquetio.KeyEncoder
 	schema *arrow.Schema // the table's Arrow schema (every column)
-	// recs hold the records handed to the bulk write of a table with a
-	// key, in order, for duplicate-key messages; n counts the rows handed
-	// over. Rows added one at a time (Add, AddText) wait in pend (each a
-	// slice of slab) until batchRows of them make a record.
-	recs  []arrow.Record
+	// n counts the rows handed to the bulk write. Rows added one at a
+	// time (Add, AddText) wait in pend (each a slice of slab) until
+	// batchRows of them make a record.
 	n     int
 	bw    *memwal.BulkWriter // the bulk write, from the first record
 	ctx   context.Context    // NewBulkLoader's, for the bulk write
@@ -406,9 +403,8 @@ func (l *BulkLoader) flushPending() error {
 	return l.keepRecord(rec)
 }
 
-// keepRecord hands a record to the bulk write (begun at the first), and
-// keeps it for messages when the table has a key. It takes over the
-// caller's reference.
+// keepRecord hands a record to the bulk write (begun at the first). It
+// takes over the caller's reference.
 func (l *BulkLoader) keepRecord(rec arrow.Record) error {
 	defer rec.Release()
 	if l.bw == nil {
@@ -427,10 +423,6 @@ func (l *BulkLoader) keepRecord(rec arrow.Record) error {
 	}
 	if err := l.bw.Write(l.ctx, rec); err != nil {
 		return translate(err)
-	}
-	if l.enc != nil {
-		rec.Retain()
-		l.recs = append(l.recs, rec)
 	}
 	l.n += int(rec.NumRows())
 	return nil
@@ -478,10 +470,7 @@ func (l *BulkLoader) Abort() {
 
 // release forgets every row.
 func (l *BulkLoader) release() {
-	for _, r := range l.recs {
-		r.Release()
-	}
-	l.recs, l.pend, l.slab, l.n = nil, nil, nil, 0
+	l.pend, l.slab, l.n = nil, nil, 0
 }
 
 // Add converts one row (values for Options.Columns, or every visible
@@ -567,7 +556,7 @@ func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
 	snap, err := bw.Commit(ctx)
 	var dup *memwal.BulkDuplicateError
 	if errors.As(err, &dup) {
-		e := &DuplicateKeyError{Table: l.name, Key: l.keyString(l.rowAt(dup.Row)), Row: dup.Row + 1}
+		e := &DuplicateKeyError{Table: l.name, Key: l.keyString(dup.Key), Row: dup.Row + 1}
 		if dup.FirstRow >= 0 {
 			e.FirstRow = dup.FirstRow + 1
 		}
@@ -579,27 +568,11 @@ func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
 	return snap.Version(), nil
 }
 
-// rowAt returns row i (from 0) of the records, as stored values.
-func (l *BulkLoader) rowAt(i int) []any {
-	for _, r := range l.recs {
-		if n := int(r.NumRows()); i >= n {
-			i -= n
-			continue
-		}
-		row := make([]any, r.NumCols())
-		for j, c := range r.Columns() {
-			row[j] = exec.Value(c, i)
-		}
-		return row
-	}
-	return make([]any, len(l.cols))
-}
-
-// keyString spells a stored row's key for messages.
-func (l *BulkLoader) keyString(row []any) string {
+// keyString spells a key (its stored values, in key order) for messages.
+func (l *BulkLoader) keyString(key []any) string {
 	parts := make([]string, len(l.keyPos))
 	for j, p := range l.keyPos {
-		parts[j] = fmt.Sprint(fromStored(l.cols[p].typ, row[p]))
+		parts[j] = fmt.Sprint(fromStored(l.cols[p].typ, key[j]))
 	}
 	return "[" + strings.Join(parts, ",") + "]"
 }
