@@ -38,7 +38,7 @@ import (
 // Required columns are NOT NULL. Rows are read row group by row group,
 // 1024 at a time.
 type parquetSource struct {
-	f     *os.File
+	f     store.Object
 	pf    *parquet.File
 	cols  []srcColumn
 	convs []func(parquet.Value) any
@@ -50,16 +50,11 @@ type parquetSource struct {
 }
 
 func newParquetSource(path string) (*parquetSource, error) {
-	f, err := os.Open(path)
+	f, err := fileReader{path}.Open(context.Background(), filepath.Base(path))
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
+	pf, err := parquet.OpenFile(f, f.Size(), parquet.SkipBloomFilters(true), parquet.SkipPageIndex(true))
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("not a Parquet file: %w", err)
