@@ -27,6 +27,19 @@ type BulkRecordsOptions struct {
 	// holds, fail the write (a *BulkDuplicateError) instead of the last
 	// row of the key winning.
 	Refuse bool
+	// Skip keeps, of a key twice in the records, its first row, and of a
+	// key the table holds, the table's row: the other rows are dropped
+	// (LOAD DATA ... IGNORE). Refuse takes precedence.
+	Skip bool
+}
+
+// BulkCounts say what a committed bulk write did with its rows.
+type BulkCounts struct {
+	// Rows were given, Written went into the data file (the others
+	// repeated a key: with Skip the later ones, else the earlier ones).
+	Rows, Written int
+	// Replaced counts the table's rows the written rows superseded.
+	Replaced int
 }
 
 // BulkDuplicateError is a BulkRecords with Refuse finding a key twice.
@@ -93,6 +106,8 @@ type BulkWriter struct {
 	total int
 	file  *dataFile // keyless: the file being written
 	ended bool
+	// counts are set by a successful Commit.
+	counts BulkCounts
 }
 
 // BeginBulk starts a bulk write of records into table tableID: it pauses
@@ -174,18 +189,26 @@ func (w *BulkWriter) Commit(ctx context.Context) (*txn.Snapshot, error) {
 	return snap, err
 }
 
+// Counts says what the write did with its rows, once Commit succeeded.
+func (w *BulkWriter) Counts() BulkCounts { return w.counts }
+
 func (w *BulkWriter) commit(ctx context.Context) (*txn.Snapshot, error) {
 	b, t := w.b, w.t
 	c := &txn.Commit{Operation: w.o.Operation, Message: w.o.Message, User: w.o.User, CreatesVersion: w.o.Version, Epoch: b.epoch}
+	counts := BulkCounts{Rows: w.total, Written: w.total}
 	if w.total > 0 {
 		var deleted map[string][]int64
 		if w.keyed {
-			rec, dels, err := b.sortedByKey(ctx, w.head, t, w.recs, w.as, w.total, w.o.Refuse)
+			rec, dels, err := b.sortedByKey(ctx, w.head, t, w.recs, w.as, w.total, w.o)
 			if err != nil {
 				return nil, err
 			}
 			defer rec.Release()
 			deleted = dels
+			counts.Written = int(rec.NumRows())
+			for _, pos := range dels {
+				counts.Replaced += len(pos)
+			}
 			if w.file, err = b.createFile(ctx, &t.meta, txn.KindBase); err != nil {
 				return nil, err
 			}
@@ -209,7 +232,11 @@ func (w *BulkWriter) commit(ctx context.Context) (*txn.Snapshot, error) {
 			return nil, err
 		}
 	}
-	return b.commitTables(ctx, w.head, c, t.meta.ID)
+	snap, err := b.commitTables(ctx, w.head, c, t.meta.ID)
+	if err == nil {
+		w.counts = counts
+	}
+	return snap, err
 }
 
 // Abort abandons the write: nothing is committed, the writers resume.
@@ -256,9 +283,11 @@ func (b *Branch) withRowIDs(as *arrow.Schema, rec arrow.Record, pos int) arrow.R
 
 // sortedByKey returns the rows of recs (total of them) in one record
 // sorted by key, the last row of each key only, and the file rows at head
-// their keys supersede (path -> positions). With refuse, a key twice or a
-// key at head is a *BulkDuplicateError instead.
-func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableInfo, recs []arrow.Record, as *arrow.Schema, total int, refuse bool) (arrow.Record, map[string][]int64, error) {
+// their keys supersede (path -> positions). With o.Refuse, a key twice or
+// a key at head is a *BulkDuplicateError instead; with o.Skip the first
+// row of each key is kept, and none of a key at head.
+func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableInfo, recs []arrow.Record, as *arrow.Schema, total int, o BulkRecordsOptions) (arrow.Record, map[string][]int64, error) {
+	refuse, skip := o.Refuse, o.Skip && !o.Refuse
 	var all arrow.Record
 	if len(recs) == 1 {
 		all = recs[0]
@@ -306,8 +335,14 @@ func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableIn
 	if !sorted {
 		slices.SortStableFunc(order, byKey)
 	}
-	last := order[:0] // of each run of one key, its last row
+	last := order[:0] // of each run of one key, its last row (first with skip)
 	for i := range order {
+		if skip {
+			if i == 0 || keys[order[i-1]] != keys[order[i]] {
+				last = append(last, order[i])
+			}
+			continue
+		}
 		if i+1 < len(order) && keys[order[i+1]] == keys[order[i]] {
 			if refuse {
 				return nil, nil, &BulkDuplicateError{Row: int(order[i+1]), FirstRow: int(order[i]), Key: rowValues(keyArrs, int(order[i]))}
@@ -325,15 +360,21 @@ func (b *Branch) sortedByKey(ctx context.Context, head *txn.Snapshot, t *tableIn
 		return nil, nil, err
 	}
 	deleted := map[string][]int64{}
+	kept := last[:0]
 	for i, l := range locs {
-		if l == nil {
-			continue
-		}
-		if refuse {
+		switch {
+		case l == nil:
+			kept = append(kept, last[i])
+		case refuse:
 			return nil, nil, &BulkDuplicateError{Row: int(last[i]), FirstRow: -1, Key: rowValues(keyArrs, int(last[i]))}
+		case skip:
+			// the table's row stays
+		default:
+			kept = append(kept, last[i])
+			deleted[l.Path] = append(deleted[l.Path], l.Position)
 		}
-		deleted[l.Path] = append(deleted[l.Path], l.Position)
 	}
+	last = kept
 	if sorted && len(last) == total {
 		all.Retain()
 		return all, deleted, nil

@@ -735,3 +735,76 @@ func TestBulkWriterPausesWriters(t *testing.T) {
 	}
 	checkKT(t, b, map[int32]string{1: "a", 2: "b", 3: "c", 98: "other", 99: "tx"}, "kt at the end")
 }
+
+// TestBulkRecordsSkip: with Skip the first row of a key twice in the
+// records wins, a key the table holds (in a file or in the MemTable)
+// keeps the table's row, and Counts says how many rows were written and
+// how many the table lost; without Skip the last row wins and the table
+// rows it supersedes are counted.
+func TestBulkRecordsSkip(t *testing.T) {
+	ctx := context.Background()
+	alloc := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer alloc.AssertSize(t, 0)
+	_, b := bulkRecDB(t)
+	defer b.Close(ctx)
+	model := map[int32]string{}
+	var rows [][]any
+	for k := int32(0); k < 10; k++ {
+		rows = append(rows, []any{k, "base"})
+		model[k] = "base"
+	}
+	if _, err := bulkRecords(t, b, alloc, "kt", &ktSchema, v1, rows); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := b.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Put("kt", []any{int32(20), "mem"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	model[20] = "mem"
+
+	// counts runs one bulk write and returns its counts.
+	counts := func(o BulkRecordsOptions, batches ...[][]any) BulkCounts {
+		t.Helper()
+		w, err := b.BeginBulk(ctx, "kt", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range records(t, alloc, &ktSchema, batches...) {
+			err := w.Write(ctx, r)
+			r.Release()
+			if err != nil {
+				w.Abort()
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return w.Counts()
+	}
+	skip := v1
+	skip.Skip = true
+	got := counts(skip,
+		[][]any{{int32(3), "new3"}, {int32(30), "first30"}, {int32(20), "new20"}},
+		[][]any{{int32(30), "second30"}, {int32(31), "only31"}, {int32(3), "again3"}, {int32(30), "third30"}})
+	if want := (BulkCounts{Rows: 7, Written: 2}); got != want {
+		t.Errorf("skip: counts %+v, want %+v", got, want)
+	}
+	model[30], model[31] = "first30", "only31"
+	checkKT(t, b, model, "after a load with Skip")
+
+	got = counts(v1,
+		[][]any{{int32(4), "r4"}, {int32(40), "a40"}},
+		[][]any{{int32(40), "b40"}, {int32(20), "r20"}, {int32(4), "again4"}})
+	if want := (BulkCounts{Rows: 5, Written: 3, Replaced: 2}); got != want {
+		t.Errorf("replace: counts %+v, want %+v", got, want)
+	}
+	model[4], model[40], model[20] = "again4", "b40", "r20"
+	checkKT(t, b, model, "after a load where the last row wins")
+}

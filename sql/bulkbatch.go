@@ -56,7 +56,7 @@ func (l *BulkLoader) ConvertValues(vals []any, n int) (arrow.Record, error) {
 			v := vals[r*l.width+c.src]
 			if v == nil {
 				if !c.col.Nullable {
-					return &RowError{Row: r, Err: fmt.Errorf("column %s is NOT NULL", c.col.Name)}
+					return &RowError{Row: r, Err: notNullError(c.col.Name)}
 				}
 				b.AppendNull()
 				continue
@@ -126,7 +126,7 @@ func (l *BulkLoader) convert(n int, column func(c *loadColumn, b array.Builder) 
 func (l *BulkLoader) textColumn(c *loadColumn, b array.Builder, fields []string, null []bool, n int) error {
 	w := l.width
 	nullErr := func(r int) error {
-		return &RowError{Row: r, Err: fmt.Errorf("column %s is NOT NULL", c.col.Name)}
+		return &RowError{Row: r, Err: notNullError(c.col.Name)}
 	}
 	slow := func(r int, s string) error {
 		v, err := c.conv(s)
@@ -195,11 +195,15 @@ func (l *BulkLoader) textColumn(c *loadColumn, b array.Builder, fields []string,
 	}
 	for r := range n {
 		j := r*w + c.src
-		if null[j] {
+		if null[j] || c.emptyDef && fields[j] == "" && c.empty == nil {
 			if !c.col.Nullable {
 				return nullErr(r)
 			}
 			b.AppendNull()
+			continue
+		}
+		if c.emptyDef && fields[j] == "" {
+			exec.AppendValue(b, c.empty)
 			continue
 		}
 		if fast != nil && fast(fields[j]) {
@@ -306,7 +310,7 @@ func (l *BulkLoader) checkArrays(rec arrow.Record) error {
 		if !c.col.Nullable && a.NullN() > 0 {
 			for r := range a.Len() {
 				if a.IsNull(r) {
-					return &RowError{Row: r, Err: fmt.Errorf("column %s is NOT NULL", c.col.Name)}
+					return &RowError{Row: r, Err: notNullError(c.col.Name)}
 				}
 			}
 		}

@@ -62,6 +62,14 @@ type BulkLoadOptions struct {
 	// the table, or twice in the rows, fails the load and nothing is
 	// written. Tables without a primary key cannot upsert.
 	Upsert bool
+	// Ignore keeps, of a key twice in the rows, the first row, and of a
+	// key the table holds, the table's row: the other rows are skipped
+	// (LOAD DATA ... IGNORE). Upsert takes precedence.
+	Ignore bool
+	// EmptyIsDefault reads an empty text field of a column that is not a
+	// string type as the column's literal DEFAULT, or NULL without one
+	// (LOAD DATA's reading); otherwise it is a value that does not convert.
+	EmptyIsDefault bool
 	// User and Message describe the version in the log.
 	User, Message string
 	// Operation names the version's operation (default "IMPORT").
@@ -112,6 +120,8 @@ type BulkLoader struct {
 	pend  [][]any
 	slab  []any
 	width int // values per input row
+	// counts are the committed write's.
+	counts memwal.BulkCounts
 }
 
 // batchRows is how many rows Add and AddText gather into one record.
@@ -129,6 +139,10 @@ type loadColumn struct {
 	// text converts a text field (AddText): conv without boxing the text
 	// first for the common types.
 	text func(s string) (any, error)
+	// emptyDef says an empty text field is the column's default, empty
+	// (Options.EmptyIsDefault, a column not of a string type).
+	emptyDef bool
+	empty    any
 }
 
 // BulkLoad writes rows (the visible columns in table order, or
@@ -155,9 +169,6 @@ func (e *Embedded) BulkLoad(ctx context.Context, db, branch, table string, rows 
 // main): it takes the branch's writer lease (see BulkLoad) and resolves the
 // table and the columns the rows hold.
 func (e *Embedded) NewBulkLoader(ctx context.Context, db, branch, table string, o BulkLoadOptions) (*BulkLoader, error) {
-	if o.Operation == "" {
-		o.Operation = "IMPORT"
-	}
 	name := db
 	if branch != "" && branch != txn.MainBranch {
 		name = db + "/" + branch
@@ -174,7 +185,16 @@ func (e *Embedded) NewBulkLoader(ctx context.Context, db, branch, table string, 
 	if ts == nil {
 		return nil, fmt.Errorf("table %s.%s does not exist on branch %s", d.st.name, table, d.branch)
 	}
-	l := &BulkLoader{w: w, meta: ts.Meta, name: d.st.name + "." + ts.Meta.Name, o: o, ctx: ctx}
+	return newBulkLoader(ctx, w, ts.Meta, d.st.name+"."+ts.Meta.Name, o)
+}
+
+// newBulkLoader prepares a bulk load into table meta (named name in
+// messages) of the branch w writes.
+func newBulkLoader(ctx context.Context, w *memwal.Branch, meta txn.Table, name string, o BulkLoadOptions) (*BulkLoader, error) {
+	if o.Operation == "" {
+		o.Operation = "IMPORT"
+	}
+	l := &BulkLoader{w: w, meta: meta, name: name, o: o, ctx: ctx}
 	if err := l.resolve(); err != nil {
 		return nil, err
 	}
@@ -283,6 +303,12 @@ func (l *BulkLoader) resolve() error {
 				return err
 			}
 			lc.text = textConverter(typ, lc.conv)
+			if lc.src >= 0 && l.o.EmptyIsDefault && !isStringKind(typ.Kind) {
+				lc.emptyDef = true
+				if lc.empty, err = l.emptyDefault(c, typ, lc.conv); err != nil {
+					return err
+				}
+			}
 			if lc.src < 0 {
 				if lc.def, err = l.defaultOf(c, typ, lc.conv); err != nil {
 					return err
@@ -344,6 +370,29 @@ func (l *BulkLoader) defaultOf(c base.Column, typ base.Type, conv func(any) (any
 		return nil, fmt.Errorf("column %s: DEFAULT %s: %w", c.Name, lit, err)
 	}
 	return out, nil
+}
+
+// emptyDefault is the value of an empty text field of column c under
+// EmptyIsDefault: its literal DEFAULT, or NULL (nil; the row then fails
+// when c is NOT NULL). A DEFAULT expression is an error: the load cannot
+// evaluate it.
+func (l *BulkLoader) emptyDefault(c base.Column, typ base.Type, conv func(any) (any, error)) (any, error) {
+	if _, ok := l.meta.Properties[defaultProperty(c.ID)]; ok {
+		return l.defaultOf(c, typ, conv) // refused
+	}
+	if c.Default == nil || strings.EqualFold(strings.TrimSpace(*c.Default), "NULL") {
+		return nil, nil
+	}
+	return l.defaultOf(c, typ, conv)
+}
+
+// isStringKind reports whether k is a character or byte string type.
+func isStringKind(k base.TypeKind) bool {
+	switch k {
+	case base.TypeChar, base.TypeVarchar, base.TypeText, base.TypeBinary, base.TypeVarbinary, base.TypeBlob:
+		return true
+	}
+	return false
 }
 
 func hexBytes(s string) ([]byte, error) {
@@ -411,7 +460,8 @@ func (l *BulkLoader) keepRecord(rec arrow.Record) error {
 		bw, err := l.w.BeginBulk(l.ctx, l.meta.ID, memwal.BulkRecordsOptions{
 			BulkOptions: memwal.BulkOptions{Operation: l.o.Operation, Version: true, Message: l.o.Message, User: l.o.User},
 			SchemaID:    l.meta.SchemaID,
-			Refuse:      !l.o.Upsert,
+			Refuse:      !l.o.Upsert && !l.o.Ignore,
+			Skip:        l.o.Ignore && !l.o.Upsert,
 		})
 		if err != nil {
 			if ts := l.w.Head().State.Table(l.meta.ID); ts == nil || ts.Meta.SchemaID != l.meta.SchemaID {
@@ -492,7 +542,7 @@ func (l *BulkLoader) add(row []any) error {
 		v := row[c.src]
 		if v == nil {
 			if !c.col.Nullable {
-				return fmt.Errorf("column %s is NOT NULL", c.col.Name)
+				return notNullError(c.col.Name)
 			}
 			continue
 		}
@@ -526,7 +576,7 @@ func (l *BulkLoader) addText(fields []string, null []bool) error {
 		}
 		if null[c.src] {
 			if !c.col.Nullable {
-				return fmt.Errorf("column %s is NOT NULL", c.col.Name)
+				return notNullError(c.col.Name)
 			}
 			continue
 		}
@@ -538,6 +588,10 @@ func (l *BulkLoader) addText(fields []string, null []bool) error {
 	}
 	return l.keep(out)
 }
+
+// Counts says, after Commit, what the load did with its rows: how many it
+// took, wrote, and how many rows of the table they replaced.
+func (l *BulkLoader) Counts() memwal.BulkCounts { return l.counts }
 
 // Commit writes the rows through the bulk path as one version and returns
 // it. Without Upsert it first refuses keys that repeat or exist (a
@@ -554,6 +608,7 @@ func (l *BulkLoader) Commit(ctx context.Context) (int64, error) {
 	bw := l.bw
 	l.bw = nil
 	snap, err := bw.Commit(ctx)
+	l.counts = bw.Counts()
 	var dup *memwal.BulkDuplicateError
 	if errors.As(err, &dup) {
 		e := &DuplicateKeyError{Table: l.name, Key: l.keyString(dup.Key), Row: dup.Row + 1}
@@ -587,6 +642,29 @@ func (l *BulkLoader) keyString(key []any) string {
 
 var errNotNumber = errors.New("not a number")
 
+// valueError is a value a load cannot take, of a kind that has its own
+// MySQL error code (valueError.code); other conversion errors are plain.
+type valueError struct {
+	kind valueKind
+	msg  string
+}
+
+type valueKind uint8
+
+const (
+	valueNull     valueKind = iota + 1 // NULL for a NOT NULL column
+	valueTooLong                       // longer than the column
+	valueOutRange                      // a number outside the type's range
+)
+
+func (e *valueError) Error() string { return e.msg }
+
+func notNullError(col string) error {
+	return &valueError{kind: valueNull, msg: fmt.Sprintf("column %s is NOT NULL", col)}
+}
+
+func rangeError(msg string) error { return &valueError{kind: valueOutRange, msg: msg} }
+
 func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 	switch {
 	case t.IsInteger():
@@ -604,7 +682,7 @@ func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 			}
 			if t.Kind == base.TypeFloat32 {
 				if math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
-					return nil, errors.New("out of range")
+					return nil, rangeError("out of range")
 				}
 				return float32(f), nil
 			}
@@ -621,7 +699,7 @@ func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 			switch t.Kind {
 			case base.TypeChar, base.TypeVarchar:
 				if len(s) > t.Length && utf8.RuneCountInString(s) > t.Length {
-					return nil, fmt.Errorf("value too long (%d characters)", utf8.RuneCountInString(s))
+					return nil, &valueError{kind: valueTooLong, msg: fmt.Sprintf("value too long (%d characters)", utf8.RuneCountInString(s))}
 				}
 			case base.TypeJSON:
 				if !json.Valid([]byte(s)) {
@@ -647,7 +725,7 @@ func converter(c base.Column, t base.Type) (func(any) (any, error), error) {
 				b = []byte(s)
 			}
 			if t.Kind != base.TypeBlob && len(b) > t.Length {
-				return nil, fmt.Errorf("value too long (%d bytes)", len(b))
+				return nil, &valueError{kind: valueTooLong, msg: fmt.Sprintf("value too long (%d bytes)", len(b))}
 			}
 			if t.Kind == base.TypeBinary && len(b) < t.Length {
 				b = append(b, make([]byte, t.Length-len(b))...) // MySQL pads BINARY with zero bytes
@@ -736,7 +814,7 @@ func intConverter(t base.Type) func(any) (any, error) {
 	case base.TypeUint64:
 		uhi = math.MaxUint64
 	}
-	outOfRange := func(v any) (any, error) { return nil, fmt.Errorf("%v is out of range", v) }
+	outOfRange := func(v any) (any, error) { return nil, rangeError(fmt.Sprintf("%v is out of range", v)) }
 	if t.IsUnsigned() {
 		return func(v any) (any, error) {
 			var u uint64
@@ -863,7 +941,7 @@ func asAnyFloat(v any) (float64, error) {
 		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
-				return 0, fmt.Errorf("%s is out of range", x)
+				return 0, rangeError(fmt.Sprintf("%s is out of range", x))
 			}
 			return 0, fmt.Errorf("not a number: %q", x)
 		}
@@ -963,7 +1041,7 @@ func decimalConverter(t base.Type) func(any) (any, error) {
 		// MySQL rounds extra fractional digits half away from zero.
 		n, ok, err := parquetio.DecimalValue(d.Round(int32(t.Scale)).StringFixed(int32(t.Scale)), t)
 		if err != nil || !ok { // too many digits for the precision
-			return nil, fmt.Errorf("%s is out of range", d)
+			return nil, rangeError(fmt.Sprintf("%s is out of range", d))
 		}
 		return storedDecimal(t, n)
 	}
@@ -972,7 +1050,7 @@ func decimalConverter(t base.Type) func(any) (any, error) {
 // storedDecimal is an unscaled decimal as the MemTable stores it.
 func storedDecimal(t base.Type, n decimal256.Num) (any, error) {
 	if !n.FitsInPrecision(int32(t.Precision)) {
-		return nil, fmt.Errorf("%s is out of range", n.ToString(int32(t.Scale)))
+		return nil, rangeError(fmt.Sprintf("%s is out of range", n.ToString(int32(t.Scale))))
 	}
 	if t.Precision <= 38 {
 		a := n.Array()

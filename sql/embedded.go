@@ -89,6 +89,7 @@ func (c *Conn) Query(ctx context.Context, query string) (res *Result, err error)
 		return nil, err
 	}
 	res = &Result{}
+	okRows := 0
 	for _, col := range sch {
 		res.Columns = append(res.Columns, Column{Name: col.Name, Type: strings.ToUpper(col.Type.String()), Kind: kindOf(col.Type)})
 	}
@@ -103,6 +104,7 @@ func (c *Conn) Query(ctx context.Context, query string) (res *Result, err error)
 		}
 		if ok, isOK := okResult(row); isOK {
 			res.RowsAffected += ok
+			okRows++
 			continue
 		}
 		out := make([]any, len(row))
@@ -117,7 +119,9 @@ func (c *Conn) Query(ctx context.Context, query string) (res *Result, err error)
 	if err := iter.Close(sctx); err != nil {
 		return nil, err
 	}
-	if len(sch) == 1 && sch[0].Name == types.OkResultColumnName {
+	// A statement answered with an OkResult has no columns, whatever the
+	// schema says (LOAD DATA's bulk path answers under the INSERT's).
+	if len(sch) == 1 && sch[0].Name == types.OkResultColumnName || okRows > 0 && len(res.Rows) == 0 {
 		res.Columns = nil
 	}
 	return res, nil

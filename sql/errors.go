@@ -33,7 +33,10 @@ func translate(err error) error {
 		return se
 	}
 	var ce *txn.ConflictError
+	var dk *DuplicateKeyError
 	switch {
+	case errors.As(err, &dk):
+		return mysql.NewSQLError(mysql.ERDupEntry, "23000", "%v", err)
 	case errors.Is(err, memwal.ErrConflict), errors.As(err, &ce), errors.Is(err, txn.ErrConflict):
 		return mysql.NewSQLError(mysql.ERLockDeadlock, "40001",
 			"serialization failure: %v; the transaction was rolled back, retry it", err)

@@ -49,7 +49,14 @@ func (retryBuilder) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIte
 		return rowexec.DefaultBuilder.Build(ctx, plan.NewDescribeQuery(nn.Format, child), row)
 	case *plan.AnalyzeTable:
 		return analyzeTables(ctx, nn, row)
-	case *plan.InsertInto, *plan.Update, *plan.DeleteFrom:
+	case *plan.InsertInto:
+		if ld := loadDataOf(nn.Source); ld != nil {
+			if it, bulk, err := loadBulk(ctx, nn, ld); bulk || err != nil {
+				return it, err
+			}
+			n = nn.WithSource(withLoadSource(nn.Source))
+		}
+	case *plan.Update, *plan.DeleteFrom:
 	default:
 		return nil, nil
 	}

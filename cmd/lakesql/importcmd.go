@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/lakesql/lakesql/internal/base"
 	lsql "github.com/lakesql/lakesql/sql"
 )
 
@@ -378,7 +379,7 @@ func (im *importer) load(ctx context.Context) (int, int64, error) {
 			rec   arrow.Record
 			bytes int64
 		}
-		err = orderedMap(0, s.produce, func(p csvPiece) (converted, error) {
+		err = base.OrderedMap(0, s.produce, func(p csvPiece) (converted, error) {
 			b, err := s.parse(p)
 			if err != nil {
 				return converted{}, err
@@ -402,7 +403,7 @@ func (im *importer) load(ctx context.Context) (int, int64, error) {
 			rec  arrow.Record
 			last int64
 		}
-		err = orderedMap(0, s.produce, func(b *rowBatch) (converted, error) {
+		err = base.OrderedMap(0, s.produce, func(b *rowBatch) (converted, error) {
 			n := len(b.vals) / w
 			rec, err := l.ConvertValues(b.vals, n)
 			var re *lsql.RowError

@@ -1,18 +1,18 @@
-package main
+package base
 
 import (
 	"runtime"
 	"sync"
 )
 
-// orderedMap runs produce on a goroutine, work on each item it sends on
+// OrderedMap runs produce on a goroutine, work on each item it sends on
 // `workers` goroutines at once, and consume on the results in the order
 // the items were sent: reading a file, converting its pieces on every
 // core, and appending them in file order. At most 2*workers items are in
 // flight. It returns the first error in item order (consume's or work's;
 // the producer then stops at its next send), else produce's; every
 // goroutine has ended when it returns.
-func orderedMap[In, Out any](workers int, produce func(send func(In) bool) error, work func(In) (Out, error), consume func(Out) error) error {
+func OrderedMap[In, Out any](workers int, produce func(send func(In) bool) error, work func(In) (Out, error), consume func(Out) error) error {
 	if workers < 1 {
 		workers = max(runtime.GOMAXPROCS(0), 1)
 	}

@@ -1,4 +1,4 @@
-package main
+package base
 
 import (
 	"errors"
@@ -27,7 +27,7 @@ func withTimeout(t *testing.T, d time.Duration, f func()) {
 	}
 }
 
-// mapProbe counts what an orderedMap run does: work calls running at once
+// mapProbe counts what an OrderedMap run does: work calls running at once
 // (and the most at once), calls of work and consume, and whether the
 // producer has returned.
 type mapProbe struct {
@@ -50,14 +50,14 @@ func (p *mapProbe) enter() {
 
 func (p *mapProbe) exit() { p.running.Add(-1) }
 
-// afterReturn checks that nothing runs once orderedMap has returned.
+// afterReturn checks that nothing runs once OrderedMap has returned.
 func (p *mapProbe) afterReturn(t *testing.T) {
 	t.Helper()
 	if !p.producerDone.Load() {
-		t.Error("orderedMap returned before the producer did")
+		t.Error("OrderedMap returned before the producer did")
 	}
 	if n := p.running.Load(); n != 0 {
-		t.Errorf("orderedMap returned with %d work calls running", n)
+		t.Errorf("OrderedMap returned with %d work calls running", n)
 	}
 }
 
@@ -77,7 +77,7 @@ func TestOrderedMapOrder(t *testing.T) {
 			}
 			seed := rand.Uint64()
 			withTimeout(t, 10*time.Second, func() {
-				err = orderedMap(workers, func(send func(int) bool) error {
+				err = OrderedMap(workers, func(send func(int) bool) error {
 					defer p.producerDone.Store(true)
 					for i := range n {
 						if !send(i) {
@@ -134,7 +134,7 @@ func TestOrderedMapParallel(t *testing.T) {
 	go func() { started.Wait(); close(all) }()
 	var err error
 	withTimeout(t, 10*time.Second, func() {
-		err = orderedMap(workers, func(send func(int) bool) error {
+		err = OrderedMap(workers, func(send func(int) bool) error {
 			for i := range 3 * workers {
 				if !send(i) {
 					break
@@ -169,7 +169,7 @@ func TestOrderedMapFirstError(t *testing.T) {
 			var err error
 			err2, err5 := errors.New("item 2 failed"), errors.New("item 5 failed")
 			withTimeout(t, 10*time.Second, func() {
-				err = orderedMap(workers, func(send func(int) bool) error {
+				err = OrderedMap(workers, func(send func(int) bool) error {
 					defer p.producerDone.Store(true)
 					for i := 0; ; i++ { // endless: only the failure stops it
 						if !send(i) {
@@ -217,7 +217,7 @@ func TestOrderedMapConsumeError(t *testing.T) {
 			var err error
 			stop := errors.New("consume failed")
 			withTimeout(t, 10*time.Second, func() {
-				err = orderedMap(workers, func(send func(int) bool) error {
+				err = OrderedMap(workers, func(send func(int) bool) error {
 					defer p.producerDone.Store(true)
 					for i := 0; ; i++ {
 						if !send(i) {
@@ -253,7 +253,7 @@ func TestOrderedMapConsumeError(t *testing.T) {
 	// pipeline and workers still busy.
 	var err error
 	withTimeout(t, 10*time.Second, func() {
-		err = orderedMap(2, func(send func(int) bool) error {
+		err = OrderedMap(2, func(send func(int) bool) error {
 			for i := 0; ; i++ {
 				if !send(i) {
 					return nil
@@ -280,7 +280,7 @@ func TestOrderedMapProduceError(t *testing.T) {
 		var consumed []int
 		var err error
 		withTimeout(t, 10*time.Second, func() {
-			err = orderedMap(workers, func(send func(int) bool) error {
+			err = OrderedMap(workers, func(send func(int) bool) error {
 				for i := range 7 {
 					if !send(i) {
 						return errors.New("send refused")
@@ -306,7 +306,7 @@ func TestOrderedMapProduceError(t *testing.T) {
 	workErr := errors.New("work failed")
 	var err error
 	withTimeout(t, 10*time.Second, func() {
-		err = orderedMap(2, func(send func(int) bool) error {
+		err = OrderedMap(2, func(send func(int) bool) error {
 			for i := range 4 {
 				if !send(i) {
 					return nil
@@ -325,7 +325,7 @@ func TestOrderedMapProduceError(t *testing.T) {
 	}
 	// A producer that fails before sending anything.
 	withTimeout(t, 10*time.Second, func() {
-		err = orderedMap(2, func(send func(int) bool) error { return bad },
+		err = OrderedMap(2, func(send func(int) bool) error { return bad },
 			func(i int) (int, error) { t.Error("work called"); return i, nil },
 			func(int) error { t.Error("consume called"); return nil })
 	})
@@ -335,7 +335,7 @@ func TestOrderedMapProduceError(t *testing.T) {
 }
 
 // TestOrderedMapStopsAtNextSend: once a result has failed, the producer's
-// next send returns false (orderedMap's doc: "the producer then stops at
+// next send returns false (OrderedMap's doc: "the producer then stops at
 // its next send"), so no further item is worked on.
 func TestOrderedMapStopsAtNextSend(t *testing.T) {
 	accepted := 0
@@ -344,7 +344,7 @@ func TestOrderedMapStopsAtNextSend(t *testing.T) {
 		failed := make(chan struct{})
 		var err error
 		withTimeout(t, 10*time.Second, func() {
-			err = orderedMap(2, func(send func(int) bool) error {
+			err = OrderedMap(2, func(send func(int) bool) error {
 				if !send(0) {
 					return nil
 				}
