@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -574,47 +575,47 @@ func (w *Writer) values(i int, arr arrow.Array, lo, hi int) []parquet.Value {
 	hasNulls := arr.NullN() > 0
 	switch a := arr.(type) {
 	case *array.Int8:
-		fill(vals, a.Int8Values()[lo:hi], func(v int8) parquet.Value { return parquet.Int32Value(int32(v)) })
+		fill(vals, a.Int8Values()[lo:hi], func(v int8) parquet.Value { return parquet.Int32Value(int32(v)) }, def, leaf)
 	case *array.Int16:
-		fill(vals, a.Int16Values()[lo:hi], func(v int16) parquet.Value { return parquet.Int32Value(int32(v)) })
+		fill(vals, a.Int16Values()[lo:hi], func(v int16) parquet.Value { return parquet.Int32Value(int32(v)) }, def, leaf)
 	case *array.Int32:
-		fill(vals, a.Int32Values()[lo:hi], parquet.Int32Value)
+		fill(vals, a.Int32Values()[lo:hi], parquet.Int32Value, def, leaf)
 	case *array.Int64:
-		fill(vals, a.Int64Values()[lo:hi], parquet.Int64Value)
+		fill(vals, a.Int64Values()[lo:hi], parquet.Int64Value, def, leaf)
 	case *array.Uint8:
-		fill(vals, a.Uint8Values()[lo:hi], func(v uint8) parquet.Value { return parquet.Int32Value(int32(v)) })
+		fill(vals, a.Uint8Values()[lo:hi], func(v uint8) parquet.Value { return parquet.Int32Value(int32(v)) }, def, leaf)
 	case *array.Uint16:
-		fill(vals, a.Uint16Values()[lo:hi], func(v uint16) parquet.Value { return parquet.Int32Value(int32(v)) })
+		fill(vals, a.Uint16Values()[lo:hi], func(v uint16) parquet.Value { return parquet.Int32Value(int32(v)) }, def, leaf)
 	case *array.Uint32:
-		fill(vals, a.Uint32Values()[lo:hi], func(v uint32) parquet.Value { return parquet.Int32Value(int32(v)) })
+		fill(vals, a.Uint32Values()[lo:hi], func(v uint32) parquet.Value { return parquet.Int32Value(int32(v)) }, def, leaf)
 	case *array.Uint64:
-		fill(vals, a.Uint64Values()[lo:hi], func(v uint64) parquet.Value { return parquet.Int64Value(int64(v)) })
+		fill(vals, a.Uint64Values()[lo:hi], func(v uint64) parquet.Value { return parquet.Int64Value(int64(v)) }, def, leaf)
 	case *array.Float32:
-		fill(vals, a.Float32Values()[lo:hi], parquet.FloatValue)
+		fill(vals, a.Float32Values()[lo:hi], parquet.FloatValue, def, leaf)
 	case *array.Float64:
-		fill(vals, a.Float64Values()[lo:hi], parquet.DoubleValue)
+		fill(vals, a.Float64Values()[lo:hi], parquet.DoubleValue, def, leaf)
 	case *array.Date32:
-		fill(vals, a.Date32Values()[lo:hi], func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) })
+		fill(vals, a.Date32Values()[lo:hi], func(v arrow.Date32) parquet.Value { return parquet.Int32Value(int32(v)) }, def, leaf)
 	case *array.Timestamp:
-		fill(vals, a.TimestampValues()[lo:hi], func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) })
+		fill(vals, a.TimestampValues()[lo:hi], func(v arrow.Timestamp) parquet.Value { return parquet.Int64Value(int64(v)) }, def, leaf)
 	case *array.Duration:
-		fill(vals, a.DurationValues()[lo:hi], func(v arrow.Duration) parquet.Value { return parquet.Int64Value(int64(v)) })
+		fill(vals, a.DurationValues()[lo:hi], func(v arrow.Duration) parquet.Value { return parquet.Int64Value(int64(v)) }, def, leaf)
 	case *array.Boolean:
 		for j := range vals {
-			vals[j] = parquet.BooleanValue(a.Value(lo + j))
+			vals[j] = parquet.BooleanValue(a.Value(lo+j)).Level(0, def, leaf)
 		}
 	case *array.String, *array.Binary:
 		offs, data := byteStrings(a)
 		for j := range vals {
-			vals[j] = parquet.ByteArrayValue(data[offs[lo+j]:offs[lo+j+1]:offs[lo+j+1]])
+			vals[j] = parquet.ByteArrayValue(data[offs[lo+j]:offs[lo+j+1]:offs[lo+j+1]]).Level(0, def, leaf)
 		}
 	case *array.Decimal128:
 		nums := a.Values()[lo:hi]
 		switch c.phys {
 		case physInt32:
-			fill(vals, nums, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) })
+			fill(vals, nums, func(v decimal128.Num) parquet.Value { return parquet.Int32Value(int32(v.LowBits())) }, def, leaf)
 		case physInt64:
-			fill(vals, nums, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) })
+			fill(vals, nums, func(v decimal128.Num) parquet.Value { return parquet.Int64Value(int64(v.LowBits())) }, def, leaf)
 		default:
 			if cap(sc.fixed) < 16*n {
 				sc.fixed = make([]byte, 16*n)
@@ -624,7 +625,7 @@ func (w *Writer) values(i int, arr arrow.Array, lo, hi int) []parquet.Value {
 				b := buf[16*j : 16*j+16 : 16*j+16]
 				binary.BigEndian.PutUint64(b, uint64(v.HighBits()))
 				binary.BigEndian.PutUint64(b[8:], v.LowBits())
-				vals[j] = parquet.FixedLenByteArrayValue(b)
+				vals[j] = parquet.FixedLenByteArrayValue(b).Level(0, def, leaf)
 			}
 		}
 	case *array.Decimal256:
@@ -640,7 +641,7 @@ func (w *Writer) values(i int, arr arrow.Array, lo, hi int) []parquet.Value {
 			binary.BigEndian.PutUint64(b[8:], x[2])
 			binary.BigEndian.PutUint64(b[16:], x[1])
 			binary.BigEndian.PutUint64(b[24:], x[0])
-			vals[j] = parquet.FixedLenByteArrayValue(b)
+			vals[j] = parquet.FixedLenByteArrayValue(b).Level(0, def, leaf)
 		}
 	default:
 		panic(fmt.Sprintf("parquetio: unexpected array %T", arr))
@@ -649,23 +650,24 @@ func (w *Writer) values(i int, arr arrow.Array, lo, hi int) []parquet.Value {
 		for j := range vals {
 			if arr.IsNull(lo + j) {
 				vals[j] = parquet.NullValue().Level(0, 0, leaf)
-			} else {
-				vals[j] = vals[j].Level(0, def, leaf)
 			}
-		}
-	} else if def != 0 {
-		// Required columns' buffers ignore the levels: set them only for
-		// optional ones.
-		for j := range vals {
-			vals[j] = vals[j].Level(0, def, leaf)
 		}
 	}
 	return vals
 }
 
-func fill[T any](dst []parquet.Value, src []T, conv func(T) parquet.Value) {
+// fill converts src into dst, with the definition level def of a value
+// that is there (required columns' buffers ignore the levels: they are
+// set only for optional ones, def 1).
+func fill[T any](dst []parquet.Value, src []T, conv func(T) parquet.Value, def, leaf int) {
+	if def == 0 {
+		for j, v := range src {
+			dst[j] = conv(v)
+		}
+		return
+	}
 	for j, v := range src {
-		dst[j] = conv(v)
+		dst[j] = conv(v).Level(0, def, leaf)
 	}
 }
 
@@ -712,6 +714,14 @@ func (w *Writer) accumulate(i int, arr arrow.Array, lo, hi int) {
 			mn, mx := minMax(a.TimestampValues()[lo:hi])
 			fold(scalar{i: int64(mn)}, scalar{i: int64(mx)})
 			return
+		case *array.Float64:
+			mn, mx := minMaxFloat(a.Float64Values()[lo:hi])
+			fold(scalar{f: mn}, scalar{f: mx})
+			return
+		case *array.Float32:
+			mn, mx := minMaxFloat(a.Float32Values()[lo:hi])
+			fold(scalar{f: mn}, scalar{f: mx})
+			return
 		case *array.String:
 			mn, mx := minMaxString(a, lo, hi)
 			fold(scalar{s: strings.Clone(mn)}, scalar{s: strings.Clone(mx)})
@@ -747,6 +757,34 @@ func minMax[T int32 | int64 | arrow.Timestamp](v []T) (T, T) {
 	for _, x := range v[1:] {
 		mn = min(mn, x)
 		mx = max(mx, x)
+	}
+	return mn, mx
+}
+
+// minMaxFloat is minMax in cmpFloat's order: NaN above every number (the
+// maximum when there is one, the minimum only when every value is NaN).
+func minMaxFloat[T float32 | float64](v []T) (float64, float64) {
+	mn, mx := math.Inf(1), math.Inf(-1)
+	nan, num := false, false
+	for _, x := range v {
+		f := float64(x)
+		if f != f {
+			nan = true
+			continue
+		}
+		num = true
+		if f < mn {
+			mn = f
+		}
+		if f > mx {
+			mx = f
+		}
+	}
+	switch {
+	case !num:
+		return math.NaN(), math.NaN()
+	case nan:
+		return mn, math.NaN()
 	}
 	return mn, mx
 }
