@@ -155,6 +155,10 @@ fi
 log "go vet ./..."
 go vet ./...
 if [[ $whole -eq 1 ]]; then
+	# third_party/icuregex (go-icu-regex's replacement) is a module of its
+	# own, which ./... leaves out.
+	log "go vet and go test in third_party/icuregex"
+	(cd third_party/icuregex && go vet ./... && go test -count=1 ./...)
 	# About five seconds of each fuzz target, on top of its committed
 	# corpus, as a count of executions: with a duration, Go 1.26's fuzz
 	# coordinator can fail a target with "context deadline exceeded" at
