@@ -100,6 +100,10 @@ func engineError(err error) error {
 		return mysql.NewSQLError(1142, "42000", "%s", m)
 	case strings.Contains(m, "is too large for column"):
 		return mysql.NewSQLError(mysql.ERDataTooLong, "22001", "Data too long: %s", m)
+	case strings.HasPrefix(m, "the given regular expression is invalid"):
+		return mysql.NewSQLError(3688, "HY000", "%s", m) // ER_REGEXP_RULE_SYNTAX
+	case strings.HasPrefix(m, "Index out of bounds in regular expression search"):
+		return mysql.NewSQLError(3686, "HY000", "%s", m) // ER_REGEXP_INDEX_OUTOFBOUNDS_ERROR
 	case strings.Contains(m, "does not support temporary tables"):
 		return mysql.NewSQLError(mysql.ERNotSupportedYet, "42000",
 			"temporary tables are not supported by lakesql; create a table (on a branch, if it should not touch main) and drop it after")
