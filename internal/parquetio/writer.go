@@ -146,6 +146,22 @@ type Writer struct {
 	pageBytes []int
 	closed    bool
 	err       error
+	// Large records are written by one goroutine per column (once the
+	// first one comes): queues[i] feeds column i's, in order; pending
+	// counts the pieces not yet written, colErr the columns' errors. A
+	// Write returns before its record is encoded, so the slowest column
+	// does not hold up the others nor the caller; row group ends and
+	// Close wait for every column (barrier).
+	queues  []chan colPiece
+	pending sync.WaitGroup
+	colErr  []error
+}
+
+// colPiece is rows [lo, hi) of a record, for one column's goroutine; the
+// record is retained for it.
+type colPiece struct {
+	rec    arrow.Record
+	lo, hi int
 }
 
 type colScratch struct {
@@ -420,7 +436,9 @@ func (w *Writer) Write(rec arrow.Record) error {
 	}
 	for lo := 0; lo < n; {
 		hi := min(n, lo+w.opts.RowGroupRows-w.inGroup)
-		if err := w.writeColumns(rec, lo, hi); err != nil {
+		if w.queues != nil || hi-lo >= parallelWriteRows && runtime.GOMAXPROCS(0) > 1 && len(w.cols) > 1 {
+			w.enqueue(rec, lo, hi)
+		} else if err := w.writeColumns(rec, lo, hi); err != nil {
 			w.err = err
 			return err
 		}
@@ -428,6 +446,9 @@ func (w *Writer) Write(rec arrow.Record) error {
 		w.rows += int64(hi - lo)
 		lo = hi
 		if w.inGroup >= w.opts.RowGroupRows {
+			if err := w.barrier(); err != nil {
+				return err
+			}
 			if err := w.pw.Flush(); err != nil {
 				w.err = fmt.Errorf("parquetio: writing row group: %w", err)
 				return w.err
@@ -442,6 +463,58 @@ func (w *Writer) Write(rec arrow.Record) error {
 // parallelWriteRows is the least number of rows written with one goroutine
 // per column.
 const parallelWriteRows = 4096
+
+// enqueue hands rows [lo, hi) of rec to the columns' goroutines, starting
+// them at the first call.
+func (w *Writer) enqueue(rec arrow.Record, lo, hi int) {
+	if w.queues == nil {
+		w.queues = make([]chan colPiece, len(w.cols))
+		w.colErr = make([]error, len(w.cols))
+		for i := range w.queues {
+			q := make(chan colPiece, 2)
+			w.queues[i] = q
+			go func() {
+				for p := range q {
+					if w.colErr[i] == nil {
+						w.colErr[i] = w.writeColumn(i, p.rec.Column(i), p.lo, p.hi)
+					}
+					p.rec.Release()
+					w.pending.Done()
+				}
+			}()
+		}
+	}
+	for _, q := range w.queues {
+		rec.Retain()
+		w.pending.Add(1)
+		q <- colPiece{rec: rec, lo: lo, hi: hi}
+	}
+}
+
+// barrier waits until every column has written what it was handed, and
+// returns (and keeps) the first error.
+func (w *Writer) barrier() error {
+	if w.queues == nil {
+		return w.err
+	}
+	w.pending.Wait()
+	if w.err == nil {
+		if err := errors.Join(w.colErr...); err != nil {
+			w.err = err
+		}
+	}
+	return w.err
+}
+
+// stop waits for the columns' goroutines and ends them.
+func (w *Writer) stop() error {
+	err := w.barrier()
+	for _, q := range w.queues {
+		close(q)
+	}
+	w.queues = nil
+	return err
+}
 
 // writeColumns writes rows [lo, hi) of every column of rec, the columns in
 // parallel when there are enough rows. parquet-go's ColumnWriters of one
@@ -810,8 +883,8 @@ func (w *Writer) Close() (FileStats, error) {
 		return FileStats{}, errors.New("parquetio: Writer closed twice")
 	}
 	w.closed = true
-	if w.err != nil {
-		return FileStats{}, w.err
+	if err := w.stop(); err != nil {
+		return FileStats{}, err
 	}
 	if w.pw == nil {
 		w.start(nil)
@@ -923,6 +996,7 @@ func (f *FileWriter) Close() (FileStats, error) {
 // Abort abandons the file (the store's Put fails with err) and waits for
 // the Put to end.
 func (f *FileWriter) Abort(err error) {
+	f.w.stop()
 	f.pw.CloseWithError(err)
 	<-f.done
 }
