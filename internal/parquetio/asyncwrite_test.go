@@ -3,11 +3,17 @@ package parquetio
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/lakesql/lakesql/internal/base"
 
 	"github.com/lakesql/lakesql/store/mem"
 )
@@ -108,5 +114,62 @@ func TestColumnGoroutinesEnd(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after the writers ended, %d before", n, before)
+	}
+}
+
+// TestAscendingIntegersDelta: an integer column whose first values ascend
+// in small steps is written DELTA_BINARY_PACKED (like the first key
+// column), others keep their encoding; every value reads back.
+func TestAscendingIntegersDelta(t *testing.T) {
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	ctx := context.Background()
+	st := mem.New()
+	s := &base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "k", Type: "BIGINT"},
+		{ID: 2, Name: "id", Type: "BIGINT", Nullable: true},
+		{ID: 3, Name: "n", Type: "INT", Nullable: true},
+		{ID: 4, Name: "r", Type: "BIGINT", Nullable: true},
+	}, NextColumnID: 5}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var rows [][]any
+	for i := range 20000 {
+		var n any = int32(i / 3)
+		if i > 10000 && i%7 == 0 {
+			n = nil // NULLs later on do not matter
+		}
+		rows = append(rows, []any{int64(i), int64(1_000_000 + i*5), n, rnd.Int64()})
+	}
+	writeFile(t, st, "t/a.parquet", s, alloc, rows, 5000, WriterOptions{KeyColumns: []int{1}})
+	obj, err := st.Open(ctx, "t/a.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	pf, err := parquet.OpenFile(obj, obj.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"k": true, "id": true, "n": true, "r": false}
+	for _, c := range pf.Metadata().RowGroups[0].Columns {
+		name := c.MetaData.PathInSchema[0]
+		if got := slices.Contains(c.MetaData.Encoding, format.DeltaBinaryPacked); got != want[name] {
+			t.Errorf("column %s: encodings %v, delta %v", name, c.MetaData.Encoding, want[name])
+		}
+	}
+	f, err := OpenFile(ctx, st, "t/a.parquet", ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, _ := readAll(t, f, ReadOptions{})
+	model := modelScalars(t, s, rows)
+	cols, _ := tableColumns(s)
+	for i := range model {
+		for k := range cols {
+			if !sameScalar(cols[k].class(), got[i][k], model[i][k]) {
+				t.Fatalf("row %d column %s: got %+v want %+v", i, cols[k].col.Name, got[i][k], model[i][k])
+			}
+		}
 	}
 }
