@@ -109,6 +109,35 @@ type tableInfo struct {
 	meta txn.Table
 	enc  *parquetio.KeyEncoder
 	norm *memtable.Normalizer
+	// keyPos are the positions of the key columns in a row, in key order.
+	keyPos []int
+	// rowIDPos is the position of the hidden row id column, or -1.
+	rowIDPos int
+	// writes is how many keys the last transaction committed to the
+	// table wrote: the next ones size their buffers by it.
+	writes atomic.Int64
+}
+
+// newTableInfo returns what the writer needs of table meta.
+func newTableInfo(meta txn.Table) (*tableInfo, error) {
+	enc, err := parquetio.NewKeyEncoder(&meta.Schema, meta.Key)
+	if err != nil && len(meta.Key) > 0 {
+		return nil, err
+	}
+	norm, err := memtable.NewNormalizer(&meta.Schema)
+	if err != nil {
+		return nil, err
+	}
+	t := &tableInfo{meta: meta, enc: enc, norm: norm, rowIDPos: -1}
+	for _, id := range meta.Key {
+		t.keyPos = append(t.keyPos, meta.Schema.Position(id))
+	}
+	for i, c := range meta.Schema.Columns {
+		if c.Hidden && c.Name == base.RowIDColumn {
+			t.rowIDPos = i
+		}
+	}
+	return t, nil
 }
 
 // Branch is the writer of one branch: it holds the branch's lease, appends
@@ -129,6 +158,11 @@ type Branch struct {
 
 	rowIDs atomic.Int64 // the counter of hidden row ids
 
+	// tables is what the writer knows of the log's tables: replaced whole
+	// by resetTables under mu, read without it (a transaction's writes
+	// look their table up on every row).
+	tables atomic.Pointer[map[string]*tableInfo]
+
 	// bg counts the background flush-and-merge goroutines, which shutdown
 	// waits for: nothing is written after Close.
 	bg sync.WaitGroup
@@ -142,20 +176,17 @@ type Branch struct {
 	mu struct {
 		sync.Mutex // the branch's write lock
 		head       *txn.Snapshot
-		tables     map[string]*tableInfo
 		live       *memtable.MemTable
 		frozen     []*memtable.MemTable // oldest first
 		submitted  uint64               // the last seq given to a record
 		published  uint64               // the last durable and applied seq
 		published2 *sync.Cond           // signalled when published moves
-		lastWrite  map[string]map[parquetio.Key]uint64
-		open       map[uint64]int    // snapshot seqs of open transactions
-		writesN    int               // entries in lastWrite
-		pruneAt    int               // prune lastWrite when writesN passes it
-		tableGen   map[string]uint64 // ddlGen of the last table change of a table
-		ddlGen     uint64            // counts table changes
-		filesGen   uint64            // bumped when the log's files change
-		err        error             // terminal
+		conflicts  writeIndex           // the conflict index
+		open       map[uint64]int       // snapshot seqs of open transactions
+		tableGen   map[string]uint64    // ddlGen of the last table change of a table
+		ddlGen     uint64               // counts table changes
+		filesGen   uint64               // bumped when the log's files change
+		err        error                // terminal
 		closed     bool
 		paused     bool // DDL in progress: commits wait
 		flushing   bool // a background flush is running
@@ -221,7 +252,6 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 		return err
 	}
 	b.mu.live = b.newMemTable()
-	b.mu.lastWrite = map[string]map[parquetio.Key]uint64{}
 	b.mu.open = map[uint64]int{}
 	b.mu.tableGen = map[string]uint64{}
 	// (d) Replay every epoch before ours, in order, each up to its fence.
@@ -258,7 +288,7 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 func (b *Branch) replay(ctx context.Context, r wal.Record) error {
 	byTable := map[string][]memtable.Change{}
 	for _, c := range r.Changes {
-		t := b.mu.tables[c.TableID]
+		t := b.tableInfos()[c.TableID]
 		if t == nil || t.meta.SchemaID != c.SchemaID || c.Kind == wal.ChangeTruncate {
 			continue
 		}
@@ -292,24 +322,24 @@ func (b *Branch) replay(ctx context.Context, r wal.Record) error {
 func (b *Branch) resetTables(head *txn.Snapshot) error {
 	tables := map[string]*tableInfo{}
 	for _, t := range head.State.Tables() {
-		enc, err := parquetio.NewKeyEncoder(&t.Meta.Schema, t.Meta.Key)
-		if err != nil && len(t.Meta.Key) > 0 {
-			return fmt.Errorf("memwal: table %s: %w", t.Meta.Name, err)
-		}
-		norm, err := memtable.NewNormalizer(&t.Meta.Schema)
+		info, err := newTableInfo(t.Meta)
 		if err != nil {
 			return fmt.Errorf("memwal: table %s: %w", t.Meta.Name, err)
 		}
-		tables[t.Meta.ID] = &tableInfo{meta: t.Meta, enc: enc, norm: norm}
+		tables[t.Meta.ID] = info
 	}
-	b.mu.tables = tables
+	b.tables.Store(&tables)
 	return nil
 }
+
+// tableInfos is what the writer knows of the log's tables; the map is never
+// modified.
+func (b *Branch) tableInfos() map[string]*tableInfo { return *b.tables.Load() }
 
 // newMemTable returns an empty MemTable holding the writer's tables.
 func (b *Branch) newMemTable() *memtable.MemTable {
 	m := memtable.New(memtable.Options{})
-	for id, t := range b.mu.tables {
+	for id, t := range b.tableInfos() {
 		if err := m.AddTable(id, &t.meta.Schema, t.meta.Indexes...); err != nil {
 			panic(err) // the schemas are the log's and were parsed already
 		}
@@ -317,46 +347,25 @@ func (b *Branch) newMemTable() *memtable.MemTable {
 	return m
 }
 
-// noteWritesLocked records seq as the last commit of changes' keys in the
-// conflict index, pruning it when it has doubled.
+// noteWritesLocked records in the conflict index that the commit seq
+// wrote changes to table.
 func (b *Branch) noteWritesLocked(table string, changes []memtable.Change, seq uint64) {
-	m := b.mu.lastWrite[table]
-	if m == nil {
-		m = map[parquetio.Key]uint64{}
-		b.mu.lastWrite[table] = m
-	}
-	before := len(m)
-	for _, c := range changes {
-		m[c.Key] = seq
-	}
-	b.mu.writesN += len(m) - before
-	if b.mu.writesN > b.mu.pruneAt {
-		b.pruneWritesLocked()
-	}
+	b.mu.conflicts.note(table, changes, seq, b.horizonLocked())
 }
 
-// pruneWritesLocked drops the last-write entries no open or future
-// transaction can conflict with: those at or below the oldest open
-// snapshot (every later snapshot is at or above the published seq).
-func (b *Branch) pruneWritesLocked() {
-	oldest := b.mu.published
+// pruneWritesLocked drops the conflict index's entries that no open or
+// future transaction can conflict with.
+func (b *Branch) pruneWritesLocked() { b.mu.conflicts.prune(b.horizonLocked()) }
+
+// horizonLocked is the oldest snapshot of an open transaction, or the
+// published sequence number (every later snapshot's) when none is open:
+// commits at or below it conflict with no open or future transaction.
+func (b *Branch) horizonLocked() uint64 {
+	h := b.mu.published
 	for seq := range b.mu.open {
-		oldest = min(oldest, seq)
+		h = min(h, seq)
 	}
-	n := 0
-	for table, m := range b.mu.lastWrite {
-		for k, seq := range m {
-			if seq <= oldest {
-				delete(m, k)
-			}
-		}
-		if len(m) == 0 {
-			delete(b.mu.lastWrite, table)
-		}
-		n += len(m)
-	}
-	// Amortized: the next prune waits until the index has doubled.
-	b.mu.writesN, b.mu.pruneAt = n, max(4096, 2*n)
+	return h
 }
 
 // locate finds, in the files of head, the live row of each change's key:
@@ -385,9 +394,11 @@ func (b *Branch) locate(ctx context.Context, head *txn.Snapshot, tableID string,
 	if err != nil {
 		return nil, err
 	}
+	mlocs := make([]memtable.Location, len(keys)) // one allocation for all
 	for j, i := range at {
 		if found[j] {
-			out[i] = &memtable.Location{Path: locs[j].Path, Position: locs[j].Position}
+			mlocs[j] = memtable.Location{Path: locs[j].Path, Position: locs[j].Position}
+			out[i] = &mlocs[j]
 		}
 	}
 	return out, nil

@@ -26,9 +26,7 @@ type BulkOptions struct {
 // value fits its column) into one Arrow record. A table without a primary
 // key gives its rows fresh row ids.
 func (b *Branch) Bulk(ctx context.Context, tableID string, rows [][]any, o BulkOptions) (*txn.Snapshot, error) {
-	b.mu.Lock()
-	t := b.mu.tables[tableID]
-	b.mu.Unlock()
+	t := b.tableInfos()[tableID]
 	if t == nil {
 		return nil, fmt.Errorf("memwal: bulk write: table %s does not exist", tableID)
 	}

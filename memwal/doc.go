@@ -18,13 +18,14 @@
 // # Writing
 //
 // A Txn reads at a snapshot (the log state and the MemTables at the
-// published sequence number) and buffers its writes. Commit looks up the
-// written keys' rows in the files outside the write lock, then under it
-// revalidates (a flush that published files meanwhile makes it look again),
-// checks write-write conflicts against the key -> last commit index (first
-// committer wins: ErrConflict), submits the WAL record (its sequence number
-// is assigned in WAL order), applies it to the live MemTable with the file
-// locations it masks, and releases the lock; it then waits until the record
+// published sequence number) and buffers its writes. Commit encodes the
+// WAL record and looks up the written keys' rows in the files outside the
+// write lock, then under it revalidates (a flush that published files
+// meanwhile makes it look again), checks write-write conflicts against the
+// commits after its snapshot (first committer wins: ErrConflict; see
+// writeIndex), submits the record (its sequence number is assigned in WAL
+// order), applies it to the live MemTable with the file locations it
+// masks, and releases the lock; it then waits until the record
 // and every earlier one are durable (group commit shares segments among
 // concurrent sessions) and publishes the sequence number. Readers see only
 // published records; a statement is acknowledged only when durable.
@@ -49,7 +50,10 @@
 //
 // The merge job (Compact) rewrites mostly-deleted files and merges
 // overlapping flushed ones through the same commit path, remapping the
-// MemTables' locations as it publishes. A snapshot older than SnapshotTTL is
+// MemTables' locations as it publishes. It keeps the rows in Arrow arrays:
+// the inputs' records are concatenated, their keys encoded from the key
+// columns, the key-sorted runs merged as row indexes, and the output taken
+// in that order. A snapshot older than SnapshotTTL is
 // refused; while a background flush runs, writers wait once the live
 // MemTable reaches twice the flush size.
 //

@@ -48,9 +48,7 @@ func (b *Branch) exclusiveTable(ctx context.Context, tableID, op string) (*txn.S
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	b.mu.Lock()
-	t := b.mu.tables[tableID]
-	b.mu.Unlock()
+	t := b.tableInfos()[tableID]
 	if t == nil || t.enc == nil {
 		done()
 		return nil, nil, nil, fmt.Errorf("memwal: %s: table %s does not exist or has no key", op, tableID)

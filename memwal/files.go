@@ -13,6 +13,7 @@ import (
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/scan"
 	"github.com/lakesql/lakesql/scan/dv"
 	"github.com/lakesql/lakesql/txn"
 )
@@ -35,6 +36,21 @@ func (b *Branch) writeFile(ctx context.Context, meta *txn.Table, kind string, re
 		}
 	}
 	return f.finish(ctx, recs)
+}
+
+// warmKeyIndex looks the first key of a data file just written up in it,
+// so that the reader loads the file's key index now, in the flush or the
+// merge, rather than in the first commit that locates keys after the file
+// is published. A failure only leaves the loading to that commit.
+func (b *Branch) warmKeyIndex(ctx context.Context, meta *txn.Table, enc *parquetio.KeyEncoder, add *txn.Add) {
+	if add.KeyRange == nil || enc == nil {
+		return
+	}
+	key, err := decodeKeyJSON(meta, enc, add.KeyRange.Min)
+	if err != nil {
+		return
+	}
+	b.reader.LocateAll(ctx, &scan.Table{Schema: &meta.Schema, Files: []*txn.Add{add}}, []parquetio.Key{key})
 }
 
 // dataFile is a data file being written (createFile): records go to w in

@@ -6,16 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/lakesql/lakesql/mergeplan"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/memwal/wal"
+	"github.com/lakesql/lakesql/mergeplan"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -52,30 +52,35 @@ func (b *Branch) CommitTables(ctx context.Context, c *txn.Commit) (*txn.Snapshot
 	return b.flush(ctx, c)
 }
 
-func (b *Branch) maybeFlush() {
-	b.mu.Lock()
+// flushDueLocked reports whether the live MemTable is full and no
+// background flush runs; if so it counts the flush that the caller starts
+// (flushInBackground) once it has released b.mu, which it holds.
+func (b *Branch) flushDueLocked() bool {
 	big := b.mu.live.Bytes() >= b.opts.FlushBytes && !b.mu.flushing && !b.mu.closed
 	if big {
 		b.mu.flushing = true
 		b.bg.Add(1) // under b.mu, before shutdown's Wait (it sets closed first)
 	}
-	b.mu.Unlock()
-	if big {
-		go func() {
-			defer b.bg.Done()
-			err := b.Flush(context.Background())
-			if err != nil && !errors.Is(err, ErrClosed) {
-				b.opts.Logger.Warn("memwal: background flush failed", "branch", b.name, "error", err)
-			}
-			b.mu.Lock()
-			b.mu.flushing = false
-			b.mu.published2.Broadcast() // writers held back by backpressure
-			b.mu.Unlock()
-			if err == nil {
-				b.MaybeMerge()
-			}
-		}()
-	}
+	return big
+}
+
+// flushInBackground flushes and then runs the merge job, in a goroutine
+// that flushDueLocked counted.
+func (b *Branch) flushInBackground() {
+	go func() {
+		defer b.bg.Done()
+		err := b.Flush(context.Background())
+		if err != nil && !errors.Is(err, ErrClosed) {
+			b.opts.Logger.Warn("memwal: background flush failed", "branch", b.name, "error", err)
+		}
+		b.mu.Lock()
+		b.mu.flushing = false
+		b.mu.published2.Broadcast() // writers held back by backpressure
+		b.mu.Unlock()
+		if err == nil {
+			b.MaybeMerge()
+		}
+	}()
 }
 
 // MaybeMerge runs the background merge job now, unless
@@ -105,11 +110,12 @@ func (b *Branch) backgroundMerge() {
 	}
 }
 
-// relocation is a flushed key's row in its new file.
-type relocation struct {
+// relocations are the keys a flush wrote to a table's new file, in key
+// order, and their rows' locations there.
+type relocations struct {
 	table string
-	key   parquetio.Key
-	loc   memtable.Location
+	keys  []parquetio.Key
+	locs  []memtable.Location
 }
 
 func (b *Branch) flush(ctx context.Context, extra *txn.Commit) (*txn.Snapshot, error) {
@@ -155,7 +161,7 @@ func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upt
 		b.mu.published2.Wait() // records in flight become durable first
 	}
 	head, err := b.mu.head, b.mu.err
-	tables := b.mu.tables
+	tables := b.tableInfos()
 	b.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -174,7 +180,7 @@ func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upt
 	}
 	c.Epoch = b.epoch
 	c.WAL = &txn.WALPosition{Epoch: b.epoch, Position: max(int64(upto), head.State.WAL.Position)}
-	var relocs []relocation
+	var relocs []relocations
 	if !empty {
 		if relocs, err = b.writeFlush(ctx, head, tables, frozen, upto, c); err != nil {
 			return nil, fmt.Errorf("memwal: flush of branch %q: %w", b.name, err)
@@ -194,21 +200,12 @@ func (b *Branch) flushFrozen(ctx context.Context, frozen *memtable.MemTable, upt
 		b.mu.frozen = slices.DeleteFunc(b.mu.frozen, func(m *memtable.MemTable) bool { return m == frozen })
 	}
 	// Keys the newer MemTables hold must mask their flushed rows in the
-	// new files, from the moment those files are visible.
+	// new files, from the moment those files are visible. (A MemTable
+	// released or without the table has nothing to mask.)
 	for _, m := range append(slices.Clone(b.mu.frozen), b.mu.live) {
-		if len(relocs) == 0 {
-			break
-		}
-		v, err := m.Snapshot(math.MaxUint64)
-		if err != nil {
-			continue
-		}
 		for _, r := range relocs {
-			if v.Table(r.table).Has(r.key) {
-				m.SetLocation(r.table, r.key, r.loc, 0)
-			}
+			m.Relocate(r.table, r.keys, r.locs)
 		}
-		v.Release()
 	}
 	b.mu.head = newHead
 	b.mu.filesGen++
@@ -253,13 +250,8 @@ func changedTables(c *txn.Commit) []string {
 // vectors, adding the actions to c, and returns where the flushed keys now
 // live.
 func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[string]*tableInfo,
-	frozen *memtable.MemTable, upto uint64, c *txn.Commit) ([]relocation, error) {
-	view, err := frozen.Snapshot(upto)
-	if err != nil {
-		return nil, err
-	}
-	defer view.Release()
-	var relocs []relocation
+	frozen *memtable.MemTable, upto uint64, c *txn.Commit) ([]relocations, error) {
+	var relocs []relocations
 	gone := map[string]bool{} // tables the same entry drops or truncates
 	for _, d := range c.Drops {
 		gone[d.ID] = true
@@ -273,51 +265,86 @@ func (b *Branch) writeFlush(ctx context.Context, head *txn.Snapshot, tables map[
 		if t == nil || ts == nil || gone[id] {
 			continue // dropped, or its rows go with the truncate
 		}
-		deleted := map[string][]int64{}
-		var keys []parquetio.Key
-		for e := range frozen.Iterate(id, upto) {
-			for _, l := range e.Locations {
-				if ts.File(l.Path) != nil {
-					deleted[l.Path] = append(deleted[l.Path], l.Position)
-				}
-			}
-			if !e.Deleted {
-				keys = append(keys, e.Key)
-			}
+		keys, recs, deleted, err := b.flushedTable(frozen, id, upto, &t.meta.Schema, ts)
+		if err != nil {
+			return nil, err
 		}
 		if len(keys) > 0 {
-			it, err := view.Table(id).Records(ctx, nil, b.opts.Alloc)
-			if err != nil {
-				return nil, err
-			}
-			var recs []arrow.Record
-			for it.Next() {
-				r := it.Record()
-				r.Retain()
-				recs = append(recs, r)
-			}
-			err = it.Err()
-			it.Close()
-			if err != nil {
-				release(recs)
-				return nil, err
-			}
 			add, err := b.writeFile(ctx, &t.meta, txn.KindFlushed, recs)
 			release(recs)
 			if err != nil {
 				return nil, err
 			}
 			c.Adds = append(c.Adds, add)
-			relocs = slices.Grow(relocs, len(keys))
-			for i, k := range keys {
-				relocs = append(relocs, relocation{table: id, key: k, loc: memtable.Location{Path: add.Path, Position: int64(i)}})
+			b.warmKeyIndex(ctx, &t.meta, t.enc, &add)
+			r := relocations{table: id, keys: keys, locs: make([]memtable.Location, len(keys))}
+			for i := range r.locs {
+				r.locs[i] = memtable.Location{Path: add.Path, Position: int64(i)}
 			}
+			relocs = append(relocs, r)
 		}
 		if err := b.supersede(ctx, head, id, deleted, c); err != nil {
 			return nil, err
 		}
 	}
 	return relocs, nil
+}
+
+// flushRecordRows is the number of rows per record a flush writes.
+const flushRecordRows = 64 << 10
+
+// flushedTable reads table id of the frozen MemTable in one pass: the keys
+// with a row at upto and those rows as records of schema, in key order,
+// and the positions of the files of ts (path -> positions) that its keys
+// supersede.
+func (b *Branch) flushedTable(frozen *memtable.MemTable, id string, upto uint64, schema *base.Schema, ts *txn.TableState) (
+	keys []parquetio.Key, recs []arrow.Record, deleted map[string][]int64, err error) {
+	v, err := frozen.Snapshot(upto)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := v.Table(id).LiveRows() // the keys with a row
+	v.Release()
+	keys = make([]parquetio.Key, 0, n)
+	rows := make([][]any, 0, min(n, flushRecordRows))
+	deleted = map[string][]int64{}
+	live := map[string]bool{} // whether a path is one of ts's files
+	build := func() error {
+		rec, err := memtable.BuildRecord(b.opts.Alloc, schema, rows)
+		if err == nil {
+			recs, rows = append(recs, rec), rows[:0]
+		}
+		return err
+	}
+	for e := range frozen.Iterate(id, upto) {
+		for _, l := range e.Locations {
+			in, ok := live[l.Path]
+			if !ok {
+				in = ts.File(l.Path) != nil
+				live[l.Path] = in
+			}
+			if in {
+				deleted[l.Path] = append(deleted[l.Path], l.Position)
+			}
+		}
+		if e.Deleted {
+			continue
+		}
+		keys, rows = append(keys, e.Key), append(rows, e.Row)
+		if len(rows) == flushRecordRows {
+			if err := build(); err != nil {
+				release(recs)
+				return nil, nil, nil, err
+			}
+		}
+	}
+	if len(rows) > 0 {
+		if err := build(); err != nil {
+			release(recs)
+			return nil, nil, nil, err
+		}
+	}
+	return keys, recs, deleted, nil
 }
 
 func release(recs []arrow.Record) {

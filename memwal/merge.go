@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/lakesql/lakesql/exec"
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
@@ -72,7 +74,7 @@ func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.Mer
 func (b *Branch) mergeHead() (*txn.Snapshot, map[string]*tableInfo, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.mu.head, b.mu.tables, b.mu.err
+	return b.mu.head, b.tableInfos(), b.mu.err
 }
 
 func planFile(a *txn.Add, meta *txn.Table, enc *parquetio.KeyEncoder) mergeplan.File {
@@ -135,8 +137,130 @@ func decodeKeyJSON(meta *txn.Table, enc *parquetio.KeyEncoder, raw json.RawMessa
 // merge rewrites inputs into one key-sorted file and commits the swap.
 func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table, enc *parquetio.KeyEncoder,
 	m mergeplan.Merge, inputs []*txn.Add) (*txn.Snapshot, error) {
-	// Read the inputs' live rows (minus their deletion vectors; rows the
-	// MemTables supersede stay: they are live in files).
+	rows, err := b.mergedRows(ctx, meta, enc, inputs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.release()
+	c := &txn.Commit{Operation: "MERGE", Preserve: true, Epoch: b.epoch}
+	for _, in := range inputs {
+		c.Removes = append(c.Removes, txn.Remove{Table: meta.ID, Path: in.Path})
+	}
+	// remap[i][p] is the output position of input i's row p, or -1.
+	remap := make([][]int64, len(inputs))
+	for i, in := range inputs {
+		remap[i] = make([]int64, in.Rows)
+		for p := range remap[i] {
+			remap[i][p] = -1
+		}
+	}
+	var outPath string
+	if rows.rec != nil {
+		kind := txn.KindFlushed
+		if m.Kind == mergeplan.Base {
+			kind = txn.KindBase
+		}
+		add, err := b.writeFile(ctx, meta, kind, []arrow.Record{rows.rec})
+		rows.release() // written: only where the rows came from is needed
+		if err != nil {
+			return nil, err
+		}
+		c.Adds = append(c.Adds, add)
+		b.warmKeyIndex(ctx, meta, enc, &add)
+		outPath = add.Path
+		for i := range rows.file {
+			if in, p := rows.file[i], rows.pos[i]; p >= 0 && p < int64(len(remap[in])) {
+				remap[in][p] = int64(i)
+			}
+		}
+	}
+	next, err := b.commit(ctx, head, c)
+	if err != nil {
+		return nil, err
+	}
+	b.warm(next, c.Adds)
+	inputOf := make(map[string]int, len(inputs))
+	for i, in := range inputs {
+		inputOf[in.Path] = i
+	}
+	// Publish the new files and the remapped locations together.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	to := func(l memtable.Location) (memtable.Location, bool) {
+		in, ok := inputOf[l.Path]
+		if !ok || l.Position < 0 || l.Position >= int64(len(remap[in])) || remap[in][l.Position] < 0 {
+			return memtable.Location{}, false
+		}
+		return memtable.Location{Path: outPath, Position: remap[in][l.Position]}, true
+	}
+	for _, mt := range append([]*memtable.MemTable{b.mu.live}, b.mu.frozen...) {
+		mt.Remap(meta.ID, to) // a MemTable released has nothing to mask
+	}
+	b.mu.head = next
+	b.mu.filesGen++
+	return next, nil
+}
+
+// mergeRows is a merge's output: the inputs' live rows in key order (rec,
+// nil for none) and where each came from: input file[i], position pos[i].
+type mergeRows struct {
+	rec  arrow.Record
+	file []int32
+	pos  []int64
+}
+
+// release releases the record, once.
+func (r *mergeRows) release() {
+	if r.rec != nil {
+		r.rec.Release()
+		r.rec = nil
+	}
+}
+
+// mergedRows reads the inputs' live rows (minus their deletion vectors;
+// rows the MemTables supersede stay: they are live in files) and orders
+// them by key, merging the inputs' key-sorted runs. The rows stay Arrow
+// arrays throughout: they are concatenated, their keys encoded from the
+// key columns, and the output taken from them in the merged order.
+func (b *Branch) mergedRows(ctx context.Context, meta *txn.Table, enc *parquetio.KeyEncoder, inputs []*txn.Add) (*mergeRows, error) {
+	recs, err := b.readInputs(ctx, meta, inputs)
+	if err != nil || len(recs) == 0 {
+		return &mergeRows{}, err
+	}
+	all, err := concatRecords(b.opts.Alloc, recs)
+	release(recs)
+	if err != nil {
+		return nil, err
+	}
+	defer all.Release()
+	keyArrs := make([]arrow.Array, len(meta.Key))
+	for i, id := range meta.Key {
+		keyArrs[i] = all.Column(meta.Schema.Position(id))
+	}
+	keys, err := enc.EncodeArrays(keyArrs)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int32, len(keys))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	order = mergeRuns(order, func(a, b *int32) int { return strings.Compare(string(keys[*a]), string(keys[*b])) })
+	n := len(meta.Schema.Columns)
+	data := array.NewRecordBatch(arrow.NewSchema(all.Schema().Fields()[:n], nil), all.Columns()[:n], all.NumRows())
+	defer data.Release()
+	out := &mergeRows{rec: exec.TakeRecord(b.opts.Alloc, data, order),
+		file: make([]int32, len(order)), pos: make([]int64, len(order))}
+	files, positions := all.Column(n).(*array.Int32).Int32Values(), all.Column(n+1).(*array.Int64).Int64Values()
+	for i, j := range order {
+		out.file[i], out.pos[i] = files[j], positions[j]
+	}
+	return out, nil
+}
+
+// readInputs reads every column of the inputs' live rows, with their file
+// (index in inputs) and position columns, in the order of inputs.
+func (b *Branch) readInputs(ctx context.Context, meta *txn.Table, inputs []*txn.Add) ([]arrow.Record, error) {
 	t := &scan.Table{Schema: &meta.Schema, Files: inputs}
 	cols := make([]int, len(meta.Schema.Columns))
 	for i, c := range meta.Schema.Columns {
@@ -146,115 +270,52 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	if err != nil {
 		return nil, err
 	}
-	type mergeRow struct {
-		key  parquetio.Key
-		row  []any
-		from memtable.Location
-	}
-	keyIdx := make([]int, len(meta.Key))
-	for i, id := range meta.Key {
-		keyIdx[i] = slices.IndexFunc(meta.Schema.Columns, func(c base.Column) bool { return c.ID == id })
-	}
-	var live int64
-	for _, in := range inputs {
-		live += in.LiveRows()
-	}
-	rows := make([]mergeRow, 0, live)
+	defer it.Close()
+	var recs []arrow.Record
 	for it.Next() {
-		rec := it.Record()
-		n := int(rec.NumCols())
-		files := rec.Column(n - 2)
-		positions := rec.Column(n - 1)
-		for i := range int(rec.NumRows()) {
-			full, err := rowOf(rec, i)
-			if err != nil {
-				it.Close()
-				return nil, err
-			}
-			row := full[:len(cols)]
-			kv := make([]any, len(keyIdx))
-			for j, k := range keyIdx {
-				kv[j] = row[k]
-			}
-			key, err := enc.Encode(kv...)
-			if err != nil {
-				it.Close()
-				return nil, err
-			}
-			fi := int(files.(interface{ Value(int) int32 }).Value(i))
-			pos := positions.(interface{ Value(int) int64 }).Value(i)
-			rows = append(rows, mergeRow{key: key, row: row, from: memtable.Location{Path: inputs[fi].Path, Position: pos}})
+		r := it.Record()
+		if r.NumRows() > 0 {
+			r.Retain()
+			recs = append(recs, r)
 		}
 	}
-	err = it.Err()
-	it.Close()
-	if err != nil {
+	if err := it.Err(); err != nil {
+		release(recs)
 		return nil, err
 	}
-	rows = mergeRuns(rows, func(a, b *mergeRow) int { return strings.Compare(string(a.key), string(b.key)) })
-	c := &txn.Commit{Operation: "MERGE", Preserve: true, Epoch: b.epoch}
-	for _, in := range inputs {
-		c.Removes = append(c.Removes, txn.Remove{Table: meta.ID, Path: in.Path})
+	return recs, nil
+}
+
+// concatRecords returns recs (at least one, of one schema) as one record.
+func concatRecords(alloc memory.Allocator, recs []arrow.Record) (arrow.Record, error) {
+	if len(recs) == 1 {
+		recs[0].Retain()
+		return recs[0], nil
 	}
-	// remap[i][p] is the output position of input i's row p, or -1.
-	inputOf := make(map[string]int, len(inputs))
-	remap := make([][]int64, len(inputs))
-	for i, in := range inputs {
-		inputOf[in.Path] = i
-		remap[i] = make([]int64, in.Rows)
-		for p := range remap[i] {
-			remap[i][p] = -1
-		}
+	var rows int64
+	for _, r := range recs {
+		rows += r.NumRows()
 	}
-	var outPath string
-	if len(rows) > 0 {
-		values := make([][]any, len(rows))
-		for i, r := range rows {
-			values[i] = r.row
+	cols := make([]arrow.Array, recs[0].NumCols())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
 		}
-		rec, err := memtable.BuildRecord(b.opts.Alloc, &meta.Schema, values)
+	}()
+	parts := make([]arrow.Array, len(recs))
+	for i := range cols {
+		for j, r := range recs {
+			parts[j] = r.Column(i)
+		}
+		c, err := array.Concatenate(parts, alloc)
 		if err != nil {
 			return nil, err
 		}
-		kind := txn.KindFlushed
-		if m.Kind == mergeplan.Base {
-			kind = txn.KindBase
-		}
-		add, err := b.writeFile(ctx, meta, kind, []arrow.Record{rec})
-		rec.Release()
-		if err != nil {
-			return nil, err
-		}
-		c.Adds = append(c.Adds, add)
-		outPath = add.Path
-		for i, r := range rows {
-			if in, ok := inputOf[r.from.Path]; ok && r.from.Position >= 0 && r.from.Position < int64(len(remap[in])) {
-				remap[in][r.from.Position] = int64(i)
-			}
-		}
+		cols[i] = c
 	}
-	next, err := b.commit(ctx, head, c)
-	if err != nil {
-		return nil, err
-	}
-	b.warm(next, c.Adds)
-	// Publish the new files and the remapped locations together.
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, mt := range append([]*memtable.MemTable{b.mu.live}, b.mu.frozen...) {
-		for e := range mt.Iterate(meta.ID, math.MaxUint64) {
-			for _, l := range e.Locations {
-				in, ok := inputOf[l.Path]
-				if !ok || l.Position < 0 || l.Position >= int64(len(remap[in])) || remap[in][l.Position] < 0 {
-					continue
-				}
-				mt.SetLocation(meta.ID, e.Key, memtable.Location{Path: outPath, Position: remap[in][l.Position]}, l.ValidFrom)
-			}
-		}
-	}
-	b.mu.head = next
-	b.mu.filesGen++
-	return next, nil
+	return array.NewRecordBatch(recs[0].Schema(), cols, rows), nil
 }
 
 func isFenced(err error) bool { return errors.Is(err, txn.ErrFenced) }

@@ -65,7 +65,7 @@ func TestBackgroundMerge(t *testing.T) {
 		var files []mergeplan.File
 		ts := br.Head().State.Table("t1")
 		ts.Files(func(a *txn.Add) bool {
-			files = append(files, planFile(a, &ts.Meta, br.mu.tables["t1"].enc))
+			files = append(files, planFile(a, &ts.Meta, br.tableInfos()["t1"].enc))
 			return true
 		})
 		depth := mergeplan.ProbeDepth(files)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/lakesql/lakesql/internal/base"
 	"slices"
 	"strings"
 
@@ -25,7 +24,8 @@ type Txn struct {
 	begun  bool   // counted in the branch's open transactions
 	staged bool   // Stage was used: Commit goes through the bulk path
 	writes map[string]*tableWrites
-	undo   []undoWrite // what write replaced, for RollbackTo
+	undo   []undoWrite  // what write replaced, for RollbackTo
+	last   *tableWrites // the writes of the table written last
 	bulk   *BulkOptions
 	// located holds, per table and key, where Get found the key's row in
 	// the files of the snapshot's log state (nil: in none).
@@ -33,17 +33,40 @@ type Txn struct {
 	done    bool
 }
 
-// undoWrite is what one write replaced: the key's earlier write in the
-// transaction (nil: none, the key was new to it).
+// undoWrite is what one write to w.changes[i] replaced: the key's earlier
+// write in the transaction (prev), or none (prev nil: the write appended
+// the key).
 type undoWrite struct {
-	table string
-	key   parquetio.Key
-	prev  *memtable.Change
+	w    *tableWrites
+	i    int
+	prev *memtable.Change
 }
 
+// tableWrites is a transaction's writes to one table: each key's last
+// write, in the order the keys were first written.
 type tableWrites struct {
-	keys []parquetio.Key // in write order
-	rows map[parquetio.Key]*memtable.Change
+	table   string
+	changes []memtable.Change
+	at      map[parquetio.Key]int // key -> its write in changes
+}
+
+// newTableWrites returns empty writes to table tableID (t), sized like
+// the table's last committed transaction's.
+func newTableWrites(tableID string, t *tableInfo) *tableWrites {
+	n := int(min(t.writes.Load(), maxWritesHint))
+	return &tableWrites{table: tableID, changes: make([]memtable.Change, 0, n), at: make(map[parquetio.Key]int, n)}
+}
+
+// maxWritesHint bounds the writes a transaction's buffers are sized for:
+// a small transaction after a large one allocates little in vain.
+const maxWritesHint = 1024
+
+// get returns the transaction's write of key, or nil.
+func (w *tableWrites) get(key parquetio.Key) *memtable.Change {
+	if i, ok := w.at[key]; ok {
+		return &w.changes[i]
+	}
+	return nil
 }
 
 // Begin starts a transaction at everything acknowledged so far.
@@ -65,9 +88,7 @@ func (b *Branch) Begin() (*Txn, error) {
 func (tx *Txn) Snapshot() *Snapshot { return tx.snap }
 
 func (tx *Txn) table(tableID string) (*tableInfo, error) {
-	tx.b.mu.Lock()
-	defer tx.b.mu.Unlock()
-	t := tx.b.mu.tables[tableID]
+	t := tx.b.tableInfos()[tableID]
 	if t == nil {
 		return nil, fmt.Errorf("memwal: table %s does not exist", tableID)
 	}
@@ -90,7 +111,7 @@ func (tx *Txn) Key(tableID string, keyValues ...any) (parquetio.Key, error) {
 // else the row at its snapshot.
 func (tx *Txn) Get(ctx context.Context, tableID string, key parquetio.Key) ([]any, bool, error) {
 	if w := tx.writes[tableID]; w != nil {
-		if c := w.rows[key]; c != nil {
+		if c := w.get(key); c != nil {
 			if c.Deleted {
 				return nil, false, nil
 			}
@@ -120,13 +141,9 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(row) == len(t.meta.Schema.Columns) {
-		for i, c := range t.meta.Schema.Columns {
-			if c.Hidden && c.Name == base.RowIDColumn && row[i] == nil {
-				row = slices.Clone(row)
-				row[i] = tx.b.newRowID()
-			}
-		}
+	if i := t.rowIDPos; i >= 0 && len(row) == len(t.meta.Schema.Columns) && row[i] == nil {
+		row = slices.Clone(row)
+		row[i] = tx.b.newRowID()
 	}
 	norm, err := t.norm.Row(row)
 	if err != nil {
@@ -136,19 +153,18 @@ func (tx *Txn) Put(tableID string, row []any) (parquetio.Key, error) {
 	if err != nil {
 		return "", err
 	}
-	tx.write(tableID, memtable.Change{Key: key, Row: norm})
+	tx.write(tableID, t, memtable.Change{Key: key, Row: norm})
 	return key, nil
 }
 
 // keyOf encodes the key of a normalized row.
 func (tx *Txn) keyOf(t *tableInfo, norm []any) (parquetio.Key, error) {
-	vals := make([]any, len(t.meta.Key))
-	for i, id := range t.meta.Key {
-		for j, c := range t.meta.Schema.Columns {
-			if c.ID == id {
-				vals[i] = norm[j]
-			}
-		}
+	if len(t.keyPos) == 1 {
+		return t.enc.Encode(norm[t.keyPos[0]])
+	}
+	vals := make([]any, len(t.keyPos))
+	for i, p := range t.keyPos {
+		vals[i] = norm[p]
 	}
 	return t.enc.Encode(vals...)
 }
@@ -161,25 +177,37 @@ func (b *Branch) newRowID() int64 {
 
 // Delete deletes the row of key (a no-op when there is none).
 func (tx *Txn) Delete(tableID string, key parquetio.Key) error {
-	if _, err := tx.table(tableID); err != nil {
+	t, err := tx.table(tableID)
+	if err != nil {
 		return err
 	}
-	tx.write(tableID, memtable.Change{Key: key, Deleted: true})
+	tx.write(tableID, t, memtable.Change{Key: key, Deleted: true})
 	return nil
 }
 
-func (tx *Txn) write(tableID string, c memtable.Change) {
-	w := tx.writes[tableID]
-	if w == nil {
-		w = &tableWrites{rows: map[parquetio.Key]*memtable.Change{}}
-		tx.writes[tableID] = w
+// write records c as the transaction's write to table tableID (t).
+func (tx *Txn) write(tableID string, t *tableInfo, c memtable.Change) {
+	w := tx.last
+	if w == nil || w.table != tableID {
+		w = tx.writes[tableID]
+		if w == nil {
+			w = newTableWrites(tableID, t)
+			tx.writes[tableID] = w
+			if tx.undo == nil {
+				tx.undo = make([]undoWrite, 0, cap(w.changes))
+			}
+		}
+		tx.last = w
 	}
-	prev := w.rows[c.Key]
-	if prev == nil {
-		w.keys = append(w.keys, c.Key)
+	if i, ok := w.at[c.Key]; ok {
+		prev := w.changes[i]
+		w.changes[i] = c
+		tx.undo = append(tx.undo, undoWrite{w: w, i: i, prev: &prev})
+		return
 	}
-	tx.undo = append(tx.undo, undoWrite{table: tableID, key: c.Key, prev: prev})
-	w.rows[c.Key] = &c
+	w.at[c.Key] = len(w.changes)
+	w.changes = append(w.changes, c)
+	tx.undo = append(tx.undo, undoWrite{w: w, i: len(w.changes) - 1})
 }
 
 // SetBulk makes the transaction commit through the bulk path (as Stage
@@ -200,19 +228,18 @@ func (tx *Txn) RollbackTo(sp int) {
 	for len(tx.undo) > sp {
 		u := tx.undo[len(tx.undo)-1]
 		tx.undo = tx.undo[:len(tx.undo)-1]
-		w := tx.writes[u.table]
+		w := u.w
 		if u.prev != nil {
-			w.rows[u.key] = u.prev
+			w.changes[u.i] = *u.prev
 			continue
 		}
-		delete(w.rows, u.key)
-		// The key was added to keys by this write: it is the last one
-		// still there (later writes of other keys were undone first).
-		if n := len(w.keys); n > 0 && w.keys[n-1] == u.key {
-			w.keys = w.keys[:n-1]
-		}
-		if len(w.keys) == 0 {
-			delete(tx.writes, u.table)
+		// The write appended the key: it is the last one in changes
+		// (later writes of other keys were undone first).
+		delete(w.at, w.changes[u.i].Key)
+		w.changes = w.changes[:u.i]
+		if u.i == 0 {
+			delete(tx.writes, w.table)
+			tx.last = nil
 		}
 	}
 }
@@ -233,10 +260,9 @@ func (tx *Txn) Pending(tableID string) []Pending {
 	if w == nil {
 		return nil
 	}
-	out := make([]Pending, 0, len(w.keys))
-	for _, k := range w.keys {
-		c := w.rows[k]
-		out = append(out, Pending{Key: k, Row: c.Row, Deleted: c.Deleted})
+	out := make([]Pending, 0, len(w.changes))
+	for _, c := range w.changes {
+		out = append(out, Pending{Key: c.Key, Row: c.Row, Deleted: c.Deleted})
 	}
 	return out
 }
@@ -264,21 +290,18 @@ func (tx *Txn) Stage(tableID string, rows [][]any) error {
 
 // conflictsLocked checks the transaction's writes against the commits
 // since its snapshot; b.mu is held.
-func (tx *Txn) conflictsLocked(tables []string, changes map[string][]memtable.Change) error {
+func (tx *Txn) conflictsLocked(tables []string) error {
 	b := tx.b
 	for _, id := range tables {
-		t := b.mu.tables[id]
+		t := b.tableInfos()[id]
 		if t == nil {
 			return fmt.Errorf("memwal: table %s was dropped", id)
 		}
 		if b.mu.tableGen[id] > tx.gen {
 			return fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
 		}
-		last := b.mu.lastWrite[id]
-		for _, c := range changes[id] {
-			if last[c.Key] > tx.snap.Seq {
-				return fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
-			}
+		if b.mu.conflicts.conflicts(id, tx.writes[id], tx.snap.Seq, b.horizonLocked()) {
+			return fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
 		}
 	}
 	return nil
@@ -294,9 +317,7 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 	changes := map[string][]memtable.Change{}
 	for id, w := range tx.writes {
 		tables = append(tables, id)
-		for _, k := range w.keys {
-			changes[id] = append(changes[id], *w.rows[k])
-		}
+		changes[id] = slices.Clone(w.changes)
 		slices.SortFunc(changes[id], func(a, b memtable.Change) int { return strings.Compare(string(a.Key), string(b.Key)) })
 	}
 	slices.Sort(tables)
@@ -306,8 +327,8 @@ func (tx *Txn) commitBulk(ctx context.Context) (uint64, error) {
 	}
 	defer done()
 	b.mu.Lock()
-	err = tx.conflictsLocked(tables, changes)
-	infos := b.mu.tables
+	err = tx.conflictsLocked(tables)
+	infos := b.tableInfos()
 	b.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -368,22 +389,16 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 		tables = append(tables, id)
 	}
 	slices.Sort(tables)
-	changes := map[string][]memtable.Change{}
-	encoded := map[string][][]byte{} // the WAL form of each row, made before the lock
+	changes := make(map[string][]memtable.Change, len(tables))
 	for _, id := range tables {
-		w := tx.writes[id]
-		for _, k := range w.keys {
-			c := *w.rows[k]
-			changes[id] = append(changes[id], c)
-			var row []byte
-			if !c.Deleted {
-				var err error
-				if row, err = encodeRow(nil, c.Row); err != nil {
-					return 0, err
-				}
-			}
-			encoded[id] = append(encoded[id], row)
+		changes[id] = tx.writes[id].changes
+		if t := b.tableInfos()[id]; t != nil {
+			t.writes.Store(int64(len(changes[id])))
 		}
+	}
+	body, err := tx.walRecord(tables)
+	if err != nil {
+		return 0, err
 	}
 	for attempt := 0; ; attempt++ {
 		b.mu.Lock()
@@ -417,7 +432,7 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 			b.mu.Unlock()
 			continue // a flush published files meanwhile: look again
 		}
-		seq, wait, err := tx.applyLocked(tables, changes, encoded, locs)
+		seq, wait, err := tx.applyLocked(tables, changes, body, locs)
 		b.mu.Unlock()
 		if err != nil {
 			return 0, err
@@ -435,33 +450,58 @@ func (tx *Txn) Commit(ctx context.Context) (uint64, error) {
 			return 0, err
 		}
 		b.publish(seq)
-		b.maybeFlush()
 		return seq, nil
 	}
 }
 
+// walRecord encodes the transaction's writes to tables as the body of its
+// WAL record, before the write lock is taken. The schema ids are the
+// tables' now: a table changed since the transaction began is a conflict
+// under the lock.
+func (tx *Txn) walRecord(tables []string) (wal.Body, error) {
+	n, size := 0, 0
+	for _, id := range tables {
+		w := tx.writes[id]
+		n += len(w.changes)
+		size += len(w.changes) * (len(id) + walChangeBytes)
+	}
+	rb := wal.NewBuilder(n, size)
+	var row []byte // reused: the builder copies it
+	for _, id := range tables {
+		t := tx.b.tableInfos()[id]
+		if t == nil {
+			return wal.Body{}, fmt.Errorf("memwal: table %s was dropped", id)
+		}
+		for _, c := range tx.writes[id].changes {
+			if c.Deleted {
+				rb.Delete(id, t.meta.SchemaID, string(c.Key))
+				continue
+			}
+			var err error
+			if row, err = encodeRow(row[:0], c.Row); err != nil {
+				return wal.Body{}, err
+			}
+			rb.Put(id, t.meta.SchemaID, string(c.Key), row)
+		}
+	}
+	return rb.Body()
+}
+
+// walChangeBytes is a guess of one change's WAL bytes besides its table
+// id, to size a record's buffer.
+const walChangeBytes = 64
+
 // applyLocked checks conflicts, submits the WAL record and applies it to the
 // live MemTable, under the write lock.
-func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change, encoded map[string][][]byte, locs map[string][]*memtable.Location) (uint64, func(context.Context) error, error) {
+func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change, body wal.Body, locs map[string][]*memtable.Location) (uint64, func(context.Context) error, error) {
 	b := tx.b
 	if err := b.mu.err; err != nil {
 		return 0, nil, err
 	}
-	if err := tx.conflictsLocked(tables, changes); err != nil {
+	if err := tx.conflictsLocked(tables); err != nil {
 		return 0, nil, err
 	}
-	var record []wal.Change
-	for _, id := range tables {
-		t := b.mu.tables[id]
-		for i, c := range changes[id] {
-			wc := wal.Change{Kind: wal.ChangePut, TableID: id, SchemaID: t.meta.SchemaID, Key: []byte(c.Key), Row: encoded[id][i]}
-			if c.Deleted {
-				wc.Kind = wal.ChangeDelete
-			}
-			record = append(record, wc)
-		}
-	}
-	seq, wait, err := b.w.Submit(record)
+	seq, wait, err := b.w.SubmitBody(body)
 	if err != nil {
 		if errors.Is(err, wal.ErrFenced) || errors.Is(err, wal.ErrWriterFailed) {
 			b.mu.err = fmt.Errorf("%w: %v", ErrFailed, err)
@@ -484,12 +524,17 @@ func (tx *Txn) applyLocked(tables []string, changes map[string][]memtable.Change
 	return seq, wait, nil
 }
 
-// publish makes seq (and everything before it, durable too) visible.
+// publish makes seq (and everything before it, durable too) visible, and
+// starts a background flush when the live MemTable is full.
 func (b *Branch) publish(seq uint64) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if seq > b.mu.published {
 		b.mu.published = seq
 		b.mu.published2.Broadcast()
+	}
+	flush := b.flushDueLocked()
+	b.mu.Unlock()
+	if flush {
+		b.flushInBackground()
 	}
 }

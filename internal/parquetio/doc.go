@@ -103,9 +103,16 @@
 // A File is safe for concurrent use. It keeps the footer, the page index
 // and the schema mapping; KeyIndex (the encoded keys of a key-sorted file,
 // for binary search) and the key columns' bloom filters are loaded on
-// first use and kept for the File's life. FindKey rules a key out by the
+// first use and kept for the File's life. A key index of one 8-byte key
+// column (BIGINT, the common key) holds the keys as numbers with every
+// 64th in a small fence array: a lookup searches the fence, which stays in
+// the CPU caches, and then 64 keys, instead of missing the caches at most
+// steps of a search over millions of keys. FindKey rules a key out by the
 // file's key range, then binary-searches the key index when it is loaded
-// (else consults the bloom filters before loading it). ReadRows of up to
+// (else consults the bloom filters before loading it). MayContain checks
+// the bloom filter of only the row groups whose statistics of the first
+// key column hold the key (a key-sorted file's row groups hold disjoint
+// key ranges). ReadRows of up to
 // 64 positions (point lookups) runs on the calling goroutine: it finds
 // each row's page by binary search in the offset index and takes the
 // page, decoded whole into an Arrow array, from the page cache, decoding

@@ -222,3 +222,43 @@ func TestKeyIndexVariableWidth(t *testing.T) {
 		t.Fatal("found abc")
 	}
 }
+
+// TestKeyIndexWords checks lookups in a key index of one 8-byte column
+// (words and fence) against a plain search: every key, the gaps between
+// them, both ends, and duplicates across a stride's edge (the first one's
+// position, as a search of all the keys gives).
+func TestKeyIndexWords(t *testing.T) {
+	s := &base.Schema{Columns: []base.Column{{ID: 1, Name: "k", Type: "BIGINT"}}}
+	enc, _ := NewKeyEncoder(s, []int{1})
+	for _, n := range []int{1, fenceStride - 1, fenceStride, fenceStride + 1, 5*fenceStride + 17} {
+		var vals []int64
+		for i := range n {
+			v := int64(3*i - n)
+			if i == fenceStride && n > fenceStride+1 {
+				v = vals[i-1] // a duplicate across the first stride's edge
+			}
+			vals = append(vals, v)
+		}
+		k := &KeyIndex{offs: []uint32{0}}
+		for _, v := range vals {
+			key, _ := enc.Encode(v)
+			k.data = append(k.data, key...)
+			k.offs = append(k.offs, uint32(len(k.data)))
+		}
+		k.compact()
+		if k.words == nil {
+			t.Fatalf("n=%d: no words", n)
+		}
+		for v := int64(-n - 2); v <= int64(2*n+2); v++ {
+			want, found := slices.BinarySearch(vals, v)
+			key, _ := enc.Encode(v)
+			p, ok := k.Lookup(key)
+			if ok != found || ok && p != int64(want) {
+				t.Fatalf("n=%d, key %d: got %d %v, want %d %v", n, v, p, ok, want, found)
+			}
+		}
+		if _, ok := k.Lookup(Key("short")); ok {
+			t.Fatalf("n=%d: found a 5-byte key", n)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -127,7 +128,17 @@ type KeyIndex struct {
 	// i is data[i*width:(i+1)*width] and there are n keys.
 	width int
 	n     int
+	// With width 8 (one 8-byte key column) data is nil and words are the
+	// keys as big-endian numbers; fence is every fenceStride-th word. A
+	// lookup searches fence, small enough to stay in the CPU caches, and
+	// then one stride of words: a few cache misses instead of one per
+	// step of a search over all the keys.
+	words []uint64
+	fence []uint64
 }
+
+// fenceStride is the number of words per fence entry (8 cache lines).
+const fenceStride = 64
 
 // Len is the number of keys (rows).
 func (k *KeyIndex) Len() int {
@@ -137,6 +148,7 @@ func (k *KeyIndex) Len() int {
 	return len(k.offs) - 1
 }
 
+// at returns key i; not for an index of words.
 func (k *KeyIndex) at(i int) string {
 	if k.offs == nil {
 		return unsafeString(k.data[i*k.width : (i+1)*k.width])
@@ -159,29 +171,37 @@ func (k *KeyIndex) compact() {
 			return
 		}
 	}
+	if w == 8 {
+		words := make([]uint64, n)
+		for i := range words {
+			words[i] = binary.BigEndian.Uint64(k.data[i*8:])
+		}
+		*k = *newWordIndex(words)
+		return
+	}
 	k.width, k.n, k.offs = w, n, nil
+}
+
+// newWordIndex returns the index of 8-byte keys given as big-endian
+// numbers, in order.
+func newWordIndex(words []uint64) *KeyIndex {
+	k := &KeyIndex{width: 8, n: len(words), words: words}
+	k.fence = make([]uint64, 0, (len(words)+fenceStride-1)/fenceStride)
+	for i := 0; i < len(words); i += fenceStride {
+		k.fence = append(k.fence, words[i])
+	}
+	return k
 }
 
 // Lookup returns the file position of the row with key, by binary search.
 func (k *KeyIndex) Lookup(key Key) (int64, bool) {
-	n := k.Len()
-	if k.width == 8 && len(key) == 8 {
-		// One 8-byte key column: compare big-endian words.
-		want := binary.BigEndian.Uint64([]byte(key))
-		lo, hi := 0, n
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if binary.BigEndian.Uint64(k.data[m*8:]) < want {
-				lo = m + 1
-			} else {
-				hi = m
-			}
+	if k.words != nil {
+		if len(key) != 8 {
+			return 0, false // every key of the index has 8 bytes
 		}
-		if lo < n && binary.BigEndian.Uint64(k.data[lo*8:]) == want {
-			return int64(lo), true
-		}
-		return 0, false
+		return k.lookupWord(binary.BigEndian.Uint64([]byte(key)))
 	}
+	n := k.Len()
 	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -195,6 +215,20 @@ func (k *KeyIndex) Lookup(key Key) (int64, bool) {
 		return int64(lo), true
 	}
 	return 0, false
+}
+
+// lookupWord is Lookup in an index of words. With fence[f-1] < want <=
+// fence[f], the first word at or above want is in the stride after fence
+// f-1 or is fence f itself.
+func (k *KeyIndex) lookupWord(want uint64) (int64, bool) {
+	f, _ := slices.BinarySearch(k.fence, want)
+	lo := max(f-1, 0) * fenceStride
+	hi := min(f*fenceStride+1, len(k.words))
+	i, found := slices.BinarySearch(k.words[lo:hi], want)
+	if !found {
+		return 0, false
+	}
+	return int64(lo + i), true
 }
 
 // EncodeArrays encodes the key of every row of arrs, the key columns'

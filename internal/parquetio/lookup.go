@@ -3,12 +3,14 @@ package parquetio
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal256"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/parquet-go/parquet-go"
@@ -38,8 +40,22 @@ func (f *File) KeyIndex(ctx context.Context) (*KeyIndex, error) {
 	rr := p.start(ctx, p.allGroups())
 	defer rr.Close()
 	k := &KeyIndex{offs: make([]uint32, 1, f.NumRows()+1)}
+	var words []uint64 // one BIGINT key column: the keys as words at once
+	if len(p.out) == 1 && p.out[0].class() == clsInt && p.schema.Field(0).Type.ID() == arrow.INT64 {
+		words = make([]uint64, 0, f.NumRows())
+	}
 	for rr.Next() {
 		rec := rr.Record()
+		if words != nil {
+			a, ok := rec.Column(0).(*array.Int64)
+			if !ok || a.NullN() > 0 {
+				return nil, fmt.Errorf("parquetio: the key column of %s is not a BIGINT without NULLs", f.name)
+			}
+			for _, v := range a.Int64Values() {
+				words = append(words, uint64(v)^(1<<63)) // appendKey's encoding
+			}
+			continue
+		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			for j := range p.out {
 				k.data = appendKey(k.data, &p.out[j], scalarAt(&p.out[j], rec.Column(j), i))
@@ -53,7 +69,11 @@ func (f *File) KeyIndex(ctx context.Context) (*KeyIndex, error) {
 	if err := rr.Err(); err != nil {
 		return nil, err
 	}
-	k.compact()
+	if words != nil {
+		k = newWordIndex(words)
+	} else {
+		k.compact()
+	}
 	f.keyIdx.Store(k)
 	return k, nil
 }
@@ -100,8 +120,9 @@ func (p *readPlan) allGroups() []func(context.Context) ([]arrow.Record, error) {
 }
 
 // MayContain reports whether the file may hold key: false when key lies
-// outside the file's key range or a key column's bloom filter rules it out
-// in every row group. Bloom filters are read on first use and kept.
+// outside the file's key range or, in every row group, outside the first
+// key column's statistics or ruled out by a key column's bloom filter.
+// Bloom filters are read on first use and kept.
 func (f *File) MayContain(ctx context.Context, key Key) (bool, error) {
 	if len(f.keyIDs) == 0 || f.keyLo == "" {
 		return false, nil
@@ -109,18 +130,28 @@ func (f *File) MayContain(ctx context.Context, key Key) (bool, error) {
 	if key < f.keyLo || key > f.keyHi {
 		return false, nil
 	}
-	cols := make([]column, len(f.keyIDs))
-	for i, id := range f.keyIDs {
-		cols[i] = *f.fileColumn(id)
+	// The key's values, decoded without allocating for a short key.
+	var buf [4]scalar
+	vals := buf[:0]
+	rest := []byte(key)
+	for _, id := range f.keyIDs {
+		v, r, err := decodeKeyValue(f.fileColumn(id), rest)
+		if err != nil {
+			return false, err
+		}
+		vals, rest = append(vals, v), r
 	}
-	vals, err := decodeKey(cols, key)
-	if err != nil {
-		return false, err
+	if len(rest) != 0 {
+		return false, errMalformedKey
 	}
+	first := f.fileColumn(f.keyIDs[0])
 	for g, rg := range f.pf.RowGroups() {
+		if !f.inRowGroup(g, first, vals[0]) {
+			continue
+		}
 		all := true
-		for i := range cols {
-			ok, err := f.bloomCheck(rg, g, &cols[i], vals[i])
+		for i, id := range f.keyIDs {
+			ok, err := f.bloomCheck(rg, g, f.fileColumn(id), vals[i])
 			if err != nil {
 				return false, err
 			}
@@ -134,6 +165,28 @@ func (f *File) MayContain(ctx context.Context, key Key) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// inRowGroup reports whether v, a value of column c, lies between c's
+// minimum and maximum in row group g (true without those statistics): a
+// key-sorted file's row groups hold disjoint key ranges, so that one bloom
+// filter is checked per key, not one per row group.
+func (f *File) inRowGroup(g int, c *column, v scalar) bool {
+	leaf, ok := f.leaf[c.col.ID]
+	if !ok {
+		return true
+	}
+	st := &f.pf.Metadata().RowGroups[g].Columns[leaf].MetaData.Statistics
+	if st.MinValue == nil || st.MaxValue == nil {
+		return true
+	}
+	mn, ok1 := decodeStat(c, st.MinValue, false)
+	mx, ok2 := decodeStat(c, st.MaxValue, true)
+	if !ok1 || !ok2 {
+		return true
+	}
+	cls := c.class()
+	return cmpScalar(cls, v, mn) >= 0 && cmpScalar(cls, v, mx) <= 0
 }
 
 // MayContainValue reports whether column id of the file may hold v (Go
@@ -239,78 +292,81 @@ func (f *File) bloomCheck(rg parquet.RowGroup, g int, c *column, v scalar) (bool
 
 // decodeKey is the inverse of appendKey.
 func decodeKey(cols []column, key Key) ([]scalar, error) {
-	b := []byte(key)
 	out := make([]scalar, len(cols))
-	need := func(n int) error {
-		if len(b) < n {
-			return fmt.Errorf("parquetio: malformed key")
-		}
-		return nil
-	}
+	b := []byte(key)
 	for i := range cols {
-		c := &cols[i]
-		switch c.class() {
-		case clsInt:
-			if c.phys == physBool {
-				if err := need(1); err != nil {
-					return nil, err
-				}
-				out[i], b = scalar{i: int64(b[0])}, b[1:]
-				continue
-			}
-			if err := need(8); err != nil {
-				return nil, err
-			}
-			out[i], b = scalar{i: int64(binary.BigEndian.Uint64(b) ^ (1 << 63))}, b[8:]
-		case clsUint:
-			if err := need(8); err != nil {
-				return nil, err
-			}
-			out[i], b = scalar{u: binary.BigEndian.Uint64(b)}, b[8:]
-		case clsFloat:
-			if err := need(8); err != nil {
-				return nil, err
-			}
-			x := binary.BigEndian.Uint64(b)
-			b = b[8:]
-			switch {
-			case x == math.MaxUint64:
-				out[i] = scalar{f: math.NaN()}
-			case x&(1<<63) != 0:
-				out[i] = scalar{f: math.Float64frombits(x &^ (1 << 63))}
-			default:
-				out[i] = scalar{f: math.Float64frombits(^x)}
-			}
-		case clsDec:
-			if err := need(32); err != nil {
-				return nil, err
-			}
-			out[i] = scalar{d: decimal256.New(binary.BigEndian.Uint64(b)^(1<<63), binary.BigEndian.Uint64(b[8:]),
-				binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:]))}
-			b = b[32:]
-		default:
-			var s []byte
-			for {
-				if err := need(2); err != nil {
-					return nil, err
-				}
-				if b[0] == 0 {
-					if b[1] == 1 {
-						b = b[2:]
-						break
-					}
-					s, b = append(s, 0), b[2:]
-					continue
-				}
-				s, b = append(s, b[0]), b[1:]
-			}
-			out[i] = scalar{s: string(s)}
+		var err error
+		if out[i], b, err = decodeKeyValue(&cols[i], b); err != nil {
+			return nil, err
 		}
 	}
 	if len(b) != 0 {
-		return nil, fmt.Errorf("parquetio: malformed key")
+		return nil, errMalformedKey
 	}
 	return out, nil
+}
+
+var errMalformedKey = errors.New("parquetio: malformed key")
+
+// decodeKeyValue decodes the value of column c that an encoded key (or
+// what follows its earlier values) starts with, and returns the rest.
+func decodeKeyValue(c *column, b []byte) (scalar, []byte, error) {
+	need := func(n int) error {
+		if len(b) < n {
+			return errMalformedKey
+		}
+		return nil
+	}
+	switch c.class() {
+	case clsInt:
+		if c.phys == physBool {
+			if err := need(1); err != nil {
+				return scalar{}, nil, err
+			}
+			return scalar{i: int64(b[0])}, b[1:], nil
+		}
+		if err := need(8); err != nil {
+			return scalar{}, nil, err
+		}
+		return scalar{i: int64(binary.BigEndian.Uint64(b) ^ (1 << 63))}, b[8:], nil
+	case clsUint:
+		if err := need(8); err != nil {
+			return scalar{}, nil, err
+		}
+		return scalar{u: binary.BigEndian.Uint64(b)}, b[8:], nil
+	case clsFloat:
+		if err := need(8); err != nil {
+			return scalar{}, nil, err
+		}
+		x := binary.BigEndian.Uint64(b)
+		switch {
+		case x == math.MaxUint64:
+			return scalar{f: math.NaN()}, b[8:], nil
+		case x&(1<<63) != 0:
+			return scalar{f: math.Float64frombits(x &^ (1 << 63))}, b[8:], nil
+		}
+		return scalar{f: math.Float64frombits(^x)}, b[8:], nil
+	case clsDec:
+		if err := need(32); err != nil {
+			return scalar{}, nil, err
+		}
+		return scalar{d: decimal256.New(binary.BigEndian.Uint64(b)^(1<<63), binary.BigEndian.Uint64(b[8:]),
+			binary.BigEndian.Uint64(b[16:]), binary.BigEndian.Uint64(b[24:]))}, b[32:], nil
+	}
+	var s []byte
+	for {
+		if err := need(2); err != nil {
+			return scalar{}, nil, err
+		}
+		if b[0] == 0 {
+			if b[1] == 1 {
+				return scalar{s: string(s)}, b[2:], nil
+			}
+			s, b = append(s, 0), b[2:]
+			continue
+		}
+		s, b = append(s, b[0]), b[1:]
+	}
 }
 
 // ReadRows reads the rows at the given file positions (in ascending order,

@@ -8,7 +8,11 @@
 // Each table is a google/btree of chains ordered by parquetio.Key. A chain
 // holds one key's versions {Seq, Deleted, Row}, Seq being the WAL sequence
 // number of the transaction that wrote it; the newest is the one with the
-// highest Seq. Apply adds the versions of one transaction under the write
+// highest Seq. The tree's items carry the key's first 8 bytes as a number
+// beside the key and the chain, so that most comparisons of a descent read
+// neither the chain nor the key's bytes; new chains, and the first version
+// and location of each, come from slabs (arrays of 256) rather than an
+// allocation each. Apply adds the versions of one transaction under the write
 // lock; sequence numbers never decrease, and a transaction writing a key
 // twice keeps its last write. Rows are []any in schema order, normalized at
 // Apply to one Go type per column (value.go), so that records are built by
@@ -40,7 +44,10 @@
 //
 // memwal finds a key's live row in the data files (file path, position)
 // before it takes the write lock, and records it with SetLocation(key,
-// loc, validFrom). A snapshot at S must hide that file row iff the key has a
+// loc, validFrom) or with the change it applies. When rows move (a flush
+// writes the keys of an older MemTable into a new file, a merge rewrites
+// files), Relocate and Remap set the new locations on a newer MemTable's
+// chains in one walk of the tree in key order. A snapshot at S must hide that file row iff the key has a
 // version at or below S here and validFrom <= S: so each location supersedes
 // its position from max(validFrom, seq of the key's first version). A chain
 // may carry several locations (a merge adds remapped ones beside the old);
@@ -90,6 +97,7 @@
 //
 //	Apply, SetLocation, AddTable, Freeze, Prune,  write lock (MemTable.mu)
 //	SetIndexes
+//	Relocate, Remap                               write lock per batch of keys
 //	Records, Iterate, IndexLookup                 read lock per batch of keys;
 //	                                              arrays are built and entries
 //	                                              yielded outside it

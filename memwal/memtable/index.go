@@ -201,8 +201,8 @@ func (m *MemTable) SetIndexes(tableID string, indexes ...base.Index) error {
 	if len(build) > 0 {
 		var vals []any
 		var err error
-		t.tree.Ascend(func(c *chain) bool {
-			for _, v := range c.versions {
+		t.tree.Ascend(func(it item) bool {
+			for _, v := range it.c.versions {
 				if v.deleted {
 					continue
 				}
@@ -213,7 +213,7 @@ func (m *MemTable) SetIndexes(tableID string, indexes ...base.Index) error {
 						return false
 					}
 					if ok {
-						delta += ix.insert(k, c.key)
+						delta += ix.insert(k, it.key)
 					}
 				}
 			}
@@ -303,7 +303,6 @@ type indexIter struct {
 	lo, hi  parquetio.Key
 	after   indexEntry // the last entry visited, once started
 	started bool
-	probe   chain // the key looked up in the table's tree
 	vals    []any // scratch for index keys
 }
 
@@ -324,9 +323,8 @@ func (it *indexIter) Next() bool {
 			return false // past hi and its prefixes: done
 		}
 		it.after, it.started = e, true
-		it.probe.key = e.key
-		c, ok := t.tree.Get(&it.probe)
-		if !ok {
+		c := t.get(e.key)
+		if c == nil {
 			return true
 		}
 		v := c.at(seq)

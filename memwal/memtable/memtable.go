@@ -1,9 +1,9 @@
 package memtable
 
 import (
+	"encoding/binary"
 	"fmt"
 	"iter"
-	"math"
 	"runtime/debug"
 	"sort"
 	"sync"
@@ -120,7 +120,7 @@ type table struct {
 	schema *base.Schema
 	cols   []column
 	index  map[int]int // column id -> position in cols
-	tree   *btree.BTreeG[*chain]
+	tree   *btree.BTreeG[item]
 	masks  map[string]*pathMask
 	// live[i].n is the number of keys whose newest version at or below
 	// live[i].seq is a row; sorted by seq.
@@ -128,6 +128,65 @@ type table struct {
 	// ixs is the table's secondary indexes (index.go), nil for none:
 	// stored under the write lock, loaded without it.
 	ixs atomic.Pointer[indexSet]
+	// slab is where new chains come from (under the write lock).
+	slab slab
+}
+
+// slab hands out chains and the first element of their versions and
+// locations from shared arrays, so that a key written once costs no
+// allocation of its own: a chain's slices start as one-element views of
+// the arrays (capacity 1) and move to the heap when they grow. The arrays
+// live as long as the chains that point into them, the MemTable's life.
+type slab struct {
+	chains   []chain
+	versions []version
+	locs     []LocationFrom
+}
+
+// slabLen is the number of elements per array of a slab.
+const slabLen = 256
+
+// chain returns a new chain of key.
+func (s *slab) chain(key parquetio.Key) *chain {
+	if len(s.chains) == cap(s.chains) {
+		s.chains = make([]chain, 0, slabLen)
+	}
+	s.chains = append(s.chains, chain{key: key})
+	return &s.chains[len(s.chains)-1]
+}
+
+// unchain takes back the chain that chain returned last.
+func (s *slab) unchain() {
+	s.chains[len(s.chains)-1] = chain{}
+	s.chains = s.chains[:len(s.chains)-1]
+}
+
+// addVersion appends v to c's versions.
+func (s *slab) addVersion(c *chain, v version) {
+	if cap(c.versions) > 0 {
+		c.versions = append(c.versions, v)
+		return
+	}
+	if len(s.versions) == cap(s.versions) {
+		s.versions = make([]version, 0, slabLen)
+	}
+	s.versions = append(s.versions, v)
+	n := len(s.versions)
+	c.versions = s.versions[n-1 : n : n]
+}
+
+// addLocation appends l to c's locations.
+func (s *slab) addLocation(c *chain, l LocationFrom) {
+	if cap(c.locs) > 0 {
+		c.locs = append(c.locs, l)
+		return
+	}
+	if len(s.locs) == cap(s.locs) {
+		s.locs = make([]LocationFrom, 0, slabLen)
+	}
+	s.locs = append(s.locs, l)
+	n := len(s.locs)
+	c.locs = s.locs[n-1 : n : n]
 }
 
 type liveStep struct {
@@ -179,7 +238,34 @@ const (
 	pathBytes    = 128 // a pathMask and its map entry
 )
 
-func lessChain(a, b *chain) bool { return a.key < b.key }
+// item is a chain's entry in its table's tree. prefix, the key's first 8
+// bytes as a big-endian number (zero-padded), decides most comparisons
+// without reading the key; the key is in the item too, so that the others
+// read no chain.
+type item struct {
+	prefix uint64
+	key    parquetio.Key
+	c      *chain
+}
+
+// keyItem is the item of key, without a chain: a probe.
+func keyItem(key parquetio.Key) item {
+	var b [8]byte
+	copy(b[:], key)
+	return item{prefix: binary.BigEndian.Uint64(b[:]), key: key}
+}
+
+// lessItem orders items by key. Keys of at most 8 bytes with one prefix
+// differ only in trailing zero bytes: the shorter one is less.
+func lessItem(a, b item) bool {
+	switch {
+	case a.prefix != b.prefix:
+		return a.prefix < b.prefix
+	case len(a.key) <= 8 && len(b.key) <= 8:
+		return len(a.key) < len(b.key)
+	}
+	return a.key < b.key
+}
 
 // New returns an empty MemTable, referenced by its owner.
 func New(opts Options) *MemTable {
@@ -204,7 +290,7 @@ func (m *MemTable) AddTable(tableID string, schema *base.Schema, indexes ...base
 		return err
 	}
 	t := &table{id: tableID, schema: schema, index: map[int]int{}, masks: map[string]*pathMask{},
-		tree: btree.NewG(m.opts.Degree, lessChain)}
+		tree: btree.NewG(m.opts.Degree, lessItem)}
 	for i, c := range schema.Columns {
 		typ, err := base.ParseType(c.Type)
 		if err != nil {
@@ -271,8 +357,10 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 	var size int64
 	for i, ch := range changes {
 		size += int64(len(ch.Key))
-		if ch.Loc != nil && (ch.Loc.Position < 0 || ch.Loc.Position > math.MaxUint32) {
-			return fmt.Errorf("memtable: position %d out of range", ch.Loc.Position)
+		if ch.Loc != nil {
+			if err := checkPosition(*ch.Loc); err != nil {
+				return err
+			}
 		}
 		if ch.Deleted {
 			continue
@@ -325,13 +413,8 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 	m.lastSeq.Store(seq)
 	var delta, versions int64
 	for i, ch := range changes {
-		// One descent: insert a new chain; if the key had one, the new
-		// chain takes over its contents (nothing else holds chains while
-		// the write lock is held).
-		c := &chain{key: ch.Key}
-		if old, ok := t.tree.ReplaceOrInsert(c); ok {
-			*c = *old
-		} else {
+		c, fresh := t.chain(ch.Key)
+		if fresh {
 			size += chainBytes
 		}
 		wasLive := false
@@ -343,7 +426,7 @@ func (m *MemTable) apply(seq uint64, tableID string, normalized bool, changes []
 			size -= rowBytes(v.row)
 			*v = nv
 		} else {
-			c.versions = append(c.versions, nv)
+			t.slab.addVersion(c, nv)
 			size += versionBytes
 			versions++
 		}
@@ -397,6 +480,27 @@ func rowBytes(row []any) int64 {
 	return n
 }
 
+// chain returns the chain of key, inserting an empty one (fresh) if the
+// tree has none, in one descent for a new key; a key that has a chain gets
+// it back in a second (cache-warm) one, and the new chain's slab slot is
+// returned. The caller holds mu for writing.
+func (t *table) chain(key parquetio.Key) (c *chain, fresh bool) {
+	it := keyItem(key)
+	it.c = t.slab.chain(key)
+	if old, ok := t.tree.ReplaceOrInsert(it); ok {
+		t.tree.ReplaceOrInsert(old)
+		t.slab.unchain()
+		return old.c, false
+	}
+	return it.c, true
+}
+
+// get returns the chain of key, or nil. The caller holds mu.
+func (t *table) get(key parquetio.Key) *chain {
+	it, _ := t.tree.Get(keyItem(key))
+	return it.c
+}
+
 // mask returns the mask of path, creating it. The caller holds mu for
 // writing.
 func (t *table) mask(path string) *pathMask {
@@ -417,8 +521,8 @@ func (t *table) mask(path string) *pathMask {
 // masks from that version on. SetLocation works on a frozen MemTable (a
 // flush publishes positions into newer MemTables).
 func (m *MemTable) SetLocation(tableID string, key parquetio.Key, loc Location, validFrom uint64) error {
-	if loc.Position < 0 || loc.Position > math.MaxUint32 {
-		return fmt.Errorf("memtable: position %d out of range", loc.Position)
+	if err := checkPosition(loc); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -429,10 +533,8 @@ func (m *MemTable) SetLocation(tableID string, key parquetio.Key, loc Location, 
 	if t == nil {
 		return fmt.Errorf("%w: %q", ErrUnknownTable, tableID)
 	}
-	c, ok := t.tree.Get(&chain{key: key})
-	if !ok {
-		c = &chain{key: key}
-		t.tree.ReplaceOrInsert(c)
+	c, fresh := t.chain(key)
+	if fresh {
 		m.bytes.Add(chainBytes + int64(len(key)))
 	}
 	m.setLocationLocked(t, c, loc, validFrom)
@@ -464,7 +566,7 @@ func (m *MemTable) setLocationLocked(t *table, c *chain, loc Location, validFrom
 		l.ValidFrom = validFrom
 		return
 	}
-	c.locs = append(c.locs, LocationFrom{Location: loc, ValidFrom: validFrom})
+	t.slab.addLocation(c, LocationFrom{Location: loc, ValidFrom: validFrom})
 	m.bytes.Add(locBytes)
 	if c.first != 0 {
 		pm.add(pos, max(validFrom, c.first))
@@ -524,26 +626,41 @@ func (m *MemTable) Iterate(tableID string, seq uint64) iter.Seq[Entry] {
 		if t == nil {
 			return
 		}
-		var after *chain
+		var after item
 		buf := make([]Entry, 0, iterBatch)
 		for {
 			buf = buf[:0]
+			// The batch's locations, copied: a SetLocation after the
+			// lock is released changes no Entry.
+			var locs []LocationFrom
 			m.mu.RLock()
-			visit := func(c *chain) bool {
-				if after != nil && c.key == after.key {
-					return true
+			resumed := after.c != nil // the batch starts at after, seen already
+			visit := func(it item) bool {
+				if resumed {
+					resumed = false
+					if it.key == after.key {
+						return true
+					}
 				}
-				after = c
+				after = it
+				c := it.c
 				v := c.at(seq)
 				if v == nil {
 					return true
 				}
-				buf = append(buf, Entry{Key: c.key, Seq: v.seq, Deleted: v.deleted, Row: v.row,
-					Locations: append([]LocationFrom(nil), c.locs...)})
+				var l []LocationFrom
+				if len(c.locs) > 0 {
+					if len(locs)+len(c.locs) > cap(locs) {
+						locs = make([]LocationFrom, 0, max(iterBatch, len(c.locs)))
+					}
+					locs = append(locs, c.locs...)
+					l = locs[len(locs)-len(c.locs) : len(locs) : len(locs)]
+				}
+				buf = append(buf, Entry{Key: c.key, Seq: v.seq, Deleted: v.deleted, Row: v.row, Locations: l})
 				return len(buf) < iterBatch
 			}
-			last := after
-			if after == nil {
+			last := after.c
+			if after.c == nil {
 				t.tree.Ascend(visit)
 			} else {
 				t.tree.AscendGreaterOrEqual(after, visit)
@@ -554,7 +671,7 @@ func (m *MemTable) Iterate(tableID string, seq uint64) iter.Seq[Entry] {
 					return
 				}
 			}
-			if len(buf) < iterBatch || after == last {
+			if len(buf) < iterBatch || after.c == last {
 				return
 			}
 		}
@@ -582,7 +699,8 @@ func (m *MemTable) Prune(beforeSeq uint64) int {
 	var dropped int
 	var size int64
 	for _, t := range m.mu.tables {
-		t.tree.Ascend(func(c *chain) bool {
+		t.tree.Ascend(func(it item) bool {
+			c := it.c
 			// Keep versions[k:], k the newest at or below h.
 			k := -1
 			for i := len(c.versions) - 1; i >= 0; i-- {

@@ -112,7 +112,7 @@ func (tv *TableView) Get(ctx context.Context, key parquetio.Key, columns []int, 
 	m := tv.v.m
 	m.mu.RLock()
 	var row []any
-	if c, ok := tv.t.tree.Get(&chain{key: key}); ok {
+	if c := tv.t.get(key); c != nil {
 		if v := c.at(tv.v.seq); v != nil {
 			found, deleted, row = true, v.deleted, v.row
 		}
@@ -136,7 +136,7 @@ func (tv *TableView) GetRow(key parquetio.Key) (row []any, deleted, found bool) 
 	m := tv.v.m
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if c, ok := tv.t.tree.Get(&chain{key: key}); ok {
+	if c := tv.t.get(key); c != nil {
 		if v := c.at(tv.v.seq); v != nil {
 			return v.row, v.deleted, true
 		}
@@ -154,8 +154,8 @@ func (tv *TableView) Has(key parquetio.Key) bool {
 	m := tv.v.m
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	c, ok := tv.t.tree.Get(&chain{key: key})
-	return ok && c.at(tv.v.seq) != nil
+	c := tv.t.get(key)
+	return c != nil && c.at(tv.v.seq) != nil
 }
 
 // project returns the Arrow schema of columns (ids; nil for all) and their
@@ -232,7 +232,7 @@ func (tv *TableView) RecordsExcept(ctx context.Context, columns []int, alloc mem
 // recordIter is a scan.RecordIterator over a TableView.
 type recordIter struct {
 	batches
-	after *chain // the last chain visited
+	after item // the last chain visited (c nil: none yet)
 	skip  func(parquetio.Key) bool
 }
 
@@ -292,11 +292,16 @@ func (it *recordIter) Next() bool {
 	seq := it.tv.v.seq
 	rows := it.rows[:0]
 	complete := true
-	visit := func(c *chain) bool {
-		if it.after != nil && c.key == it.after.key {
-			return true
+	resumed := it.after.c != nil // the batch starts at after, seen already
+	visit := func(e item) bool {
+		if resumed {
+			resumed = false
+			if e.key == it.after.key {
+				return true
+			}
 		}
-		it.after = c
+		it.after = e
+		c := e.c
 		if v := c.at(seq); v != nil && !v.deleted && (it.skip == nil || !it.skip(c.key)) {
 			rows = append(rows, v.row)
 			if len(rows) == batch {
@@ -308,7 +313,7 @@ func (it *recordIter) Next() bool {
 	}
 	m := it.tv.v.m
 	m.mu.RLock()
-	if it.after == nil {
+	if it.after.c == nil {
 		it.tv.t.tree.Ascend(visit)
 	} else {
 		it.tv.t.tree.AscendGreaterOrEqual(it.after, visit)

@@ -38,7 +38,9 @@
 // replay could skip. Records that arrive while a put is in flight batch into
 // the next segment (up to MaxSegmentBytes; MaxBatchDelay can hold a segment
 // back to batch more). Append returns when its record's segment, and so
-// every earlier one, is durable.
+// every earlier one, is durable. Submit is Append split in two (queue
+// under the caller's lock, wait outside it); SubmitBody takes a record a
+// Builder encoded change by change before the lock was taken.
 //
 //	Append(a) Append(b) Append(c) Append(d) Append(e)
 //	   |  seq 7   |  seq 8  |  seq 9  |  seq 10  |  seq 11

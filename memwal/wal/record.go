@@ -101,18 +101,24 @@ func appendChanges(dst []byte, changes []Change) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(changes)))
 	for i := range changes {
 		c := &changes[i]
-		dst = append(dst, byte(c.Kind))
-		dst = binary.AppendUvarint(dst, uint64(len(c.TableID)))
-		dst = append(dst, c.TableID...)
-		dst = binary.AppendVarint(dst, c.SchemaID)
-		if c.Kind == ChangePut || c.Kind == ChangeDelete {
-			dst = binary.AppendUvarint(dst, uint64(len(c.Key)))
-			dst = append(dst, c.Key...)
-		}
-		if c.Kind == ChangePut {
-			dst = binary.AppendUvarint(dst, uint64(len(c.Row)))
-			dst = append(dst, c.Row...)
-		}
+		dst = appendChange(dst, c.Kind, c.TableID, c.SchemaID, c.Key, c.Row)
+	}
+	return dst
+}
+
+// appendChange appends the encoding of one change (see appendChanges).
+func appendChange[K ~string | ~[]byte](dst []byte, kind ChangeKind, tableID string, schemaID int64, key K, row []byte) []byte {
+	dst = append(dst, byte(kind))
+	dst = binary.AppendUvarint(dst, uint64(len(tableID)))
+	dst = append(dst, tableID...)
+	dst = binary.AppendVarint(dst, schemaID)
+	if kind == ChangePut || kind == ChangeDelete {
+		dst = binary.AppendUvarint(dst, uint64(len(key)))
+		dst = append(dst, key...)
+	}
+	if kind == ChangePut {
+		dst = binary.AppendUvarint(dst, uint64(len(row)))
+		dst = append(dst, row...)
 	}
 	return dst
 }

@@ -189,10 +189,28 @@ func (w *Writer) Append(ctx context.Context, changes []Change) (uint64, error) {
 // records in sequence order under its own lock (the MemTable) submits under
 // that lock and waits outside it, so concurrent sessions share segments.
 func (w *Writer) Submit(changes []Change) (seq uint64, wait func(ctx context.Context) error, err error) {
-	if err := validateChanges(changes); err != nil {
+	body, err := encode(changes)
+	if err != nil {
 		return 0, nil, err
 	}
-	body := appendChanges(nil, changes)
+	return w.SubmitBody(body)
+}
+
+// Body is a record's changes encoded (Builder), for SubmitBody.
+type Body struct{ b []byte }
+
+// encode checks and encodes a record's changes.
+func encode(changes []Change) (Body, error) {
+	if err := validateChanges(changes); err != nil {
+		return Body{}, err
+	}
+	return Body{b: appendChanges(nil, changes)}, nil
+}
+
+// SubmitBody is Submit of changes that a Builder encoded: a caller that
+// submits under its own lock encodes before taking it.
+func (w *Writer) SubmitBody(b Body) (seq uint64, wait func(ctx context.Context) error, err error) {
+	body := b.b
 	w.mu.Lock()
 	if err := w.mu.err; err != nil {
 		w.mu.Unlock()
