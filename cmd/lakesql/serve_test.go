@@ -155,16 +155,24 @@ func readmeQuickstart(t *testing.T) string {
 	return ""
 }
 
-// TestQuickstartMySQLClient runs the README's quickstart through the real
-// mysql command (Debian's mariadb-client) against a real server process.
-func TestQuickstartMySQLClient(t *testing.T) {
-	mysqlBin, err := exec.LookPath("mysql")
+// mysqlClient is the mysql command's path; without one the test fails, or
+// skips with LAKESQL_TEST_MYSQL=skip.
+func mysqlClient(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("mysql")
 	if err != nil {
 		if os.Getenv("LAKESQL_TEST_MYSQL") == "skip" {
 			t.Skip("no mysql client and LAKESQL_TEST_MYSQL=skip")
 		}
 		t.Fatal("the mysql client is missing (apt-get install mariadb-client; scripts/test.sh installs it); LAKESQL_TEST_MYSQL=skip opts out")
 	}
+	return bin
+}
+
+// TestQuickstartMySQLClient runs the README's quickstart through the real
+// mysql command (Debian's mariadb-client) against a real server process.
+func TestQuickstartMySQLClient(t *testing.T) {
+	mysqlBin := mysqlClient(t)
 	session := readmeQuickstart(t)
 	p := startServe(t, t.TempDir(), freeAddr(t))
 	host, port, _ := net.SplitHostPort(p.addr)
@@ -193,13 +201,7 @@ func TestQuickstartMySQLClient(t *testing.T) {
 // LOAD DATA LOCAL INFILE; the server reads its quoted CSV through the
 // bulk path and every row arrives.
 func TestLoadDataLocalMySQLClient(t *testing.T) {
-	mysqlBin, err := exec.LookPath("mysql")
-	if err != nil {
-		if os.Getenv("LAKESQL_TEST_MYSQL") == "skip" {
-			t.Skip("no mysql client and LAKESQL_TEST_MYSQL=skip")
-		}
-		t.Fatal("the mysql client is missing (apt-get install mariadb-client; scripts/test.sh installs it); LAKESQL_TEST_MYSQL=skip opts out")
-	}
+	mysqlBin := mysqlClient(t)
 	var csv strings.Builder
 	csv.WriteString("id,name,price\n")
 	for i := 1; i <= 5000; i++ {

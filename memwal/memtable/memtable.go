@@ -162,31 +162,25 @@ func (s *slab) unchain() {
 }
 
 // addVersion appends v to c's versions.
-func (s *slab) addVersion(c *chain, v version) {
-	if cap(c.versions) > 0 {
-		c.versions = append(c.versions, v)
-		return
-	}
-	if len(s.versions) == cap(s.versions) {
-		s.versions = make([]version, 0, slabLen)
-	}
-	s.versions = append(s.versions, v)
-	n := len(s.versions)
-	c.versions = s.versions[n-1 : n : n]
-}
+func (s *slab) addVersion(c *chain, v version) { slabAppend(&c.versions, &s.versions, v) }
 
 // addLocation appends l to c's locations.
-func (s *slab) addLocation(c *chain, l LocationFrom) {
-	if cap(c.locs) > 0 {
-		c.locs = append(c.locs, l)
+func (s *slab) addLocation(c *chain, l LocationFrom) { slabAppend(&c.locs, &s.locs, l) }
+
+// slabAppend appends v to *dst. A slice without room yet takes its first
+// element from the shared array *pool (a fresh one of slabLen when it is
+// full), capped at one, so that a second append copies it out.
+func slabAppend[T any](dst, pool *[]T, v T) {
+	if cap(*dst) > 0 {
+		*dst = append(*dst, v)
 		return
 	}
-	if len(s.locs) == cap(s.locs) {
-		s.locs = make([]LocationFrom, 0, slabLen)
+	if len(*pool) == cap(*pool) {
+		*pool = make([]T, 0, slabLen)
 	}
-	s.locs = append(s.locs, l)
-	n := len(s.locs)
-	c.locs = s.locs[n-1 : n : n]
+	*pool = append(*pool, v)
+	n := len(*pool)
+	*dst = (*pool)[n-1 : n : n]
 }
 
 type liveStep struct {
