@@ -110,14 +110,8 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 			if found[j] {
 				continue
 			}
-			may, err := f.MayContain(ctx, keys[j])
-			if err != nil {
-				r.release(e)
-				return nil, nil, fileError(a, err)
-			}
-			if !may {
-				continue
-			}
+			// FindKey checks the bloom filters itself until the file's
+			// key index is loaded, and then searches the index alone.
 			pos, ok, err := f.FindKey(ctx, keys[j])
 			if err != nil {
 				r.release(e)
