@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -151,7 +150,8 @@ type Writer struct {
 	// counts the pieces not yet written, colErr the columns' errors. A
 	// Write returns before its record is encoded, so the slowest column
 	// does not hold up the others nor the caller; row group ends and
-	// Close wait for every column (barrier).
+	// Close wait for every column (barrier). parquet-go's ColumnWriters
+	// of one row group are independent of each other.
 	queues  []chan colPiece
 	pending sync.WaitGroup
 	colErr  []error
@@ -546,37 +546,16 @@ func (w *Writer) stop() error {
 	return err
 }
 
-// writeColumns writes rows [lo, hi) of every column of rec, the columns in
-// parallel when there are enough rows. parquet-go's ColumnWriters of one
-// row group are independent of each other.
+// writeColumns writes rows [lo, hi) of every column of rec on the
+// caller's goroutine: records too small for the columns' goroutines
+// (enqueue), or a writer with one column or one processor.
 func (w *Writer) writeColumns(rec arrow.Record, lo, hi int) error {
-	workers := min(runtime.GOMAXPROCS(0), len(w.cols))
-	if hi-lo < parallelWriteRows || workers < 2 {
-		for i := range w.cols {
-			if err := w.writeColumn(i, rec.Column(i), lo, hi); err != nil {
-				return err
-			}
+	for i := range w.cols {
+		if err := w.writeColumn(i, rec.Column(i), lo, hi); err != nil {
+			return err
 		}
-		return nil
 	}
-	errs := make([]error, len(w.cols))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(w.cols) {
-					return
-				}
-				errs[i] = w.writeColumn(i, rec.Column(i), lo, hi)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // writeColumn writes rows [lo, hi) of arr, column i.
