@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,6 +163,17 @@ func (u *benchUpserter) batch(ctx context.Context) error {
 	}
 }
 
+// processCPU is the CPU time (user and system) the process has used, which
+// says more than throughput on a noisy machine: background flushes and
+// merges cost CPU whenever they land.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func benchFiles(br *Branch) int {
 	return br.Head().State.Table("t1").FileCount()
 }
@@ -199,6 +211,7 @@ func benchUpsert(b *testing.B, s benchStore, writers int) {
 		ups[w] = newBenchUpserter(br, benchBaseRows, w, writers)
 	}
 	m0 := br.w.Metrics()
+	cpu0 := processCPU()
 	var lat time.Duration
 	for b.Loop() {
 		var wg sync.WaitGroup
@@ -225,6 +238,7 @@ func benchUpsert(b *testing.B, s benchStore, writers int) {
 		}
 	}
 	elapsed := b.Elapsed()
+	cpu := processCPU() - cpu0
 	txns := float64(b.N * (benchRoundTxns / writers) * writers)
 	m := br.w.Metrics()
 	retries := 0
@@ -233,6 +247,7 @@ func benchUpsert(b *testing.B, s benchStore, writers int) {
 	}
 	b.ReportMetric(txns*benchBatchRows/elapsed.Seconds(), "rows/s")
 	b.ReportMetric(float64(lat.Microseconds())/txns, "µs/commit")
+	b.ReportMetric(float64(cpu.Nanoseconds())/txns/benchBatchRows, "cpu-ns/row")
 	b.ReportMetric(float64(flushes.Load()-flushes0), "flushes")
 	b.ReportMetric(float64(benchFiles(br)), "files")
 	b.ReportMetric(float64(m.Records-m0.Records)/float64(max(m.Segments-m0.Segments, 1)), "txns/segment")

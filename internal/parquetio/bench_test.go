@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -300,6 +301,50 @@ func BenchmarkPointLookup(b *testing.B) {
 				n++
 			}
 			report(b, n, before)
+		})
+	}
+}
+
+// BenchmarkLookupWord: one KeyIndex lookup in an index of 1M BIGINT keys,
+// dense ids (interpolation, and the fence search it replaces) and a
+// flushed file's shape (half old keys spread thin, half new dense ones:
+// the fence search).
+func BenchmarkLookupWord(b *testing.B) {
+	const n = 1 << 20
+	rnd := rand.New(rand.NewPCG(3, 4))
+	dense := make([]uint64, n)
+	mixed := make([]uint64, n)
+	for i := range n {
+		dense[i] = 1<<63 + uint64(i)
+		if i < n/2 {
+			mixed[i] = 1<<63 + uint64(rnd.Int64N(1<<24))
+		} else {
+			mixed[i] = 1<<63 + 1<<24 + uint64(i)
+		}
+	}
+	slices.Sort(mixed)
+	for _, c := range []struct {
+		name  string
+		words []uint64
+		even  bool
+	}{{"dense/even", dense, true}, {"dense/fence", dense, false}, {"mixed/fence", mixed, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			k := newWordIndex(c.words)
+			if isDense := &c.words[0] == &dense[0]; k.even != isDense {
+				b.Fatalf("evenly spread: %v, want %v", k.even, isDense)
+			}
+			k.even = c.even
+			wants := make([]uint64, 1<<20)
+			for i := range wants {
+				wants[i] = c.words[rnd.IntN(n)]
+			}
+			i := 0
+			for b.Loop() {
+				if _, ok := k.lookupWord(wants[i&(1<<20-1)]); !ok {
+					b.Fatal("not found")
+				}
+				i++
+			}
 		})
 	}
 }

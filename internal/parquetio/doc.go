@@ -107,7 +107,8 @@
 // column (BIGINT, the common key) holds the keys as numbers with every
 // 64th in a small fence array: a lookup searches the fence, which stays in
 // the CPU caches, and then 64 keys, instead of missing the caches at most
-// steps of a search over millions of keys. FindKey rules a key out by the
+// steps of a search over millions of keys; when the keys are evenly spread
+// (dense ids), it guesses the position by interpolation instead. FindKey rules a key out by the
 // file's key range, then binary-searches the key index when it is loaded
 // (else consults the bloom filters before loading it). MayContain checks
 // the bloom filter of only the row groups whose statistics of the first

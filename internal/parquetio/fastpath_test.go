@@ -3,6 +3,7 @@ package parquetio
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -224,17 +225,17 @@ func TestKeyIndexVariableWidth(t *testing.T) {
 }
 
 // TestKeyIndexWords checks lookups in a key index of one 8-byte column
-// (words and fence) against a plain search: every key, the gaps between
+// (words) against a plain search: every key, the gaps between
 // them, both ends, and duplicates across a stride's edge (the first one's
 // position, as a search of all the keys gives).
 func TestKeyIndexWords(t *testing.T) {
 	s := &base.Schema{Columns: []base.Column{{ID: 1, Name: "k", Type: "BIGINT"}}}
 	enc, _ := NewKeyEncoder(s, []int{1})
-	for _, n := range []int{1, fenceStride - 1, fenceStride, fenceStride + 1, 5*fenceStride + 17} {
+	for _, n := range []int{1, interpWindow - 1, interpWindow, interpWindow + 1, 5*interpWindow + 17} {
 		var vals []int64
 		for i := range n {
 			v := int64(3*i - n)
-			if i == fenceStride && n > fenceStride+1 {
+			if i == interpWindow && n > interpWindow+1 {
 				v = vals[i-1] // a duplicate across the first stride's edge
 			}
 			vals = append(vals, v)
@@ -259,6 +260,68 @@ func TestKeyIndexWords(t *testing.T) {
 		}
 		if _, ok := k.Lookup(Key("short")); ok {
 			t.Fatalf("n=%d: found a 5-byte key", n)
+		}
+	}
+}
+
+// TestLookupWordDistributions checks the interpolating lookup of an index
+// of words against a plain search, over key spreads that make its guess
+// exact, near, or far off (sparse then dense, clusters, an outlier, which
+// take several guesses or end in a binary search), with runs of duplicates: every key, its neighbours,
+// and both ends.
+func TestLookupWordDistributions(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	spreads := map[string]func(i int) uint64{
+		"dense":    func(i int) uint64 { return uint64(i) },
+		"stride":   func(i int) uint64 { return 1<<63 + uint64(i)*1000 },
+		"random":   func(i int) uint64 { return rnd.Uint64() },
+		"clusters": func(i int) uint64 { return uint64(i%7)<<40 + uint64(i) },
+		"outlier": func(i int) uint64 {
+			if i == 0 {
+				return math.MaxUint64
+			}
+			return uint64(i)
+		},
+		"dups": func(i int) uint64 { return uint64(i / 9) },
+		"sparse-dense": func(i int) uint64 {
+			if i%2 == 0 {
+				return uint64(i) << 20
+			}
+			return 1<<50 + uint64(i)
+		},
+		"top": func(i int) uint64 { return math.MaxUint64 - uint64(i) },
+	}
+	for name, spread := range spreads {
+		for _, n := range []int{1, 2, interpWindow + 1, 3000, 100_000} {
+			words := make([]uint64, n)
+			for i := range words {
+				words[i] = spread(i)
+			}
+			slices.Sort(words)
+			k := newWordIndex(words)
+			if n >= 3000 && (name == "dense" || name == "stride") && !k.even {
+				t.Fatalf("%s n=%d: not evenly spread", name, n)
+			}
+			if (name == "outlier" || name == "sparse-dense") && k.even {
+				t.Fatalf("%s n=%d: evenly spread", name, n)
+			}
+			check := func(want uint64) {
+				p, found := slices.BinarySearch(words, want)
+				got, ok := k.lookupWord(want)
+				if ok != found || ok && got != int64(p) {
+					t.Fatalf("%s n=%d: lookup %d = %d %v, want %d %v", name, n, want, got, ok, p, found)
+				}
+			}
+			for i := 0; i < n; i += 1 + n/2000 {
+				check(words[i])
+				check(words[i] - 1)
+				check(words[i] + 1)
+			}
+			check(0)
+			check(math.MaxUint64)
+			for range 200 {
+				check(rnd.Uint64())
+			}
 		}
 	}
 }

@@ -129,16 +129,12 @@ type KeyIndex struct {
 	width int
 	n     int
 	// With width 8 (one 8-byte key column) data is nil and words are the
-	// keys as big-endian numbers; fence is every fenceStride-th word. A
-	// lookup searches fence, small enough to stay in the CPU caches, and
-	// then one stride of words: a few cache misses instead of one per
-	// step of a search over all the keys.
+	// keys as big-endian numbers; fence is every fenceStride-th word, and
+	// even says interpolation finds words (see lookupWord).
 	words []uint64
 	fence []uint64
+	even  bool
 }
-
-// fenceStride is the number of words per fence entry (8 cache lines).
-const fenceStride = 64
 
 // Len is the number of keys (rows).
 func (k *KeyIndex) Len() int {
@@ -185,7 +181,7 @@ func (k *KeyIndex) compact() {
 // newWordIndex returns the index of 8-byte keys given as big-endian
 // numbers, in order.
 func newWordIndex(words []uint64) *KeyIndex {
-	k := &KeyIndex{width: 8, n: len(words), words: words}
+	k := &KeyIndex{width: 8, n: len(words), words: words, even: evenlySpread(words)}
 	k.fence = make([]uint64, 0, (len(words)+fenceStride-1)/fenceStride)
 	for i := 0; i < len(words); i += fenceStride {
 		k.fence = append(k.fence, words[i])
@@ -217,19 +213,97 @@ func (k *KeyIndex) Lookup(key Key) (int64, bool) {
 	return 0, false
 }
 
-// lookupWord is Lookup in an index of words. With fence[f-1] < want <=
-// fence[f], the first word at or above want is in the stride after fence
-// f-1 or is fence f itself.
+// lookupWord is Lookup in an index of words. In an evenly spread index
+// (dense ids, evenly spaced numbers) the position is guessed over the
+// whole index by interpolation; otherwise the fence, which stays in the
+// CPU caches, gives the stride that holds it, and the guess is made inside
+// the stride. A guess is checked with a second word a window away: one or
+// two cache misses where a binary search over millions of words misses at
+// most steps. A bad guess only leaves a wider bracket to binary-search.
 func (k *KeyIndex) lookupWord(want uint64) (int64, bool) {
-	f, _ := slices.BinarySearch(k.fence, want)
-	lo := max(f-1, 0) * fenceStride
-	hi := min(f*fenceStride+1, len(k.words))
-	i, found := slices.BinarySearch(k.words[lo:hi], want)
-	if !found {
+	w := k.words
+	n := len(w)
+	if n == 0 || want < w[0] || want > w[n-1] {
 		return 0, false
 	}
-	return int64(lo + i), true
+	var p int
+	if k.even {
+		p = bracketSearch(w, 0, n-1, 0, w[0], w[n-1], want)
+	} else {
+		// fence[f-1] < want <= fence[f]: the first word at or above want
+		// is after the stride's first word and at most fence f (or the
+		// last word).
+		f, _ := slices.BinarySearch(k.fence, want)
+		if f == 0 {
+			return 0, true // want == w[0]
+		}
+		a := (f - 1) * fenceStride
+		hi, vhi := n-1, w[n-1]
+		if f < len(k.fence) {
+			hi, vhi = f*fenceStride, k.fence[f]
+		}
+		p = bracketSearch(w, a+1, hi, a, k.fence[f-1], vhi, want)
+	}
+	return int64(p), w[p] == want
 }
+
+// bracketSearch returns the first index in [lo, hi] whose word is at or
+// above want, given that w[hi] is and that the words before lo are not.
+// It guesses by interpolation between (a, va) and (hi, vhi), the known
+// values w[a] <= want (a <= lo) and w[hi], checks the guess and a word a
+// window away, and binary-searches what they leave.
+func bracketSearch(w []uint64, lo, hi, a int, va, vhi, want uint64) int {
+	if hi-lo > 2*interpWindow {
+		g := a + int(float64(want-va)/(float64(vhi-va)+1)*float64(hi-a+1))
+		g = min(max(g, lo), hi)
+		if w[g] >= want {
+			hi = g
+			if j := g - interpWindow; j >= lo {
+				if w[j] < want {
+					lo = j + 1
+				} else {
+					hi = j
+				}
+			}
+		} else {
+			lo = g + 1
+			if j := g + interpWindow; j <= hi {
+				if w[j] >= want {
+					hi = j
+				} else {
+					lo = j + 1
+				}
+			}
+		}
+	}
+	i, _ := slices.BinarySearch(w[lo:hi+1], want)
+	return lo + i
+}
+
+// evenlySpread reports whether interpolation over the whole index finds
+// words: whether the guess for each of a sample of them falls within
+// interpWindow of it.
+func evenlySpread(w []uint64) bool {
+	const samples = 256
+	if len(w) < 4*fenceStride {
+		return false // the fence alone is a short search
+	}
+	last := len(w) - 1
+	near := 0
+	for s := range samples {
+		i := s * last / (samples - 1)
+		g := int(float64(w[i]-w[0]) / (float64(w[last]-w[0]) + 1) * float64(last+1))
+		if g >= i-interpWindow && g <= i+interpWindow {
+			near++
+		}
+	}
+	return near >= samples*15/16
+}
+
+const (
+	fenceStride  = 64 // words per fence entry (8 cache lines)
+	interpWindow = 8  // words between a guess and its check (a cache line)
+)
 
 // EncodeArrays encodes the key of every row of arrs, the key columns'
 // arrays in key order (the Arrow types of ArrowSchema, all of one length).
