@@ -135,17 +135,12 @@ func (s *Snapshot) lookup(ctx context.Context, tableID string, key parquetio.Key
 		}
 	}
 	t.Sources = nil
-	rec, loc, found, err := s.b.reader.Lookup(ctx, t, key, nil, s.b.opts.Alloc)
+	row, loc, found, err := s.b.reader.LookupRow(ctx, t, key, nil)
 	if err != nil {
 		return nil, false, nil, err
 	}
 	if !found {
 		return nil, false, &fileLocation{}, nil
-	}
-	defer rec.Release()
-	row, err = rowOf(rec, 0)
-	if err != nil {
-		return nil, false, nil, err
 	}
 	return row, true, &fileLocation{loc: &memtable.Location{Path: loc.Path, Position: loc.Position}}, nil
 }

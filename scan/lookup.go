@@ -35,18 +35,45 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
+	return lookupIn(ctx, r, t, key, columns, alloc,
+		func(rec arrow.Record) (arrow.Record, error) { return rec, nil },
+		func(f *parquetio.File, pos int64) (arrow.Record, error) {
+			return f.ReadRows(ctx, []int64{pos}, columns, alloc)
+		})
+}
+
+// LookupRow is Lookup that returns the row as parquetio.ArrayValue's Go
+// values; a row in a file is read straight from the cached pages
+// (parquetio.File.ReadRowValues), without building a record.
+func (r *Reader) LookupRow(ctx context.Context, t *Table, key parquetio.Key, columns []int) (row []any, loc Location, found bool, err error) {
+	return lookupIn(ctx, r, t, key, columns, memory.DefaultAllocator,
+		func(rec arrow.Record) ([]any, error) {
+			defer rec.Release()
+			return parquetio.RecordRow(rec, 0)
+		},
+		func(f *parquetio.File, pos int64) ([]any, error) {
+			return f.ReadRowValues(ctx, pos, columns)
+		})
+}
+
+// lookupIn is Lookup's walk: fromSource turns a source's one-row record
+// into the answer (it owns the record), and fromFile reads the row at a
+// file position.
+func lookupIn[T any](ctx context.Context, r *Reader, t *Table, key parquetio.Key, columns []int, alloc memory.Allocator,
+	fromSource func(arrow.Record) (T, error), fromFile func(*parquetio.File, int64) (T, error)) (out T, loc Location, found bool, err error) {
 	for i, s := range t.Sources {
 		rec, deleted, ok, err := s.Get(ctx, key, columns, alloc)
 		if err != nil {
-			return nil, Location{}, false, err
+			return out, Location{}, false, err
 		}
 		if !ok {
 			continue
 		}
 		if deleted {
-			return nil, Location{}, false, nil
+			return out, Location{}, false, nil
 		}
-		return rec, Location{File: -1, Source: i, Position: -1}, true, nil
+		out, err = fromSource(rec)
+		return out, Location{File: -1, Source: i, Position: -1}, err == nil, err
 	}
 	for i, a := range t.Files {
 		if a.LiveRows() == 0 {
@@ -54,18 +81,21 @@ func (r *Reader) Lookup(ctx context.Context, t *Table, key parquetio.Key, column
 		}
 		f, e, err := r.fileFor(ctx, a, t.Schema, &key)
 		if err != nil {
-			return nil, Location{}, false, err
+			return out, Location{}, false, err
 		}
 		if f == nil { // its key range rules the key out
 			continue
 		}
-		rec, pos, ok, err := r.lookupFile(ctx, t, i, f, key, columns, alloc, true)
+		pos, ok, err := r.findLive(ctx, t, i, f, key)
+		if err == nil && ok {
+			out, err = fromFile(f, pos)
+		}
 		r.release(e)
 		if err != nil || ok {
-			return rec, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok, fileError(a, err)
+			return out, Location{File: i, Path: a.Path, Position: pos, Source: -1}, ok && err == nil, fileError(a, err)
 		}
 	}
-	return nil, Location{}, false, nil
+	return out, Location{}, false, nil
 }
 
 // LocateAll finds where the live rows of keys are in t's files (the
@@ -139,30 +169,25 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 	return locs, found, nil
 }
 
-func (r *Reader) lookupFile(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key, columns []int, alloc memory.Allocator, fetch bool) (arrow.Record, int64, bool, error) {
+// findLive finds key in file i of t (open as f) and reports its position
+// when the row there is live.
+func (r *Reader) findLive(ctx context.Context, t *Table, i int, f *parquetio.File, key parquetio.Key) (int64, bool, error) {
 	a := t.Files[i]
 	pos, ok, err := f.FindKey(ctx, key)
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err)
+		return 0, false, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err)
 	}
 	if !ok {
-		return nil, 0, false, nil
+		return 0, false, nil
 	}
 	deleted, err := r.deleted(ctx, a, t.Sources)
 	if err != nil {
-		return nil, 0, false, err
+		return 0, false, err
 	}
 	if deleted != nil && deleted.Contains(uint32(pos)) {
-		return nil, 0, false, nil
+		return 0, false, nil
 	}
-	if !fetch {
-		return nil, pos, true, nil
-	}
-	rec, err := f.ReadRows(ctx, []int64{pos}, columns, alloc)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	return rec, pos, true, nil
+	return pos, true, nil
 }
 
 // Count is the exact number of live rows of t: each file's rows minus its

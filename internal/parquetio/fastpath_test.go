@@ -75,6 +75,9 @@ func TestReadRowsPageCache(t *testing.T) {
 					}
 				}
 				rec.Release()
+				for _, x := range pos {
+					checkRowValues(t, f, x, ids)
+				}
 			}
 			if f.cache != nil && f.cache.used > f.cache.budget {
 				t.Fatalf("cache holds %d bytes over its budget %d", f.cache.used, f.cache.budget)
@@ -162,6 +165,37 @@ func TestPlainFallback(t *testing.T) {
 			}
 		}
 		rec.Release()
+		checkRowValues(t, f, x, nil)
+		checkRowValues(t, f, x, []int{3, 1})
+	}
+}
+
+// checkRowValues checks that ReadRowValues gives the Go values of the
+// record ReadRows gives.
+func checkRowValues(t *testing.T, f *File, x int64, ids []int) {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := f.ReadRows(ctx, []int64{x}, ids, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	want, err := RecordRow(rec, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.ReadRowValues(ctx, x, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ReadRowValues(%d, %v): %d values, want %d", x, ids, len(got), len(want))
+	}
+	for j := range got {
+		// %#v tells the Go types apart, and a NaN equals itself.
+		if g, w := fmt.Sprintf("%#v", got[j]), fmt.Sprintf("%#v", want[j]); g != w {
+			t.Fatalf("ReadRowValues(%d, %v) value %d = %s, want %s", x, ids, j, g, w)
+		}
 	}
 }
 
