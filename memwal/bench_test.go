@@ -9,10 +9,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/scan"
 	"github.com/lakesql/lakesql/store"
@@ -163,17 +163,6 @@ func (u *benchUpserter) batch(ctx context.Context) error {
 	}
 }
 
-// processCPU is the CPU time (user and system) the process has used, which
-// says more than throughput on a noisy machine: background flushes and
-// merges cost CPU whenever they land.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func benchFiles(br *Branch) int {
 	return br.Head().State.Table("t1").FileCount()
 }
@@ -211,7 +200,7 @@ func benchUpsert(b *testing.B, s benchStore, writers int) {
 		ups[w] = newBenchUpserter(br, benchBaseRows, w, writers)
 	}
 	m0 := br.w.Metrics()
-	cpu0 := processCPU()
+	cpu0 := base.ProcessCPU()
 	var lat time.Duration
 	for b.Loop() {
 		var wg sync.WaitGroup
@@ -238,7 +227,7 @@ func benchUpsert(b *testing.B, s benchStore, writers int) {
 		}
 	}
 	elapsed := b.Elapsed()
-	cpu := processCPU() - cpu0
+	cpu := base.ProcessCPU() - cpu0
 	txns := float64(b.N * (benchRoundTxns / writers) * writers)
 	m := br.w.Metrics()
 	retries := 0

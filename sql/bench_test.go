@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lakesql/lakesql/internal/base"
 )
 
 // benchTable loads t(id BIGINT PRIMARY KEY, k INT, v DOUBLE, s VARCHAR(32))
@@ -60,6 +62,7 @@ func BenchmarkPointLookup(b *testing.B) {
 		run = func(id int) (*gosql.Rows, error) { return stmt.QueryContext(ctx, id) }
 	}
 	b.ResetTimer()
+	cpu0 := base.ProcessCPU()
 	for b.Loop() {
 		id := rand.IntN(n)
 		rows, err := run(id)
@@ -75,6 +78,7 @@ func BenchmarkPointLookup(b *testing.B) {
 			b.Fatalf("id %d: %d rows", id, n)
 		}
 	}
+	b.ReportMetric(float64((base.ProcessCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkUpsertBatch: 1,000-row INSERT ... ON DUPLICATE KEY UPDATE

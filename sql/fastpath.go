@@ -240,20 +240,9 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 	default:
 		return nil, false, nil
 	}
-	// The projection.
-	var out []int
-	if st.columns == nil {
-		for i := range t.cols {
-			out = append(out, i)
-		}
-	} else {
-		for _, name := range st.columns {
-			j := t.colIndex(name)
-			if j < 0 {
-				return nil, false, nil
-			}
-			out = append(out, j)
-		}
+	shape, ok := t.pointShape(ctx, st.columns)
+	if !ok {
+		return nil, false, nil
 	}
 	s.ClearWarnings()
 	var rows []sql.Row
@@ -265,19 +254,11 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 	if err != nil {
 		return nil, true, engineError(err)
 	}
-	sch := make(sql.Schema, len(out))
-	for i, j := range out {
-		sch[i] = t.sch[j]
-	}
-	res = &sqltypes.Result{Fields: fields(ctx, sch)}
+	res = &sqltypes.Result{Fields: shape.fields}
 	for _, row := range rows {
-		vals := make([]sqltypes.Value, len(out))
-		for i, j := range out {
-			if row[j] == nil {
-				vals[i] = sqltypes.NULL
-				continue
-			}
-			if vals[i], err = t.sch[j].Type.SQL(ctx, nil, row[j]); err != nil {
+		vals := make([]sqltypes.Value, len(shape.out))
+		for i, j := range shape.out {
+			if vals[i], err = resultValue(ctx, t.sch[j].Type, t.cols[j].typ, row[j]); err != nil {
 				return nil, true, engineError(err)
 			}
 		}
@@ -343,6 +324,101 @@ func lookupIndex(ctx *sql.Context, t *Table, ix base.Index, col int, v any) ([]s
 		}
 		rows = append(rows, row)
 	}
+}
+
+// pointShape is a point select's projection: the visible columns it
+// returns (indexes into t.cols) and their descriptions.
+type pointShape struct {
+	out    []int
+	fields []*querypb.Field
+}
+
+// pointShapes caches a table's point select shapes, by projection and
+// result character set; the Table copies of one cached table share it.
+type pointShapes struct {
+	mu sync.Mutex
+	m  map[string]*pointShape
+}
+
+// pointShape returns the shape of a point select of columns (nil: all);
+// ok=false when a column does not exist.
+func (t *Table) pointShape(ctx *sql.Context, columns []string) (*pointShape, bool) {
+	var buf [128]byte
+	key := strconv.AppendInt(buf[:0], int64(ctx.GetCharacterSetResults()), 10)
+	if columns == nil {
+		key = append(key, '*')
+	}
+	for _, c := range columns {
+		key = append(append(key, ','), c...)
+	}
+	if t.shapes != nil {
+		t.shapes.mu.Lock()
+		shape := t.shapes.m[string(key)]
+		t.shapes.mu.Unlock()
+		if shape != nil {
+			return shape, true
+		}
+	}
+	shape := &pointShape{}
+	if columns == nil {
+		for i := range t.cols {
+			shape.out = append(shape.out, i)
+		}
+	}
+	for _, name := range columns {
+		j := t.colIndex(name)
+		if j < 0 {
+			return nil, false
+		}
+		shape.out = append(shape.out, j)
+	}
+	sch := make(sql.Schema, len(shape.out))
+	for i, j := range shape.out {
+		sch[i] = t.sch[j]
+	}
+	shape.fields = fields(ctx, sch)
+	if t.shapes != nil {
+		t.shapes.mu.Lock()
+		if t.shapes.m == nil || len(t.shapes.m) >= 64 {
+			t.shapes.m = map[string]*pointShape{}
+		}
+		t.shapes.m[string(key)] = shape
+		t.shapes.mu.Unlock()
+	}
+	return shape, true
+}
+
+// resultValue is v, a value of a column of SQL type st (base type bt), as
+// a result value: integers are formatted here, the rest by the type.
+func resultValue(ctx *sql.Context, st sql.Type, bt base.Type, v any) (sqltypes.Value, error) {
+	if v == nil {
+		return sqltypes.NULL, nil
+	}
+	if bt.IsInteger() {
+		var b []byte
+		switch x := v.(type) {
+		case int8:
+			b = strconv.AppendInt(nil, int64(x), 10)
+		case int16:
+			b = strconv.AppendInt(nil, int64(x), 10)
+		case int32:
+			b = strconv.AppendInt(nil, int64(x), 10)
+		case int64:
+			b = strconv.AppendInt(nil, x, 10)
+		case uint8:
+			b = strconv.AppendUint(nil, uint64(x), 10)
+		case uint16:
+			b = strconv.AppendUint(nil, uint64(x), 10)
+		case uint32:
+			b = strconv.AppendUint(nil, uint64(x), 10)
+		case uint64:
+			b = strconv.AppendUint(nil, x, 10)
+		}
+		if b != nil {
+			return sqltypes.MakeTrusted(st.Type(), b), nil
+		}
+	}
+	return st.SQL(ctx, nil, v)
 }
 
 // fields describes result columns as go-mysql-server's handler does.

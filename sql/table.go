@@ -40,6 +40,8 @@ type Table struct {
 	// changes (trackKeyless), receives every row its scans return with
 	// the row's hidden id, which the statement's editor then takes.
 	track *keylessTrack
+	// shapes caches the fast path's point select shapes (pointShape).
+	shapes *pointShapes
 }
 
 // colInfo is a visible column.
@@ -71,7 +73,7 @@ var (
 
 // newTable builds the go-mysql-server view of a table's metadata.
 func newTable(ctx *sql.Context, db *Database, meta txn.Table, asOf *txn.Snapshot) (*Table, error) {
-	t := &Table{db: db, meta: meta, asOf: asOf}
+	t := &Table{db: db, meta: meta, asOf: asOf, shapes: &pointShapes{}}
 	pk := map[int]int{}
 	for i, id := range meta.Key {
 		pk[id] = i
