@@ -58,7 +58,8 @@ func startServer(t testing.TB, o serverOpts) *testServer {
 			t.Fatal(err)
 		}
 	}
-	srv, err := lsql.NewServer(p, e, lsql.ServerConfig{Address: addr, TLS: o.tls})
+	// Connections busy-poll as lakesql serve's do by default.
+	srv, err := lsql.NewServer(p, e, lsql.ServerConfig{Address: addr, TLS: o.tls, BusyPoll: 50 * time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
 	}
