@@ -30,6 +30,9 @@ type Snapshot struct {
 	// files caches each table's live files at Log.
 	mu    sync.Mutex
 	files map[string][]*txn.Add
+	// firstID's files are kept out of the map.
+	firstID    string
+	firstFiles []*txn.Add
 }
 
 // Snapshot returns a view of everything acknowledged so far.
@@ -76,6 +79,20 @@ func (s *Snapshot) Close() {
 // Table is the snapshot's view of a table for the scan package: its files
 // and one source combining the MemTables.
 func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
+	t, err := s.fileTable(tableID)
+	if err != nil {
+		return nil, err
+	}
+	tvs := make([]*memtable.TableView, len(s.views))
+	for i, v := range s.views {
+		tvs[i] = v.Table(tableID)
+	}
+	t.Sources = []scan.Source{&mergedSource{views: tvs}}
+	return t, nil
+}
+
+// fileTable is Table without the MemTables: the table's files alone.
+func (s *Snapshot) fileTable(tableID string) (*scan.Table, error) {
 	if age := time.Since(s.taken); age > s.b.opts.SnapshotTTL {
 		return nil, fmt.Errorf("%w: taken %s ago (the limit is %s)", ErrSnapshotTooOld, age.Round(time.Second), s.b.opts.SnapshotTTL)
 	}
@@ -83,13 +100,7 @@ func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
 	if ts == nil {
 		return nil, fmt.Errorf("memwal: table %s does not exist at entry %d", tableID, s.Log.Entry())
 	}
-	t := &scan.Table{Schema: &ts.Meta.Schema, Files: s.tableFiles(ts)}
-	var tvs []*memtable.TableView
-	for _, v := range s.views {
-		tvs = append(tvs, v.Table(tableID))
-	}
-	t.Sources = []scan.Source{&mergedSource{views: tvs}}
-	return t, nil
+	return &scan.Table{Schema: &ts.Meta.Schema, Files: s.tableFiles(ts)}, nil
 }
 
 // tableFiles returns a table's live files at the snapshot's log state,
@@ -97,18 +108,26 @@ func (s *Snapshot) Table(tableID string) (*scan.Table, error) {
 func (s *Snapshot) tableFiles(ts *txn.TableState) []*txn.Add {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f, ok := s.files[ts.Meta.ID]; ok {
+	id := ts.Meta.ID
+	if s.firstID == id {
+		return s.firstFiles
+	}
+	if f, ok := s.files[id]; ok {
 		return f
 	}
-	var files []*txn.Add
+	files := make([]*txn.Add, 0, ts.FileCount())
 	ts.Files(func(a *txn.Add) bool {
 		files = append(files, a)
 		return true
 	})
+	if s.firstID == "" { // most snapshots read one table: no map for it
+		s.firstID, s.firstFiles = id, files
+		return files
+	}
 	if s.files == nil {
 		s.files = map[string][]*txn.Add{}
 	}
-	s.files[ts.Meta.ID] = files
+	s.files[id] = files
 	return files
 }
 
@@ -123,7 +142,7 @@ func (s *Snapshot) Lookup(ctx context.Context, tableID string, key parquetio.Key
 // the snapshot's log state, when the MemTables do not hold the key: loc is
 // nil then for a key no file holds. inMem says the MemTables answered.
 func (s *Snapshot) lookup(ctx context.Context, tableID string, key parquetio.Key) (row []any, found bool, fileLoc *fileLocation, err error) {
-	t, err := s.Table(tableID)
+	t, err := s.fileTable(tableID)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -134,7 +153,6 @@ func (s *Snapshot) lookup(ctx context.Context, tableID string, key parquetio.Key
 			return row, !deleted, nil, nil
 		}
 	}
-	t.Sources = nil
 	row, loc, found, err := s.b.reader.LookupRow(ctx, t, key, nil)
 	if err != nil {
 		return nil, false, nil, err

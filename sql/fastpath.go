@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,10 +216,11 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 	if kc == nil {
 		return nil, false, nil
 	}
-	typ, err := base.ParseType(kc.Type)
-	if err != nil {
+	j := slices.IndexFunc(t.cols, func(c colInfo) bool { return c.col.ID == kc.ID })
+	if j < 0 {
 		return nil, false, nil
 	}
+	typ := t.cols[j].typ
 	var key any
 	switch {
 	case typ.IsInteger() && !quoted:
