@@ -134,6 +134,10 @@ func (ss *sessions) drop(id uint32) {
 	delete(ss.m, id)
 }
 
+// fastMemory is the memory manager of the point selects' contexts, which
+// cache nothing: one for all instead of a new one per lookup.
+var fastMemory = sql.NewMemoryManager(sql.ProcessMemory)
+
 // fastPointSelect answers query if it is a point select the fast path
 // takes; ok=false sends it down the normal path. bind gives a '?' its
 // value (prepared statements).
@@ -169,7 +173,7 @@ func (h *recoverHandler) fastPointSelect(goctx context.Context, c *mysql.Conn, q
 			return nil, false, nil
 		}
 	}
-	ctx := sql.NewContext(goctx, sql.WithSession(s))
+	ctx := sql.NewContext(goctx, sql.WithSession(s), sql.WithMemoryManager(fastMemory))
 	// In autocommit mode the read is a transaction of its own; inside an
 	// open one it reads there.
 	if ctx.GetTransaction() == nil && !ctx.GetIgnoreAutoCommit() && autocommit(ctx) {
