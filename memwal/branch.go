@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path"
 	"slices"
 	"sync"
@@ -259,12 +260,26 @@ func (b *Branch) takeover(ctx context.Context, head *txn.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	last := persisted
-	for _, ep := range epochs {
-		if ep >= b.epoch {
-			continue
+	// Each epoch up to the first record of the next one that has records:
+	// a fenced writer that appended to a segment may have completed an
+	// append after its taker read the epoch, unacknowledged, with a
+	// sequence number the taker's epoch reuses (wal.ReplayUpTo).
+	epochs = slices.DeleteFunc(epochs, func(ep int64) bool { return ep >= b.epoch })
+	upTo := make([]uint64, len(epochs))
+	next := uint64(math.MaxUint64)
+	for i := len(epochs) - 1; i >= 0; i-- {
+		upTo[i] = next
+		first, ok, err := wal.FirstSeq(ctx, b.st, b.walDir, epochs[i])
+		if err != nil {
+			return fmt.Errorf("reading epoch %d: %w", epochs[i], err)
 		}
-		_, err := wal.Replay(ctx, b.st, b.walDir, ep, persisted, func(r wal.Record) error {
+		if ok {
+			next = first - 1
+		}
+	}
+	last := persisted
+	for i, ep := range epochs {
+		_, err := wal.ReplayUpTo(ctx, b.st, b.walDir, ep, persisted, upTo[i], func(r wal.Record) error {
 			last = max(last, r.Seq)
 			return b.replay(ctx, r)
 		})

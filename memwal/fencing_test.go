@@ -18,6 +18,7 @@ import (
 	"github.com/lakesql/lakesql/memwal/wal"
 	"github.com/lakesql/lakesql/store"
 	"github.com/lakesql/lakesql/store/faultstore"
+	"github.com/lakesql/lakesql/store/local"
 	"github.com/lakesql/lakesql/store/mem"
 	"github.com/lakesql/lakesql/txn"
 )
@@ -49,6 +50,24 @@ func openDB(t testing.TB, st store.Store) *txn.DB {
 
 // expireLease rewrites the branch's lease object with an expiry an hour
 // ago, as if its holder had stalled past it. The holder does not notice.
+// fenceStores are the stores the fencing tests run on: mem, whose WAL
+// writer creates a segment per batch, and a local directory, where it
+// appends batches to segments (store.Appender).
+var fenceStores = []string{"mem", "local"}
+
+func fenceStore(t testing.TB, kind string) store.Store {
+	t.Helper()
+	if kind == "mem" {
+		return mem.New()
+	}
+	st, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func expireLease(t testing.TB, st store.Store, walDir string) {
 	t.Helper()
 	ctx := context.Background()
@@ -254,100 +273,102 @@ func isRefusedCommit(err error) bool {
 //   - Writer 2 then sees exactly what writer 1 acknowledged, each key once,
 //     and so does a writer after it.
 func TestFencingTakeoverPoints(t *testing.T) {
-	for _, point := range []string{"fenced", "claimed", "replayed"} {
-		for _, first := range []string{"commit", "flush"} {
-			t.Run(point+"/"+first+"-first", func(t *testing.T) {
-				ctx := context.Background()
-				st := mem.New()
-				newDB(t, st).Close()
-				b1, model := startWriter1(t, st)
-				expireLease(t, st, b1.walDir)
-				p := openPaused(ctx, openDB(t, st), point, Options{Logger: quiet()})
-				p.waitPaused(t)
+	for _, kind := range fenceStores {
+		for _, point := range []string{"fenced", "claimed", "replayed"} {
+			for _, first := range []string{"commit", "flush"} {
+				t.Run(kind+"/"+point+"/"+first+"-first", func(t *testing.T) {
+					ctx := context.Background()
+					st := fenceStore(t, kind)
+					newDB(t, st).Close()
+					b1, model := startWriter1(t, st)
+					expireLease(t, st, b1.walDir)
+					p := openPaused(ctx, openDB(t, st), point, Options{Logger: quiet()})
+					p.waitPaused(t)
 
-				// Writer 1, a zombie, tries to write at the pause.
-				tryCommit := func() {
-					t.Helper()
-					err := commitRows(ctx, b1, []int64{5, 100, 101}, 99, "zombie", 6)
-					if err == nil {
-						t.Fatalf("at %q: writer 1 committed after writer 2 fenced its epoch", point)
-					}
-					if !isRefusedCommit(err) {
-						t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced or ErrFailed", point, err)
-					}
-					if first == "commit" && !errors.Is(err, wal.ErrFenced) {
-						t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced", point, err)
-					}
-					if _, err := b1.Begin(); !errors.Is(err, ErrFailed) {
-						t.Fatalf("at %q: writer 1 begins a transaction after being fenced: %v", point, err)
-					}
-				}
-				tryFlush := func() {
-					t.Helper()
-					err := b1.Flush(ctx)
-					switch {
-					case first == "commit":
-						// The refused commit stopped writer 1.
-						if !errors.Is(err, ErrFailed) {
-							t.Fatalf("at %q: writer 1's flush after its refused commit: %v, want ErrFailed", point, err)
+					// Writer 1, a zombie, tries to write at the pause.
+					tryCommit := func() {
+						t.Helper()
+						err := commitRows(ctx, b1, []int64{5, 100, 101}, 99, "zombie", 6)
+						if err == nil {
+							t.Fatalf("at %q: writer 1 committed after writer 2 fenced its epoch", point)
 						}
-					case point == "fenced":
-						// Before the claim: the zombie's flush may land.
-						if err != nil {
-							t.Fatalf("at %q: writer 1's flush before the claim failed: %v", point, err)
+						if !isRefusedCommit(err) {
+							t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced or ErrFailed", point, err)
 						}
-					default:
-						if !errors.Is(err, txn.ErrFenced) {
-							t.Fatalf("at %q: writer 1's flush after the claim: %v, want txn.ErrFenced", point, err)
+						if first == "commit" && !errors.Is(err, wal.ErrFenced) {
+							t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced", point, err)
+						}
+						if _, err := b1.Begin(); !errors.Is(err, ErrFailed) {
+							t.Fatalf("at %q: writer 1 begins a transaction after being fenced: %v", point, err)
 						}
 					}
-				}
-				if first == "commit" {
-					tryCommit()
-					tryFlush()
-				} else {
-					tryFlush()
-					tryCommit()
-				}
+					tryFlush := func() {
+						t.Helper()
+						err := b1.Flush(ctx)
+						switch {
+						case first == "commit":
+							// The refused commit stopped writer 1.
+							if !errors.Is(err, ErrFailed) {
+								t.Fatalf("at %q: writer 1's flush after its refused commit: %v, want ErrFailed", point, err)
+							}
+						case point == "fenced":
+							// Before the claim: the zombie's flush may land.
+							if err != nil {
+								t.Fatalf("at %q: writer 1's flush before the claim failed: %v", point, err)
+							}
+						default:
+							if !errors.Is(err, txn.ErrFenced) {
+								t.Fatalf("at %q: writer 1's flush after the claim: %v, want txn.ErrFenced", point, err)
+							}
+						}
+					}
+					if first == "commit" {
+						tryCommit()
+						tryFlush()
+					} else {
+						tryFlush()
+						tryCommit()
+					}
 
-				b2 := p.finish(t)
-				if b2.Epoch() <= b1.Epoch() {
-					t.Fatalf("writer 2 has epoch %d, writer 1 %d", b2.Epoch(), b1.Epoch())
-				}
-				checkBranch(t, b2, model, "writer 2 after the takeover")
+					b2 := p.finish(t)
+					if b2.Epoch() <= b1.Epoch() {
+						t.Fatalf("writer 2 has epoch %d, writer 1 %d", b2.Epoch(), b1.Epoch())
+					}
+					checkBranch(t, b2, model, "writer 2 after the takeover")
 
-				// Writer 2 writes over writer 1's rows, flushes, writes more.
-				if err := commitRows(ctx, b2, []int64{1, 13, 200}, 7, "w2", 2, 14); err != nil {
-					t.Fatal(err)
-				}
-				model.apply([]int64{1, 13, 200}, 7, "w2", 2, 14)
-				if err := b2.Flush(ctx); err != nil {
-					t.Fatal(err)
-				}
-				if err := commitRows(ctx, b2, []int64{5, 201}, 8, "w2", 17); err != nil {
-					t.Fatal(err)
-				}
-				model.apply([]int64{5, 201}, 8, "w2", 17)
-				// Writer 1 still cannot do anything.
-				if err := b1.Flush(ctx); err == nil {
-					t.Fatal("writer 1 flushed after writer 2 took over")
-				}
-				if err := commitRows(ctx, b1, []int64{300}, 9, "zombie"); err == nil {
-					t.Fatal("writer 1 committed after writer 2 took over")
-				}
-				checkBranch(t, b2, model, "writer 2")
+					// Writer 2 writes over writer 1's rows, flushes, writes more.
+					if err := commitRows(ctx, b2, []int64{1, 13, 200}, 7, "w2", 2, 14); err != nil {
+						t.Fatal(err)
+					}
+					model.apply([]int64{1, 13, 200}, 7, "w2", 2, 14)
+					if err := b2.Flush(ctx); err != nil {
+						t.Fatal(err)
+					}
+					if err := commitRows(ctx, b2, []int64{5, 201}, 8, "w2", 17); err != nil {
+						t.Fatal(err)
+					}
+					model.apply([]int64{5, 201}, 8, "w2", 17)
+					// Writer 1 still cannot do anything.
+					if err := b1.Flush(ctx); err == nil {
+						t.Fatal("writer 1 flushed after writer 2 took over")
+					}
+					if err := commitRows(ctx, b1, []int64{300}, 9, "zombie"); err == nil {
+						t.Fatal("writer 1 committed after writer 2 took over")
+					}
+					checkBranch(t, b2, model, "writer 2")
 
-				// A crash of writer 2, and a writer after it.
-				if err := b2.Abandon(); err != nil {
-					t.Fatal(err)
-				}
-				b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer b3.Close(ctx)
-				checkBranch(t, b3, model, "writer 3 after writer 2 crashed")
-			})
+					// A crash of writer 2, and a writer after it.
+					if err := b2.Abandon(); err != nil {
+						t.Fatal(err)
+					}
+					b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer b3.Close(ctx)
+					checkBranch(t, b3, model, "writer 3 after writer 2 crashed")
+				})
+			}
 		}
 	}
 }
@@ -358,95 +379,97 @@ func TestFencingTakeoverPoints(t *testing.T) {
 // write; then writer 3 takes over and must see everything writer 1
 // acknowledged, once, and nothing it was refused.
 func TestFencingDeadTaker(t *testing.T) {
-	for _, point := range []string{"fenced", "claimed", "replayed"} {
-		for _, first := range []string{"commit", "flush"} {
-			t.Run(point+"/"+first+"-first", func(t *testing.T) {
-				ctx := context.Background()
-				st := mem.New()
-				newDB(t, st).Close()
-				b1, model := startWriter1(t, st)
-				expireLease(t, st, b1.walDir)
+	for _, kind := range fenceStores {
+		for _, point := range []string{"fenced", "claimed", "replayed"} {
+			for _, first := range []string{"commit", "flush"} {
+				t.Run(kind+"/"+point+"/"+first+"-first", func(t *testing.T) {
+					ctx := context.Background()
+					st := fenceStore(t, kind)
+					newDB(t, st).Close()
+					b1, model := startWriter1(t, st)
+					expireLease(t, st, b1.walDir)
 
-				// Writer 2 dies at the point: its goroutine ends there,
-				// and nothing releases its lease or runs the rest of the
-				// takeover.
-				died := make(chan struct{})
-				var b2err error
-				go func() {
-					defer close(died)
-					_, b2err = Open(ctx, openDB(t, st), "main", Options{Logger: quiet(), LeaseDuration: zombieLease,
-						Hook: func(p string) {
-							if p == point {
-								runtime.Goexit()
+					// Writer 2 dies at the point: its goroutine ends there,
+					// and nothing releases its lease or runs the rest of the
+					// takeover.
+					died := make(chan struct{})
+					var b2err error
+					go func() {
+						defer close(died)
+						_, b2err = Open(ctx, openDB(t, st), "main", Options{Logger: quiet(), LeaseDuration: zombieLease,
+							Hook: func(p string) {
+								if p == point {
+									runtime.Goexit()
+								}
+							}})
+						b2err = fmt.Errorf("writer 2 did not die at %q (open: %v)", point, b2err)
+					}()
+					<-died
+					if b2err != nil {
+						t.Fatal(b2err)
+					}
+
+					flushErr := func() {
+						t.Helper()
+						err := b1.Flush(ctx)
+						switch {
+						case first == "commit":
+							if !errors.Is(err, ErrFailed) {
+								t.Fatalf("writer 1's flush after its refused commit: %v, want ErrFailed", err)
 							}
-						}})
-					b2err = fmt.Errorf("writer 2 did not die at %q (open: %v)", point, b2err)
-				}()
-				<-died
-				if b2err != nil {
-					t.Fatal(b2err)
-				}
-
-				flushErr := func() {
-					t.Helper()
-					err := b1.Flush(ctx)
-					switch {
-					case first == "commit":
-						if !errors.Is(err, ErrFailed) {
-							t.Fatalf("writer 1's flush after its refused commit: %v, want ErrFailed", err)
-						}
-					case point == "fenced":
-						if err != nil { // nothing was claimed
-							t.Fatalf("writer 1's flush with no newer epoch claimed: %v", err)
-						}
-					default:
-						if !errors.Is(err, txn.ErrFenced) {
-							t.Fatalf("writer 1's flush after writer 2's claim: %v, want txn.ErrFenced", err)
+						case point == "fenced":
+							if err != nil { // nothing was claimed
+								t.Fatalf("writer 1's flush with no newer epoch claimed: %v", err)
+							}
+						default:
+							if !errors.Is(err, txn.ErrFenced) {
+								t.Fatalf("writer 1's flush after writer 2's claim: %v, want txn.ErrFenced", err)
+							}
 						}
 					}
-				}
-				commitErr := func() {
-					t.Helper()
-					if err := commitRows(ctx, b1, []int64{5, 100}, 99, "zombie", 6); !isRefusedCommit(err) {
-						t.Fatalf("writer 1's commit after writer 2's fence: %v, want it refused", err)
+					commitErr := func() {
+						t.Helper()
+						if err := commitRows(ctx, b1, []int64{5, 100}, 99, "zombie", 6); !isRefusedCommit(err) {
+							t.Fatalf("writer 1's commit after writer 2's fence: %v, want it refused", err)
+						}
 					}
-				}
-				if first == "commit" {
-					commitErr()
-					flushErr()
-				} else {
-					flushErr()
-					commitErr()
-				}
+					if first == "commit" {
+						commitErr()
+						flushErr()
+					} else {
+						flushErr()
+						commitErr()
+					}
 
-				// Writer 2's lease expires; writer 3 takes over.
-				expireLease(t, st, b1.walDir)
-				b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
-				if err != nil {
-					t.Fatalf("writer 3: %v", err)
-				}
-				t.Cleanup(func() { b3.Abandon() })
-				if b3.Epoch() <= b1.Epoch()+1 {
-					t.Fatalf("writer 3 has epoch %d, writer 1 %d: writer 2's epoch was not skipped", b3.Epoch(), b1.Epoch())
-				}
-				checkBranch(t, b3, model, "writer 3")
-				if err := commitRows(ctx, b3, []int64{6, 400}, 10, "w3", 1); err != nil {
-					t.Fatal(err)
-				}
-				model.apply([]int64{6, 400}, 10, "w3", 1)
-				if err := b1.Flush(ctx); err == nil {
-					t.Fatal("writer 1 flushed after writer 3 took over")
-				}
-				if err := b3.Close(ctx); err != nil {
-					t.Fatal(err)
-				}
-				b4, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer b4.Close(ctx)
-				checkBranch(t, b4, model, "writer 4")
-			})
+					// Writer 2's lease expires; writer 3 takes over.
+					expireLease(t, st, b1.walDir)
+					b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
+					if err != nil {
+						t.Fatalf("writer 3: %v", err)
+					}
+					t.Cleanup(func() { b3.Abandon() })
+					if b3.Epoch() <= b1.Epoch()+1 {
+						t.Fatalf("writer 3 has epoch %d, writer 1 %d: writer 2's epoch was not skipped", b3.Epoch(), b1.Epoch())
+					}
+					checkBranch(t, b3, model, "writer 3")
+					if err := commitRows(ctx, b3, []int64{6, 400}, 10, "w3", 1); err != nil {
+						t.Fatal(err)
+					}
+					model.apply([]int64{6, 400}, 10, "w3", 1)
+					if err := b1.Flush(ctx); err == nil {
+						t.Fatal("writer 1 flushed after writer 3 took over")
+					}
+					if err := b3.Close(ctx); err != nil {
+						t.Fatal(err)
+					}
+					b4, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer b4.Close(ctx)
+					checkBranch(t, b4, model, "writer 4")
+				})
+			}
 		}
 	}
 }
@@ -467,7 +490,10 @@ func TestFencingRace(t *testing.T) {
 	for round := range rounds {
 		delay := time.Duration(r.IntN(30)) * time.Millisecond
 		var st store.Store = mem.New()
-		if round%2 == 1 {
+		if round%3 == 2 {
+			st = fenceStore(t, "local") // segments appended to
+		}
+		if round%3 == 1 {
 			// Slow puts: segments, lease and log entries are in flight
 			// when the fence lands.
 			st = faultstore.New(st, faultstore.Options{Seed: int64(r.Uint64()), Rules: []faultstore.Rule{{

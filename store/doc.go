@@ -20,6 +20,14 @@
 // CheckedOpener: S3 puts If-Match on every read, the local store fstats the
 // file after every read.
 //
+// Backends that can extend an object in place cheaply implement Appender:
+// the local store creates an object with room reserved (zeros already
+// written) so that an append is a write and a data sync, and the WAL
+// appends group commits to a segment through it instead of creating an
+// object per commit. Appends check a condition under a shared lock, and
+// AppendBarrier waits for the appends in flight: that is how a fence stops
+// a writer that appends.
+//
 // Object names are slash-separated (package path, never path/filepath), the
 // same on every OS and backend; ValidateName refuses names that could escape
 // a root ("..", a leading slash, empty components, control characters).

@@ -137,6 +137,38 @@ func sameTime(a, b time.Time) bool {
 	return a.Truncate(time.Millisecond).Equal(b.Truncate(time.Millisecond))
 }
 
+// Appender is implemented by stores that can extend an object in place and
+// make the extension durable cheaply: a local disk, where rewriting bytes of
+// a file already written costs one data sync and no file system metadata.
+// The write-ahead log appends group commits to a segment through it instead
+// of creating an object per commit.
+type Appender interface {
+	// CreateAppendable creates name holding data, put-if-absent like Put
+	// with IfAbsent (ErrPreconditionFailed when the name exists), durable
+	// when it returns, and returns it open for appending. The object holds
+	// reserve bytes: data, then zeros that Append writes over (appending
+	// past the reserve grows it). Its ETag names this object and does not
+	// change with appends.
+	CreateAppendable(ctx context.Context, name string, data []byte, reserve int64) (Appendable, error)
+	// AppendBarrier waits until no Append to name (from any process) is
+	// between its check and the end of its write. An Append that starts
+	// later runs its check after AppendBarrier returned. A missing object
+	// is not an error.
+	AppendBarrier(ctx context.Context, name string) error
+}
+
+// Appendable is an object open for appending, by one writer.
+type Appendable interface {
+	// Append runs check and, when it returns nil, writes p after
+	// everything written so far and returns once p is durable. A check
+	// error is returned as it is, with nothing written. After any other
+	// error the object's content after the earlier appends is unknown;
+	// the caller stops appending.
+	Append(p []byte, check func() error) error
+	// Close releases the object, which stays as written.
+	Close() error
+}
+
 // CheckedOpener is implemented by stores that can check an Expect as part of
 // opening (and keep checking on every later read), more cheaply or more
 // strictly than comparing the opened object's Info.

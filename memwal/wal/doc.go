@@ -16,9 +16,10 @@
 // the schema id it was written for. Keys and rows are opaque bytes. Sequence
 // numbers increase strictly across the segments and the epochs of a branch.
 //
-//	segment = header frame*
-//	header  = "LQWL" version(1) kind(records|fence) 0 0 epoch:u64 segment:u64
-//	          seq:u64 crc32c(previous 32 bytes):u32             (36 bytes, LE)
+//	segment = header frame* [zeros]
+//	header  = "LQWL" version(1) kind(records|fence) flags 0 epoch:u64
+//	          segment:u64 seq:u64 crc32c(previous 32 bytes):u32 (36 bytes, LE)
+//	flags   = 1: padded (created with room for appends; zeros end the frames)
 //	frame   = len:u32 crc32c(payload):u32 payload
 //	payload = uvarint(seq) uvarint(count) change*
 //	change  = kind:u8 uvarint(len) table-id varint(schema-id)
@@ -48,6 +49,13 @@
 //	queue: [7] -> put 0005.wal{7} ............ ack 7
 //	       [8 9 10] queued meanwhile -> put 0006.wal{8,9,10} ... ack 8, 9, 10
 //	       [11] ...................... -> put 0007.wal{11} ...... ack 11
+//
+// On a store that appends (store.Appender: a local disk), a segment is
+// created with room for AppendSegmentBytes (zeros already written, so an
+// append changes no file system metadata) and later batches are appended to
+// it while they fit: a write and a data sync instead of a new object (0.2 ms
+// instead of 0.7-2 ms on the project's machine). Such a segment is padded:
+// its frames end where the zeros begin.
 //
 // The outcome of a segment put is decided like this:
 //
@@ -89,6 +97,19 @@
 // epoch's. Once the fence is at k, the old writer's put at k fails, so it
 // can acknowledge nothing more, and Replay stops at k.
 //
+// Appends to segment k-1 do not meet the fence's put-if-absent. So an
+// append looks for an object at k first, under the store's shared append
+// lock, and writes nothing when it finds one (ErrFenced); Fence, once the
+// fence is in place, waits at the store's append barrier of k-1 (the
+// exclusive lock). An append either saw the fence and wrote nothing, or was
+// durable before Fence returned and so before the taker's replay reads it:
+// a fenced writer's refused batch is never in the log, as with puts. The
+// fence's seq was read before the put, so segment k-1 may end with a few
+// records after it (acknowledged before the fence landed): collection reads
+// that segment's last record rather than trusting the fence's seq. As a
+// second guard, memwal replays each epoch only up to the first sequence
+// number of the next epoch that holds records (ReplayUpTo, FirstSeq).
+//
 //	old writer (epoch 4)            new lease holder (epoch 6)
 //	put 0007 ok, ack                list epoch 4: highest 0007
 //	put 0008 ok, ack  <-- race -->  put fence 0008: exists (a records segment)
@@ -118,8 +139,11 @@
 // and replay goes on from there). It stops at a fence or
 // after the highest segment and passes the records above afterSeq to fn. A
 // frame cut short at the end of the highest segment is a torn write (a store
-// that wrote part of an object) and is dropped with a slog warning; every
-// other defect (a checksum, a header, a segment missing below the highest,
+// that wrote part of an object) and is dropped with a slog warning. In a
+// padded segment that is the highest or just below a fence, a damaged frame
+// followed by at most one batch's bytes and then only zeros is an append a
+// crash cut short (a crash may persist any sectors of a write), dropped the
+// same way; every other defect (a checksum, a header, a segment missing below the highest,
 // seqs not increasing, records deleted above afterSeq) is a
 // base.ErrCorruption naming the segment.
 //

@@ -36,7 +36,15 @@ const fenceAttempts = 8
 // idempotent.
 //
 // After Fence returns, the old writer's next segment write fails, so it
-// acknowledges nothing more, and Replay stops at the fence.
+// acknowledges nothing more, and Replay stops at the fence. On a store that
+// appends, Fence then waits at the append barrier of the segment below the
+// fence: the old writer's appends check for the fence under the store's
+// append lock, so after the barrier none can land, and every one that did
+// is durable before Replay reads it.
+//
+// LastSeq is read before the fence is put: on a store that appends, the
+// segment below it may end with a few more records (acknowledged before the
+// fence landed).
 func Fence(ctx context.Context, st store.Store, dir string, epoch int64) (FenceInfo, error) {
 	dir = strings.TrimSuffix(dir, "/")
 	if epoch < 0 {
@@ -44,6 +52,16 @@ func Fence(ctx context.Context, st store.Store, dir string, epoch int64) (FenceI
 	}
 	for attempt := 0; ; attempt++ {
 		info, again, err := fenceOnce(ctx, st, dir, epoch)
+		if err == nil && !again && info.Segment > 1 {
+			// A writer may be appending to the segment below the fence:
+			// wait until every append that did not see the fence is
+			// durable (Writer.appendSegment).
+			if ap, ok := st.(store.Appender); ok {
+				if err := ap.AppendBarrier(ctx, segmentName(dir, epoch, info.Segment-1)); err != nil {
+					return FenceInfo{}, fmt.Errorf("wal: fencing epoch %d: %w", epoch, err)
+				}
+			}
+		}
 		if err != nil || !again {
 			return info, err
 		}

@@ -40,7 +40,17 @@ func DeleteBefore(ctx context.Context, st store.Store, dir string, epoch int64, 
 			if err != nil {
 				return deleted, fmt.Errorf("wal: collecting epoch %d: %w", e, err)
 			}
-			if next.before() > seq {
+			last := next.before()
+			if next.kind == kindFence {
+				// A fence's seq is the last record its taker read; a
+				// segment appended to may hold more below it.
+				s, err := readSegment(ctx, st, dir, e, n, true)
+				if err != nil {
+					return deleted, fmt.Errorf("wal: collecting epoch %d: %w", e, err)
+				}
+				last = max(last, s.lastSeq())
+			}
+			if last > seq {
 				break
 			}
 			if err := st.Delete(ctx, segmentName(dir, e, n)); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 
 	"github.com/lakesql/lakesql/internal/base"
@@ -23,12 +24,17 @@ type ReplayInfo struct {
 	// Records is the number of records passed to fn, Skipped the number
 	// at or below afterSeq.
 	Records, Skipped int
+	// Late is the number of records above ReplayUpTo's upTo, ignored.
+	Late int
 	// Position is the highest seq the epoch's log holds, or afterSeq when
 	// higher: a writer continuing the branch starts at Position+1.
 	Position uint64
 	// TornTail is set when the last segment ended inside a record, which
 	// was dropped.
 	TornTail bool
+
+	upTo        uint64 // ReplayUpTo's bound
+	lastRecords uint64 // the highest segment number that may hold a torn tail
 }
 
 // prefetch is how many segments Replay reads ahead.
@@ -54,11 +60,32 @@ const prefetch = 4
 //
 // Records passed to fn own their memory: fn may keep them.
 func Replay(ctx context.Context, st store.Reader, dir string, epoch int64, afterSeq uint64, fn func(Record) error) (ReplayInfo, error) {
+	return ReplayUpTo(ctx, st, dir, epoch, afterSeq, math.MaxUint64, fn)
+}
+
+// ReplayUpTo is Replay that ignores the records above upTo (counted in
+// ReplayInfo.Late). A writer that appends to segments (a local disk) may
+// complete an append after a taker fenced and read its epoch, without
+// acknowledging it; the taker's epoch reuses that record's sequence number.
+// So an epoch is replayed up to the first sequence number of the next epoch
+// that has records, less one (FirstSeq).
+//
+// With appends, the last records segment of a fenced epoch is the one below
+// the fence, and a torn record may end it too.
+func ReplayUpTo(ctx context.Context, st store.Reader, dir string, epoch int64, afterSeq, upTo uint64, fn func(Record) error) (ReplayInfo, error) {
 	dir = strings.TrimSuffix(dir, "/")
 	info := ReplayInfo{Epoch: epoch, Position: afterSeq}
 	lo, hi, err := segmentRange(ctx, st, dir, epoch)
 	if err != nil || hi == 0 {
 		return info, err
+	}
+	info.upTo, info.lastRecords = upTo, hi
+	if hi > lo {
+		if h, err := readHeader(ctx, st, dir, epoch, hi); err == nil && h.kind == kindFence {
+			info.lastRecords = hi - 1
+		} else if err != nil && !errors.Is(err, store.ErrNotExist) {
+			return info, err
+		}
 	}
 	info.FirstSegment = lo
 	var prev uint64 // the last record seq read
@@ -130,7 +157,10 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		if r.err != nil {
 			return 0, fmt.Errorf("wal: replaying epoch %d: %w", epoch, r.err)
 		}
-		s, err := parseSegment(name, r.data, epoch, n, n == hi)
+		// A torn record may end the highest segment, or a padded segment
+		// just below a fence (an append cut short).
+		last := n == hi || n == info.lastRecords && len(r.data) > 6 && r.data[6]&flagPadded != 0
+		s, err := parseSegment(name, r.data, epoch, n, last)
 		if err != nil {
 			return 0, err
 		}
@@ -142,7 +172,7 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		first = false
 		if s.kind == kindFence {
 			info.Fenced, info.FenceSegment = true, n
-			info.Position = max(info.Position, s.seq)
+			info.Position = max(info.Position, min(s.seq, info.upTo))
 			return 0, nil
 		}
 		if len(s.records) > 0 && s.records[0].Seq <= *prev {
@@ -150,6 +180,10 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		}
 		for _, rec := range s.records {
 			*prev = rec.Seq
+			if rec.Seq > info.upTo {
+				info.Late++
+				continue
+			}
 			info.Position = max(info.Position, rec.Seq)
 			if rec.Seq <= afterSeq {
 				info.Skipped++
@@ -167,4 +201,19 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		}
 	}
 	return 0, nil
+}
+
+// FirstSeq returns the sequence number of the first record left in epoch's
+// log (ok=false: it holds none), from the header of its lowest segment.
+func FirstSeq(ctx context.Context, st store.Reader, dir string, epoch int64) (seq uint64, ok bool, err error) {
+	dir = strings.TrimSuffix(dir, "/")
+	lo, _, err := segmentRange(ctx, st, dir, epoch)
+	if err != nil || lo == 0 {
+		return 0, false, err
+	}
+	h, err := readHeader(ctx, st, dir, epoch, lo)
+	if err != nil {
+		return 0, false, err
+	}
+	return h.seq, h.kind == kindRecords, nil
 }

@@ -32,6 +32,9 @@ const (
 	magic         = "LQWL"
 )
 
+// flagPadded is the header flag of a padded segment.
+const flagPadded = 1
+
 type segmentKind uint8
 
 const (
@@ -45,6 +48,9 @@ type header struct {
 	epoch   int64
 	segment uint64
 	seq     uint64
+	// padded marks a segment created with room for appends: its records
+	// end where zeros begin.
+	padded bool
 }
 
 // before is the highest record seq that can come before the segment in the
@@ -59,7 +65,11 @@ func (h header) before() uint64 {
 func appendHeader(dst []byte, h header) []byte {
 	start := len(dst)
 	dst = append(dst, magic...)
-	dst = append(dst, formatVersion, byte(h.kind), 0, 0)
+	var flags byte
+	if h.padded {
+		flags |= flagPadded
+	}
+	dst = append(dst, formatVersion, byte(h.kind), flags, 0)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(h.epoch))
 	dst = binary.LittleEndian.AppendUint64(dst, h.segment)
 	dst = binary.LittleEndian.AppendUint64(dst, h.seq)
@@ -80,7 +90,11 @@ func decodeHeader(buf []byte) (header, error) {
 	if buf[4] != formatVersion {
 		return header{}, fmt.Errorf("unknown format version %d", buf[4])
 	}
+	if buf[6]&^flagPadded != 0 || buf[7] != 0 {
+		return header{}, fmt.Errorf("unknown header flags %02x %02x", buf[6], buf[7])
+	}
 	h := header{
+		padded:  buf[6]&flagPadded != 0,
 		kind:    segmentKind(buf[5]),
 		epoch:   int64(binary.LittleEndian.Uint64(buf[8:])),
 		segment: binary.LittleEndian.Uint64(buf[16:]),
@@ -143,16 +157,24 @@ func parseSegment(name string, data []byte, epoch int64, n uint64, last bool) (*
 	}
 	prev := h.seq - 1
 	for len(rest) > 0 {
+		if h.padded && isZero(rest[:min(len(rest), frameHeaderLen)]) && isZero(rest) {
+			break // the room left for appends
+		}
+		from := rest
 		var payload []byte
 		payload, rest, err = readFrame(rest)
 		if err == errTruncated && last {
 			s.torn = true
 			break
 		}
-		if err != nil {
-			return nil, base.Corruptf(name, "record %d: %v", len(s.records), err)
+		var rec Record
+		if err == nil {
+			rec, err = decodeRecord(payload)
 		}
-		rec, err := decodeRecord(payload)
+		if err != nil && last && h.padded && tornAppend(from) {
+			s.torn = true
+			break
+		}
 		if err != nil {
 			return nil, base.Corruptf(name, "record %d: %v", len(s.records), err)
 		}
@@ -167,6 +189,39 @@ func parseSegment(name string, data []byte, epoch int64, n uint64, last bool) (*
 	}
 	return s, nil
 }
+
+// isZero reports whether b holds only zero bytes.
+func isZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// tornAppend reports whether rest, the bytes of a padded segment from a
+// frame that does not read on, is what an append cut short by a crash
+// leaves: some of one batch's bytes (in any order: a crash may persist any
+// of the sectors of a write), then the zeros of the room left. A batch is
+// at most maxBatchBytes; damage followed by more than that is corruption.
+func tornAppend(rest []byte) bool {
+	end := len(rest)
+	for end > 0 && rest[end-1] == 0 {
+		end--
+	}
+	return end < len(rest) && end <= maxBatchBytes
+}
+
+// maxBatchBytes bounds the bytes of one append a torn tail may span:
+// twice the default MaxSegmentBytes, for a single larger record.
+const maxBatchBytes = 8 << 20
 
 // epochDir is the directory of an epoch's segments, with a trailing slash.
 func epochDir(dir string, epoch int64) string {

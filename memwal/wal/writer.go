@@ -41,6 +41,11 @@ type Options struct {
 	// MaxSegmentBytes bounds the records a segment batches (default
 	// 4 MiB). A single larger record gets a segment of its own.
 	MaxSegmentBytes int
+	// AppendSegmentBytes is, on a store that appends (store.Appender: a
+	// local disk), the size segments are created with: later batches are
+	// appended to a segment while they fit, instead of each creating one
+	// (default 16 MiB; negative: create a segment per batch everywhere).
+	AppendSegmentBytes int
 	// MaxBatchDelay is how long the writer waits for more records before
 	// writing a segment that is not full (default 0: write at once; records
 	// that arrive during a write still batch into the next segment).
@@ -63,6 +68,9 @@ func (o *Options) fill() {
 	if o.MaxSegmentBytes <= 0 {
 		o.MaxSegmentBytes = 4 << 20
 	}
+	if o.AppendSegmentBytes == 0 {
+		o.AppendSegmentBytes = 16 << 20
+	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 8
 	}
@@ -73,7 +81,8 @@ func (o *Options) fill() {
 
 // Metrics are a Writer's tallies.
 type Metrics struct {
-	// Segments is the number of segments written (durable).
+	// Segments is the number of segment writes made durable: segments
+	// created, and batches appended to one.
 	Segments int64
 	// Records is the number of records in them.
 	Records int64
@@ -287,8 +296,19 @@ func (w *Writer) Close() error {
 // flusher writes the queued records in segments, one segment at a time.
 func (w *Writer) flusher() {
 	defer close(w.done)
-	segment := w.opts.NextSegment
+	segment := w.opts.NextSegment // the next segment to create
 	var buf []byte
+	appender, _ := w.st.(store.Appender)
+	if w.opts.AppendSegmentBytes <= 0 {
+		appender = nil
+	}
+	var cur store.Appendable // the segment appended to (segment-1)
+	curSize := 0             // its bytes written
+	defer func() {
+		if cur != nil {
+			cur.Close()
+		}
+	}()
 	for {
 		w.mu.Lock()
 		for len(w.mu.queue) == 0 || w.mu.err != nil {
@@ -326,17 +346,45 @@ func (w *Writer) flusher() {
 		w.mu.queued -= size - headerLen
 		w.mu.Unlock()
 
-		buf = appendHeader(buf[:0], header{kind: kindRecords, epoch: w.epoch, segment: segment, seq: batch[0].seq})
+		// On a store that appends (a local disk), the batch goes after the
+		// open segment's records while they fit in its reserve; otherwise
+		// into a new segment.
+		frames := 0
 		for _, p := range batch {
-			buf = appendFrame(buf, p.seq, p.body)
+			frames += p.size
 		}
-		retries, err := w.writeSegment(segment, buf)
+		var retries int
+		var err error
+		if cur != nil && curSize+frames <= w.opts.AppendSegmentBytes {
+			buf = buf[:0]
+			for _, p := range batch {
+				buf = appendFrame(buf, p.seq, p.body)
+			}
+			err = w.appendSegment(cur, segment-1, buf)
+			curSize += len(buf)
+		} else {
+			if cur != nil {
+				cur.Close()
+				cur = nil
+			}
+			buf = appendHeader(buf[:0], header{kind: kindRecords, epoch: w.epoch, segment: segment, seq: batch[0].seq, padded: appender != nil})
+			for _, p := range batch {
+				buf = appendFrame(buf, p.seq, p.body)
+			}
+			if appender != nil {
+				cur, err = w.createSegment(appender, segment, buf)
+				curSize = len(buf)
+			} else {
+				retries, err = w.writeSegment(segment, buf)
+			}
+			segment++
+		}
 
 		w.mu.Lock()
 		w.mu.metrics.Retries += int64(retries)
 		if err != nil {
 			w.mu.err = err
-			w.opts.Logger.Error("wal: writer stopped", "epoch", w.epoch, "segment", segment,
+			w.opts.Logger.Error("wal: writer stopped", "epoch", w.epoch, "segment", segment-1,
 				"unacknowledged", w.mu.nextSeq-batch[0].seq, "error", err)
 		} else {
 			w.mu.durable = batch[n-1].seq
@@ -348,11 +396,54 @@ func (w *Writer) flusher() {
 		for _, p := range batch {
 			close(p.done)
 		}
-		segment++
 		if cap(buf) > 2*w.opts.MaxSegmentBytes {
 			buf = nil
 		}
 	}
+}
+
+// createSegment creates segment n with data on a store that appends, with
+// AppendSegmentBytes reserved for later batches. An existing object at n is
+// a fence (ErrFenced); any other failure stops the writer (ErrWriterFailed):
+// a local disk's errors are not transient, and whether the object was
+// created is not known.
+func (w *Writer) createSegment(ap store.Appender, n uint64, data []byte) (store.Appendable, error) {
+	name := segmentName(w.dir, w.epoch, n)
+	a, err := ap.CreateAppendable(w.ctx, name, data, int64(w.opts.AppendSegmentBytes))
+	if errors.Is(err, store.ErrPreconditionFailed) {
+		return nil, fmt.Errorf("%w: epoch %d: %s holds another object", ErrFenced, w.epoch, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: creating %s: %v", ErrWriterFailed, name, err)
+	}
+	return a, nil
+}
+
+// appendSegment appends frames to segment n and returns nil once they are
+// durable. A taker fences an epoch by putting a fence at the number after
+// its highest segment, which appends do not meet, and then waits at the
+// store's append barrier before it reads the segment. So the append first
+// looks for the fence, under the store's append lock: found, it writes
+// nothing (ErrFenced); not found, the append is durable before the taker
+// reads, and is replayed.
+func (w *Writer) appendSegment(a store.Appendable, n uint64, frames []byte) error {
+	name := segmentName(w.dir, w.epoch, n)
+	next := segmentName(w.dir, w.epoch, n+1)
+	noFence := func() error {
+		_, err := w.st.Stat(w.ctx, next)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%w: epoch %d: %s was put after %s", ErrFenced, w.epoch, next, name)
+		case errors.Is(err, store.ErrNotExist):
+			return nil
+		}
+		return fmt.Errorf("%w: looking for a fence after %s: %v", ErrWriterFailed, name, err)
+	}
+	err := a.Append(frames, noFence)
+	if err != nil && !errors.Is(err, ErrFenced) && !errors.Is(err, ErrWriterFailed) {
+		err = fmt.Errorf("%w: appending to %s: %v", ErrWriterFailed, name, err)
+	}
+	return err
 }
 
 // writeSegment creates segment n with data, put-if-absent, and returns nil

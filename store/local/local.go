@@ -39,6 +39,7 @@ type Store struct {
 	root     string // absolute, cleaned OS path
 	tmp      string // root/tmpDir
 	readOnly bool   // OpenReadOnly: Put and Delete fail
+	spares   spares // for CreateAppendable (append.go)
 }
 
 var (
@@ -99,7 +100,10 @@ func (s *Store) Root() string { return s.root }
 func (s *Store) String() string { return "file://" + filepath.ToSlash(s.root) }
 
 // Close implements store.Store.
-func (s *Store) Close() error { return nil }
+func (s *Store) Close() error {
+	s.closeSpares()
+	return nil
+}
 
 func (s *Store) removeStaleTemps() {
 	entries, err := os.ReadDir(s.tmp)
@@ -502,7 +506,7 @@ func lockCurrent(p string) (*os.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := flock(f); err != nil {
+		if err := flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -517,15 +521,6 @@ func lockCurrent(p string) (*os.File, error) {
 		}
 		if err2 != nil && !errors.Is(err2, fs.ErrNotExist) {
 			return nil, err2
-		}
-	}
-}
-
-func flock(f *os.File) error {
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			return err
 		}
 	}
 }

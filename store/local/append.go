@@ -1,0 +1,239 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/lakesql/lakesql/store"
+	"golang.org/x/sys/unix"
+)
+
+// Appendable objects. CreateAppendable writes the object's first bytes into
+// a spare: a temporary file whose reserve bytes are already written (zeros)
+// and synced, so that neither this write nor later appends change the
+// file's size or allocation, and a data sync is all that makes them
+// durable. The spare is then linked to the object's name (put-if-absent)
+// and the directory synced. Each CreateAppendable starts preparing the next
+// spare in the background, so that the next segment's creation does not
+// wait for the zeros to be written.
+//
+// An Append holds a shared flock on the file from before its check to
+// after its data sync, and AppendBarrier takes the exclusive one: the
+// write-ahead log's fencing (a new writer puts a fence object, then waits
+// at the barrier, then reads) relies on it so that an append either saw
+// the fence and wrote nothing or was durable before the reader read.
+// flock works across the processes of one host, which a local disk is.
+
+var _ store.Appender = (*Store)(nil)
+
+// spares holds at most one prepared spare file.
+type spares struct {
+	mu     sync.Mutex
+	ready  *os.File // a spare of readySize zero bytes, synced
+	size   int64
+	busy   bool // a goroutine is preparing one
+	closed bool
+}
+
+// CreateAppendable implements store.Appender.
+func (s *Store) CreateAppendable(ctx context.Context, name string, data []byte, reserve int64) (store.Appendable, error) {
+	if err := store.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.readOnly {
+		return nil, s.errorf("create", name, errReadOnly)
+	}
+	reserve = max(reserve, int64(len(data)))
+	f, err := s.takeSpare(reserve)
+	if err != nil {
+		return nil, s.errorf("create", name, err)
+	}
+	fail := func(err error) (store.Appendable, error) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, s.errorf("create", name, err)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return fail(err)
+	}
+	var id [8]byte
+	rand.Read(id[:])
+	etag := `"append-` + hex.EncodeToString(id[:]) + `"`
+	if err := unix.Fsetxattr(int(f.Fd()), etagXattr, []byte(etag), 0); err != nil &&
+		!errors.Is(err, unix.ENOTSUP) && !errors.Is(err, unix.EOPNOTSUPP) {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("fsync: %w", err))
+	}
+	target := s.path(name)
+	if err := s.mkdirAll(filepath.Dir(target)); err != nil {
+		return fail(err)
+	}
+	err = os.Link(f.Name(), target)
+	if errors.Is(err, fs.ErrExist) && sameFile(f.Name(), target) {
+		err = nil // linked, though reported as failed
+	}
+	if errors.Is(err, fs.ErrExist) {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, store.PreconditionFailed(s, name, "object exists")
+	}
+	if err != nil {
+		return fail(err)
+	}
+	os.Remove(f.Name())
+	if err := syncDir(filepath.Dir(target)); err != nil {
+		f.Close()
+		return nil, s.errorf("create", name, err)
+	}
+	return &appendFile{f: f, off: int64(len(data))}, nil
+}
+
+// takeSpare returns a spare of reserve bytes, prepared ahead or made now,
+// and starts preparing the next one.
+func (s *Store) takeSpare(reserve int64) (*os.File, error) {
+	s.spares.mu.Lock()
+	f, size := s.spares.ready, s.spares.size
+	s.spares.ready = nil
+	start := !s.spares.busy
+	s.spares.busy = true
+	s.spares.mu.Unlock()
+	if start {
+		go s.prepareSpare(reserve)
+	}
+	if f != nil && size == reserve {
+		return f, nil
+	}
+	if f != nil {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return s.newSpare(reserve)
+}
+
+func (s *Store) prepareSpare(reserve int64) {
+	f, err := s.newSpare(reserve)
+	s.spares.mu.Lock()
+	defer s.spares.mu.Unlock()
+	s.spares.busy = false
+	if err != nil {
+		return // the next CreateAppendable makes one itself
+	}
+	if s.spares.closed {
+		f.Close()
+		os.Remove(f.Name())
+		return
+	}
+	if old := s.spares.ready; old != nil {
+		old.Close()
+		os.Remove(old.Name())
+	}
+	s.spares.ready, s.spares.size = f, reserve
+}
+
+// newSpare writes a temporary file of size zero bytes and syncs it.
+func (s *Store) newSpare(size int64) (*os.File, error) {
+	f, err := os.CreateTemp(s.tmp, "spare-*")
+	if err != nil {
+		return nil, err
+	}
+	zeros := make([]byte, min(size, 1<<20))
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("fsync: %w", err)
+	}
+	return f, nil
+}
+
+// closeSpares removes a prepared spare (Close).
+func (s *Store) closeSpares() {
+	s.spares.mu.Lock()
+	defer s.spares.mu.Unlock()
+	s.spares.closed = true
+	if f := s.spares.ready; f != nil {
+		f.Close()
+		os.Remove(f.Name())
+		s.spares.ready = nil
+	}
+}
+
+// appendFile is an appendable object: its file, and where the next append
+// goes.
+type appendFile struct {
+	f   *os.File
+	off int64
+}
+
+// Append holds a shared lock (flock) on the file from before its check to
+// after its data sync; AppendBarrier takes the exclusive lock once.
+func (a *appendFile) Append(p []byte, check func() error) error {
+	fd := int(a.f.Fd())
+	if err := flock(fd, unix.LOCK_SH); err != nil {
+		return err
+	}
+	defer flock(fd, unix.LOCK_UN)
+	if err := check(); err != nil {
+		return err
+	}
+	if _, err := a.f.WriteAt(p, a.off); err != nil {
+		return err
+	}
+	if err := unix.Fdatasync(fd); err != nil {
+		return fmt.Errorf("fdatasync: %w", err)
+	}
+	a.off += int64(len(p))
+	return nil
+}
+
+// AppendBarrier implements store.Appender.
+func (s *Store) AppendBarrier(ctx context.Context, name string) error {
+	if err := store.ValidateName(name); err != nil {
+		return err
+	}
+	f, err := os.Open(s.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return s.errorf("append barrier", name, err)
+	}
+	defer f.Close()
+	if err := flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		return s.errorf("append barrier", name, err)
+	}
+	return flock(int(f.Fd()), unix.LOCK_UN)
+}
+
+// flock is unix.Flock, retried when a signal interrupts it.
+func flock(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if !errors.Is(err, unix.EINTR) {
+			if err != nil {
+				return fmt.Errorf("flock: %w", err)
+			}
+			return nil
+		}
+	}
+}
+
+func (a *appendFile) Close() error { return a.f.Close() }
