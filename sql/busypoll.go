@@ -91,6 +91,9 @@ func (c *pollConn) poll(p []byte) (n int, err error, done bool) {
 		case !errors.Is(errno, syscall.EAGAIN):
 			return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", errno)}, true
 		}
+		// Let another thread that wants this CPU (often the client, woken
+		// by the answer just written) run first.
+		syscall.Syscall(syscall.SYS_SCHED_YIELD, 0, 0, 0)
 		now := time.Now()
 		if deadline.IsZero() {
 			deadline = now.Add(c.spin)
