@@ -17,7 +17,7 @@
 // numbers increase strictly across the segments and the epochs of a branch.
 //
 //	segment = header frame* [zeros]
-//	header  = "LQWL" version(1) kind(records|fence) flags 0 epoch:u64
+//	header  = "LQWL" version(1; 2 padded) kind(records|fence) flags 0 epoch:u64
 //	          segment:u64 seq:u64 crc32c(previous 32 bytes):u32 (36 bytes, LE)
 //	flags   = 1: padded (created with room for appends; zeros end the frames)
 //	frame   = len:u32 crc32c(payload):u32 payload

@@ -29,6 +29,10 @@ import (
 const (
 	headerLen     = 36
 	formatVersion = 1
+	// paddedVersion is the format of padded segments (flagPadded): a
+	// reader that knows only version 1 refuses them by version instead of
+	// taking their zeros for a damaged record.
+	paddedVersion = 2
 	magic         = "LQWL"
 )
 
@@ -65,11 +69,11 @@ func (h header) before() uint64 {
 func appendHeader(dst []byte, h header) []byte {
 	start := len(dst)
 	dst = append(dst, magic...)
-	var flags byte
+	version, flags := byte(formatVersion), byte(0)
 	if h.padded {
-		flags |= flagPadded
+		version, flags = paddedVersion, flagPadded
 	}
-	dst = append(dst, formatVersion, byte(h.kind), flags, 0)
+	dst = append(dst, version, byte(h.kind), flags, 0)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(h.epoch))
 	dst = binary.LittleEndian.AppendUint64(dst, h.segment)
 	dst = binary.LittleEndian.AppendUint64(dst, h.seq)
@@ -87,8 +91,11 @@ func decodeHeader(buf []byte) (header, error) {
 	if got, want := crc32.Checksum(buf[:32], castagnoli), binary.LittleEndian.Uint32(buf[32:]); got != want {
 		return header{}, fmt.Errorf("header checksum mismatch: stored %08x, computed %08x", want, got)
 	}
-	if buf[4] != formatVersion {
+	if buf[4] != formatVersion && buf[4] != paddedVersion {
 		return header{}, fmt.Errorf("unknown format version %d", buf[4])
+	}
+	if (buf[4] == paddedVersion) != (buf[6]&flagPadded != 0) {
+		return header{}, fmt.Errorf("format version %d with flags %02x", buf[4], buf[6])
 	}
 	if buf[6]&^flagPadded != 0 || buf[7] != 0 {
 		return header{}, fmt.Errorf("unknown header flags %02x %02x", buf[6], buf[7])
