@@ -52,6 +52,30 @@ func TestWriterAppends(t *testing.T) {
 	}
 }
 
+// TestAppendLargeBatch: a batch larger than a torn append may span is not
+// appended; it gets a segment of its own, and the next batch is appended
+// after it.
+func TestAppendLargeBatch(t *testing.T) {
+	ctx := context.Background()
+	st := localStore(t)
+	w := mustWriter(t, st, 1, Options{AppendSegmentBytes: 32 << 20, MaxSegmentBytes: 16 << 20})
+	small := []Change{{Kind: ChangePut, TableID: "t", SchemaID: 1, Key: []byte("k"), Row: []byte("v")}}
+	big := []Change{{Kind: ChangePut, TableID: "t", SchemaID: 1, Key: []byte("big"), Row: bytes.Repeat([]byte("x"), maxBatchBytes+1)}}
+	for _, cs := range [][]Change{small, big, small} {
+		if _, err := w.Append(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustClose(t, w)
+	if names := segmentNames(t, st, 1); len(names) != 2 {
+		t.Fatalf("segments %v: want the small record's, then the big one's with the last small one appended", names)
+	}
+	s, err := readSegment(ctx, st, testDir, 1, 2, true)
+	if err != nil || len(s.records) != 2 || s.records[0].Seq != 2 {
+		t.Fatalf("segment 2: %v, %+v", err, s)
+	}
+}
+
 // TestAppendAfterFence: a writer appending to a segment is fenced by a
 // taker: its next append writes nothing and fails with ErrFenced, and the
 // records it acknowledged are what replay gives.

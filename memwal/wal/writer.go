@@ -355,7 +355,9 @@ func (w *Writer) flusher() {
 		}
 		var retries int
 		var err error
-		if cur != nil && curSize+frames <= w.opts.AppendSegmentBytes {
+		// A batch larger than a torn append may be (maxBatchBytes) gets a
+		// segment of its own: a created segment is never torn.
+		if cur != nil && frames <= maxBatchBytes && curSize+frames <= w.opts.AppendSegmentBytes {
 			buf = buf[:0]
 			for _, p := range batch {
 				buf = appendFrame(buf, p.seq, p.body)
