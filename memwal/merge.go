@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakesql/lakesql/exec"
 	"github.com/lakesql/lakesql/internal/base"
@@ -227,7 +226,7 @@ func (b *Branch) mergedRows(ctx context.Context, meta *txn.Table, enc *parquetio
 	if err != nil || len(recs) == 0 {
 		return &mergeRows{}, err
 	}
-	all, err := concatRecords(b.opts.Alloc, recs)
+	all, err := parquetio.ConcatRecords(b.opts.Alloc, recs[0].Schema(), recs)
 	release(recs)
 	if err != nil {
 		return nil, err
@@ -284,38 +283,6 @@ func (b *Branch) readInputs(ctx context.Context, meta *txn.Table, inputs []*txn.
 		return nil, err
 	}
 	return recs, nil
-}
-
-// concatRecords returns recs (at least one, of one schema) as one record.
-func concatRecords(alloc memory.Allocator, recs []arrow.Record) (arrow.Record, error) {
-	if len(recs) == 1 {
-		recs[0].Retain()
-		return recs[0], nil
-	}
-	var rows int64
-	for _, r := range recs {
-		rows += r.NumRows()
-	}
-	cols := make([]arrow.Array, recs[0].NumCols())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	parts := make([]arrow.Array, len(recs))
-	for i := range cols {
-		for j, r := range recs {
-			parts[j] = r.Column(i)
-		}
-		c, err := array.Concatenate(parts, alloc)
-		if err != nil {
-			return nil, err
-		}
-		cols[i] = c
-	}
-	return array.NewRecordBatch(recs[0].Schema(), cols, rows), nil
 }
 
 func isFenced(err error) bool { return errors.Is(err, txn.ErrFenced) }

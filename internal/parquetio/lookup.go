@@ -435,5 +435,5 @@ func (f *File) ReadRows(ctx context.Context, positions []int64, columns []int, a
 	if err := rr.Err(); err != nil {
 		return nil, err
 	}
-	return concatRecords(p.alloc, p.schema, recs)
+	return ConcatRecords(p.alloc, p.schema, recs)
 }

@@ -778,8 +778,14 @@ func (p *readPlan) decodeChunk(ctx context.Context, cc parquet.ColumnChunk, g in
 	return a, nil
 }
 
-// concatRecords concatenates recs (of schema) into one record.
-func concatRecords(alloc memory.Allocator, schema *arrow.Schema, recs []arrow.Record) (arrow.Record, error) {
+// ConcatRecords concatenates recs (of schema) into one record of alloc's
+// memory; one record is returned as it is, retained. The caller releases
+// recs and the result.
+func ConcatRecords(alloc memory.Allocator, schema *arrow.Schema, recs []arrow.Record) (arrow.Record, error) {
+	if len(recs) == 1 {
+		recs[0].Retain()
+		return recs[0], nil
+	}
 	cols := make([]arrow.Array, schema.NumFields())
 	defer func() {
 		for _, c := range cols {
