@@ -3,7 +3,6 @@ package parquetio
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -101,37 +100,17 @@ func (f *File) ReadRowValues(ctx context.Context, x int64, columns []int) (row [
 		}
 	}()
 	p := sp.p
-	g := sort.Search(len(f.rgFirst), func(i int) bool { return f.rgFirst[i] > x }) - 1
-	r := x - f.rgFirst[g]
+	g, r := f.rowGroupOf(x)
 	row = make([]any, len(p.out))
 	for j := range p.out {
-		c := &p.out[j]
-		if f.isRowID(c.col.ID) {
-			row[j] = f.rowIDStart + x
-			continue
+		arr, i, owned, err := f.rowCell(ctx, p, memory.DefaultAllocator, g, r, x, &p.out[j])
+		if err != nil {
+			return nil, err
 		}
-		var one arrow.Array // a one-value array to read, released after
-		if v, ok := p.defs[c.col.ID]; ok {
-			b := array.NewBuilder(memory.DefaultAllocator, c.arrow)
-			appendScalar(b, v)
-			one = b.NewArray()
-			b.Release()
-		} else {
-			arr, lo, err := f.page(ctx, g, c, r)
-			if err != nil {
-				return nil, err
-			}
-			d, isDict := arr.(*array.Dictionary) // a chunk a scan cached
-			if !isDict {
-				if row[j], err = ArrayValue(arr, int(r-lo)); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			one = plainRanges(memory.DefaultAllocator, d, []rng{{r - lo, r - lo + 1}})
+		row[j], err = ArrayValue(arr, int(i))
+		if owned {
+			arr.Release()
 		}
-		row[j], err = ArrayValue(one, 0)
-		one.Release()
 		if err != nil {
 			return nil, err
 		}

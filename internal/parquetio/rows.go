@@ -106,8 +106,7 @@ func (f *File) readRowsSync(ctx context.Context, p *readPlan, alloc memory.Alloc
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		g := sort.Search(len(f.rgFirst), func(i int) bool { return f.rgFirst[i] > x }) - 1
-		r := x - f.rgFirst[g]
+		g, r := f.rowGroupOf(x)
 		for j := range p.out {
 			c := &p.out[j]
 			if f.isRowID(c.col.ID) {
@@ -141,8 +140,7 @@ func (f *File) readRowSync(ctx context.Context, p *readPlan, alloc memory.Alloca
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	g := sort.Search(len(f.rgFirst), func(i int) bool { return f.rgFirst[i] > x }) - 1
-	r := x - f.rgFirst[g]
+	g, r := f.rowGroupOf(x)
 	var stack [8]arrow.Array
 	cols := stack[:0]
 	defer func() {
@@ -151,29 +149,48 @@ func (f *File) readRowSync(ctx context.Context, p *readPlan, alloc memory.Alloca
 		}
 	}()
 	for j := range p.out {
-		c := &p.out[j]
-		if f.isRowID(c.col.ID) {
-			cols = append(cols, f.rowIDArray(alloc, x, []rng{{0, 1}}))
-			continue
-		}
-		if v, ok := p.defs[c.col.ID]; ok {
-			b := array.NewBuilder(alloc, c.arrow)
-			appendScalar(b, v)
-			cols = append(cols, b.NewArray())
-			b.Release()
-			continue
-		}
-		arr, lo, err := f.page(ctx, g, c, r)
+		arr, i, owned, err := f.rowCell(ctx, p, alloc, g, r, x, &p.out[j])
 		if err != nil {
 			return nil, err
 		}
-		if d, ok := arr.(*array.Dictionary); ok { // a chunk a scan cached
-			cols = append(cols, plainRanges(alloc, d, []rng{{r - lo, r - lo + 1}}))
-			continue
+		if !owned {
+			arr = array.NewSlice(arr, i, i+1)
 		}
-		cols = append(cols, array.NewSlice(arr, r-lo, r-lo+1))
+		cols = append(cols, arr)
 	}
 	return array.NewRecord(p.schema, cols, 1), nil
+}
+
+// rowGroupOf returns the row group holding file position x and x's row in
+// it.
+func (f *File) rowGroupOf(x int64) (g int, r int64) {
+	g = sort.Search(len(f.rgFirst), func(i int) bool { return f.rgFirst[i] > x }) - 1
+	return g, x - f.rgFirst[g]
+}
+
+// rowCell returns where the value of output column c of the row at file
+// position x (row r of row group g) is: array arr at index i. A cached
+// page is returned as it is; a row id, a default or a value of a chunk
+// cached as a dictionary comes as a one-value array of alloc's memory
+// (owned: the caller releases it).
+func (f *File) rowCell(ctx context.Context, p *readPlan, alloc memory.Allocator, g int, r, x int64, c *column) (arr arrow.Array, i int64, owned bool, err error) {
+	if f.isRowID(c.col.ID) {
+		return f.rowIDArray(alloc, x, []rng{{0, 1}}), 0, true, nil
+	}
+	if v, ok := p.defs[c.col.ID]; ok {
+		b := array.NewBuilder(alloc, c.arrow)
+		defer b.Release()
+		appendScalar(b, v)
+		return b.NewArray(), 0, true, nil
+	}
+	arr, lo, err := f.page(ctx, g, c, r)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if d, ok := arr.(*array.Dictionary); ok { // a chunk a scan cached
+		return plainRanges(alloc, d, []rng{{r - lo, r - lo + 1}}), 0, true, nil
+	}
+	return arr, r - lo, false, nil
 }
 
 // page returns the decoded page of column c holding row r of row group g,
