@@ -29,10 +29,8 @@ type Snapshot struct {
 
 	// files caches each table's live files at Log.
 	mu    sync.Mutex
-	files map[string][]*txn.Add
-	// firstID's files are kept out of the map.
-	firstID    string
-	firstFiles []*txn.Add
+	// A snapshot reads few tables: a list, not a map.
+	files []tableFiles
 }
 
 // Snapshot returns a view of everything acknowledged so far.
@@ -109,26 +107,24 @@ func (s *Snapshot) tableFiles(ts *txn.TableState) []*txn.Add {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := ts.Meta.ID
-	if s.firstID == id {
-		return s.firstFiles
-	}
-	if f, ok := s.files[id]; ok {
-		return f
+	for _, tf := range s.files {
+		if tf.id == id {
+			return tf.files
+		}
 	}
 	files := make([]*txn.Add, 0, ts.FileCount())
 	ts.Files(func(a *txn.Add) bool {
 		files = append(files, a)
 		return true
 	})
-	if s.firstID == "" { // most snapshots read one table: no map for it
-		s.firstID, s.firstFiles = id, files
-		return files
-	}
-	if s.files == nil {
-		s.files = map[string][]*txn.Add{}
-	}
-	s.files[id] = files
+	s.files = append(s.files, tableFiles{id, files})
 	return files
+}
+
+// tableFiles are a table's live files at a snapshot.
+type tableFiles struct {
+	id    string
+	files []*txn.Add
 }
 
 // Lookup returns key's live row at the snapshot (all columns, as the
