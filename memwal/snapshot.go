@@ -27,9 +27,9 @@ type Snapshot struct {
 	once  sync.Once
 	taken time.Time
 
-	// files caches each table's live files at Log.
+	// files caches each table's live files at Log (a snapshot reads few
+	// tables: a list, not a map).
 	mu    sync.Mutex
-	// A snapshot reads few tables: a list, not a map.
 	files []tableFiles
 }
 
