@@ -32,8 +32,11 @@ type ReplayInfo struct {
 	// TornTail is set when the last segment ended inside a record, which
 	// was dropped.
 	TornTail bool
+}
 
-	upTo        uint64 // ReplayUpTo's bound
+// replayBounds are what ReplayUpTo knows of an epoch before reading it.
+type replayBounds struct {
+	upTo        uint64 // records above are ignored
 	lastRecords uint64 // the highest segment number that may hold a torn tail
 }
 
@@ -79,10 +82,10 @@ func ReplayUpTo(ctx context.Context, st store.Reader, dir string, epoch int64, a
 	if err != nil || hi == 0 {
 		return info, err
 	}
-	info.upTo, info.lastRecords = upTo, hi
+	bounds := replayBounds{upTo: upTo, lastRecords: hi}
 	if hi > lo {
 		if h, err := readHeader(ctx, st, dir, epoch, hi); err == nil && h.kind == kindFence {
-			info.lastRecords = hi - 1
+			bounds.lastRecords = hi - 1
 		} else if err != nil && !errors.Is(err, store.ErrNotExist) {
 			return info, err
 		}
@@ -90,7 +93,7 @@ func ReplayUpTo(ctx context.Context, st store.Reader, dir string, epoch int64, a
 	info.FirstSegment = lo
 	var prev uint64 // the last record seq read
 	for attempt := 0; ; attempt++ {
-		next, err := replaySegments(ctx, st, dir, epoch, afterSeq, lo, hi, &prev, &info, fn)
+		next, err := replaySegments(ctx, st, dir, epoch, afterSeq, lo, hi, bounds, &prev, &info, fn)
 		if err != nil || next == 0 {
 			return info, err
 		}
@@ -110,7 +113,7 @@ func ReplayUpTo(ctx context.Context, st store.Reader, dir string, epoch int64, a
 // (the lowest segment left is above it), it returns the lowest segment
 // left, to go on from.
 func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int64, afterSeq, lo, hi uint64,
-	prev *uint64, info *ReplayInfo, fn func(Record) error) (uint64, error) {
+	bounds replayBounds, prev *uint64, info *ReplayInfo, fn func(Record) error) (uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	type read struct {
 		data []byte
@@ -159,7 +162,7 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		}
 		// A torn record may end the highest segment, or a padded segment
 		// just below a fence (an append cut short).
-		last := n == hi || n == info.lastRecords && len(r.data) > 6 && r.data[6]&flagPadded != 0
+		last := n == hi || n == bounds.lastRecords && len(r.data) > 6 && r.data[6]&flagPadded != 0
 		s, err := parseSegment(name, r.data, epoch, n, last)
 		if err != nil {
 			return 0, err
@@ -172,7 +175,7 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		first = false
 		if s.kind == kindFence {
 			info.Fenced, info.FenceSegment = true, n
-			info.Position = max(info.Position, min(s.seq, info.upTo))
+			info.Position = max(info.Position, min(s.seq, bounds.upTo))
 			return 0, nil
 		}
 		if len(s.records) > 0 && s.records[0].Seq <= *prev {
@@ -180,7 +183,7 @@ func replaySegments(ctx context.Context, st store.Reader, dir string, epoch int6
 		}
 		for _, rec := range s.records {
 			*prev = rec.Seq
-			if rec.Seq > info.upTo {
+			if rec.Seq > bounds.upTo {
 				info.Late++
 				continue
 			}
