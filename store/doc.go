@@ -24,9 +24,11 @@
 // the local store creates an object with room reserved (zeros already
 // written) so that an append is a write and a data sync, and the WAL
 // appends group commits to a segment through it instead of creating an
-// object per commit. Appends check a condition under a shared lock, and
-// AppendBarrier waits for the appends in flight: that is how a fence stops
-// a writer that appends.
+// object per commit. An append is a Write, which starts the device's
+// write-back, and a Sync, which waits for it, so that the writer can work
+// in between. Appends check a condition under a shared lock held until
+// their Sync, and AppendBarrier waits for the appends in flight: that is
+// how a fence stops a writer that appends.
 //
 // Object names are slash-separated (package path, never path/filepath), the
 // same on every OS and backend; ValidateName refuses names that could escape

@@ -150,21 +150,28 @@ type Appender interface {
 	// past the reserve grows it). Its ETag names this object and does not
 	// change with appends.
 	CreateAppendable(ctx context.Context, name string, data []byte, reserve int64) (Appendable, error)
-	// AppendBarrier waits until no Append to name (from any process) is
-	// between its check and the end of its write. An Append that starts
+	// AppendBarrier waits until no append to name (from any process) is
+	// between its check and the end of its Sync. An append that starts
 	// later runs its check after AppendBarrier returned. A missing object
 	// is not an error.
 	AppendBarrier(ctx context.Context, name string) error
 }
 
-// Appendable is an object open for appending, by one writer.
+// Appendable is an object open for appending, by one writer. An append is
+// a Write and then a Sync, one at a time: the writer may work between the
+// two while the device writes.
 type Appendable interface {
-	// Append runs check and, when it returns nil, writes p after
-	// everything written so far and returns once p is durable. A check
-	// error is returned as it is, with nothing written. After any other
-	// error the object's content after the earlier appends is unknown;
-	// the caller stops appending.
-	Append(p []byte, check func() error) error
+	// Write runs check and, when it returns nil, writes p after everything
+	// written so far and starts making it durable, without waiting for
+	// the device. Until the Sync that follows, AppendBarrier waits. A
+	// check error is returned as it is, with nothing written and nothing
+	// held. After any other error the object's content after the earlier
+	// appends is unknown, and the caller stops appending; it still calls
+	// Sync, which then fails too.
+	Write(p []byte, check func() error) error
+	// Sync returns once what Write wrote is durable, and lets AppendBarrier
+	// pass. Without a Write before it, it does nothing.
+	Sync() error
 	// Close releases the object, which stays as written.
 	Close() error
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/lakesql/lakesql/internal/base"
 	"github.com/lakesql/lakesql/store"
@@ -197,5 +198,79 @@ func TestReplayTornBelowFence(t *testing.T) {
 	}
 	if seq, ok, err := FirstSeq(ctx, st, testDir, 1); err != nil || ok || seq != 3 {
 		t.Fatalf("FirstSeq of an epoch left with its fence: %d %v %v", seq, ok, err)
+	}
+}
+
+// TestAppendStarted: an append is written at once and synced later. While
+// it is written and not synced, the store's append barrier (what a taker's
+// fence waits at) waits and the record is not durable; the sync makes it
+// durable and lets the barrier pass. The token, taken here, keeps the
+// flusher and the waits out of the way.
+func TestAppendStarted(t *testing.T) {
+	ctx := context.Background()
+	st := localStore(t)
+	w := mustWriter(t, st, 1, Options{})
+	if _, err := w.Append(ctx, changesFor(0, 1)); err != nil { // creates segment 1
+		t.Fatal(err)
+	}
+	<-w.token
+	seq, wait, err := w.Submit(changesFor(0, 2))
+	if err != nil || seq != 2 {
+		t.Fatalf("submit: %d %v", seq, err)
+	}
+	w.startQueued()
+	if w.out.started == nil {
+		t.Fatal("the record was not started")
+	}
+	name := segmentName(testDir, 1, 1)
+	s, err := readSegment(ctx, st, testDir, 1, 1, true)
+	if err != nil || len(s.records) != 2 {
+		t.Fatalf("segment after the write: %v, %d records, want 2 (written, not yet synced)", err, len(s.records))
+	}
+	if p := w.Position(); p != 1 {
+		t.Fatalf("position %d before the sync, want 1", p)
+	}
+	barrier := make(chan error, 1)
+	go func() { barrier <- st.AppendBarrier(ctx, name) }()
+	select {
+	case err := <-barrier:
+		t.Fatalf("the barrier returned (%v) before the sync", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	w.finish()
+	if err := <-barrier; err != nil {
+		t.Fatal(err)
+	}
+	if p := w.Position(); p != 2 {
+		t.Fatalf("position %d after the sync, want 2", p)
+	}
+	w.token <- struct{}{}
+	if err := wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, w)
+}
+
+// TestAppendNotWaited: a record whose submitter never waits is written
+// anyway, by the flusher (SubmitBody may have started it; the flusher
+// syncs it), and replays.
+func TestAppendNotWaited(t *testing.T) {
+	st := localStore(t)
+	w := mustWriter(t, st, 1, Options{})
+	for i := 1; i <= 20; i++ {
+		if _, _, err := w.Submit(changesFor(0, i)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for w.Position() < uint64(i) {
+			if time.Now().After(deadline) {
+				t.Fatalf("record %d not durable after 10 s (position %d)", i, w.Position())
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	mustClose(t, w)
+	if recs, _ := replayAll(t, st, 1, 0); len(recs) != 20 {
+		t.Fatalf("replayed %d records, want 20", len(recs))
 	}
 }

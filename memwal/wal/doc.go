@@ -57,6 +57,17 @@
 // instead of 0.7-2 ms on the project's machine). Such a segment is padded:
 // its frames end where the zeros begin.
 //
+// There, a segment write is not left to the flusher goroutine alone.
+// Whoever holds the writer's token writes: the flusher, or a caller waiting
+// for its record (on a busy machine the flusher, woken by Submit, often
+// gets a CPU only once the caller parks in its wait). And an append is
+// split in two (store.Appendable's Write and Sync): when the token is free
+// and the queued records fit the open segment, SubmitBody writes them at
+// once and starts the device's write-back, and the wait (or the flusher)
+// syncs them later, so that the device works while the caller applies the
+// record to its MemTable. The shared lock that the fence's barrier waits
+// for is held from the write's check to the end of its sync.
+//
 // The outcome of a segment put is decided like this:
 //
 //   - success: durable, acknowledge the batch;

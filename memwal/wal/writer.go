@@ -114,8 +114,9 @@ type pending struct {
 // concurrent use; an Append that races Close is either written before Close
 // returns or fails with ErrClosed.
 //
-// One goroutine, owned by the Writer and joined by Close, writes the
-// segments one at a time, in order.
+// Segments are written one batch at a time, in order, by whoever holds the
+// token: a goroutine owned by the Writer and joined by Close, or, on a store
+// that appends, a caller waiting for its record (steal).
 type Writer struct {
 	st    store.Store
 	dir   string
@@ -126,6 +127,12 @@ type Writer struct {
 	cancel context.CancelFunc
 	wake   chan struct{} // buffered 1: records are pending, or closing
 	done   chan struct{} // closed when the flusher has returned
+	// token is held by the one writing segments; buffered 1, full when
+	// free. The flusher keeps it when it returns.
+	token chan struct{}
+	// steal is token when waiting callers may write (steal), else nil.
+	steal chan struct{}
+	out   output // guarded by token
 
 	mu struct {
 		sync.Mutex
@@ -162,6 +169,15 @@ func NewWriter(st store.Store, dir string, epoch int64, opts Options) (*Writer, 
 		opts:  opts,
 		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
+		token: make(chan struct{}, 1),
+	}
+	w.token <- struct{}{}
+	w.out.segment = opts.NextSegment
+	if ap, ok := st.(store.Appender); ok && opts.AppendSegmentBytes > 0 {
+		w.out.appender = ap
+		if opts.MaxBatchDelay == 0 {
+			w.steal = w.token
+		}
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.mu.nextSeq = opts.NextSeq
@@ -235,15 +251,31 @@ func (w *Writer) SubmitBody(b Body) (seq uint64, wait func(ctx context.Context) 
 	w.mu.queue = append(w.mu.queue, p)
 	w.mu.queued += p.size
 	w.mu.Unlock()
+	if w.steal != nil {
+		select {
+		case <-w.steal:
+			w.startQueued()
+			w.token <- struct{}{}
+		default:
+		}
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
 	wait = func(ctx context.Context) error {
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			return fmt.Errorf("wal: record %d: outcome unknown: %w", seq, ctx.Err())
+		var err error
+		if w.steal != nil {
+			err = w.stealFor(ctx, &p)
+		} else {
+			select {
+			case <-p.done:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("wal: record %d: outcome unknown: %w", seq, err)
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -293,41 +325,44 @@ func (w *Writer) Close() error {
 	return w.Err()
 }
 
-// flusher writes the queued records in segments, one segment at a time.
+// output is the state of the segment writes, owned by whoever holds the
+// writer's token.
+type output struct {
+	segment  uint64         // the next segment to create
+	buf      []byte         // reused for each write
+	appender store.Appender // nil: create a segment per batch
+	cur      store.Appendable
+	curSize  int // bytes written to cur (segment-1)
+	// started is a batch written to cur by SubmitBody and not yet synced;
+	// the next holder of the token finishes it first.
+	started      []pending
+	startedBytes int
+}
+
+// flusher writes the queued records in segments, one batch at a time, and
+// on Close the records still queued; it then keeps the token, so that
+// nothing is written after it returns.
 func (w *Writer) flusher() {
 	defer close(w.done)
-	segment := w.opts.NextSegment // the next segment to create
-	var buf []byte
-	appender, _ := w.st.(store.Appender)
-	if w.opts.AppendSegmentBytes <= 0 {
-		appender = nil
-	}
-	var cur store.Appendable // the segment appended to (segment-1)
-	curSize := 0             // its bytes written
-	defer func() {
-		if cur != nil {
-			cur.Close()
-		}
-	}()
 	for {
+		<-w.token
+		w.finish()
 		w.mu.Lock()
-		for len(w.mu.queue) == 0 || w.mu.err != nil {
-			if w.mu.err != nil {
-				// Fail the records queued behind the failed segment.
-				for _, p := range w.mu.queue {
-					close(p.done)
-				}
-				w.mu.queue, w.mu.queued = nil, 0
-				w.mu.Unlock()
-				return
-			}
-			if w.mu.closing {
-				w.mu.Unlock()
-				return
-			}
+		for len(w.mu.queue) == 0 && w.mu.err == nil && !w.mu.closing {
 			w.mu.Unlock()
+			w.token <- struct{}{}
 			<-w.wake
+			<-w.token
+			w.finish()
 			w.mu.Lock()
+		}
+		if w.mu.err != nil || len(w.mu.queue) == 0 {
+			w.failQueueLocked()
+			w.mu.Unlock()
+			if w.out.cur != nil {
+				w.out.cur.Close()
+			}
+			return
 		}
 		if d := w.opts.MaxBatchDelay; d > 0 && w.mu.queued < w.opts.MaxSegmentBytes && !w.mu.closing {
 			w.mu.Unlock()
@@ -335,72 +370,204 @@ func (w *Writer) flusher() {
 			<-t.C
 			w.mu.Lock()
 		}
-		// Take a batch of at most MaxSegmentBytes (at least one record).
-		n, size := 0, headerLen
-		for n < len(w.mu.queue) && (n == 0 || size+w.mu.queue[n].size <= w.opts.MaxSegmentBytes) {
-			size += w.mu.queue[n].size
-			n++
-		}
+		batch := w.takeBatchLocked()
+		w.mu.Unlock()
+		w.write(batch)
+		w.token <- struct{}{}
+	}
+}
+
+// startQueued starts the append of the queued records in SubmitBody, when
+// the token is free, nothing is started, and they fit the open segment: a
+// write to the file that the device works on while the caller applies the
+// record. The caller holds the token.
+func (w *Writer) startQueued() {
+	o := &w.out
+	if o.started != nil {
+		return
+	}
+	w.mu.Lock()
+	if w.mu.err != nil || len(w.mu.queue) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	if n, frames := w.batchLenLocked(); !w.fits(frames) {
+		w.mu.Unlock()
+		return // a new segment: left to the wait or the flusher
+	} else {
 		batch := w.mu.queue[:n:n]
 		w.mu.queue = w.mu.queue[n:]
-		w.mu.queued -= size - headerLen
+		w.mu.queued -= frames
 		w.mu.Unlock()
+		w.start(batch)
+	}
+}
 
-		// On a store that appends (a local disk), the batch goes after the
-		// open segment's records while they fit in its reserve; otherwise
-		// into a new segment.
-		frames := 0
-		for _, p := range batch {
-			frames += p.size
+// stealFor writes, in a waiting caller's goroutine, the batches queued up to
+// and including p, once the token is free; it returns when p is durable
+// or failed. A record queued on a busy machine is otherwise written only
+// when the flusher goroutine gets a CPU, which is often only once the
+// caller parks in its wait; writing it here saves that hand-over. Only on a
+// store that appends: its writes are local and short (a caller whose ctx
+// ends meanwhile waits for the write), and the flusher's MaxBatchDelay
+// asks for batches that stealing would not make.
+func (w *Writer) stealFor(ctx context.Context, p *pending) error {
+	for {
+		select {
+		case <-p.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.steal:
 		}
-		var retries int
-		var err error
-		// A batch larger than a torn append may be (maxBatchBytes) gets a
-		// segment of its own: a created segment is never torn.
-		if cur != nil && frames <= maxBatchBytes && curSize+frames <= w.opts.AppendSegmentBytes {
-			buf = buf[:0]
-			for _, p := range batch {
-				buf = appendFrame(buf, p.seq, p.body)
-			}
-			err = w.appendSegment(cur, segment-1, buf)
-			curSize += len(buf)
-		} else {
-			if cur != nil {
-				cur.Close()
-				cur = nil
-			}
-			buf = appendHeader(buf[:0], header{kind: kindRecords, epoch: w.epoch, segment: segment, seq: batch[0].seq, padded: appender != nil})
-			for _, p := range batch {
-				buf = appendFrame(buf, p.seq, p.body)
-			}
-			if appender != nil {
-				cur, err = w.createSegment(appender, segment, buf)
-				curSize = len(buf)
+		select {
+		case <-p.done:
+		default:
+			if w.out.started != nil {
+				w.finish() // p may be in it, or queued after it
 			} else {
-				retries, err = w.writeSegment(segment, buf)
+				// With the token, p not done and nothing started, p is in
+				// the queue.
+				w.mu.Lock()
+				batch := w.takeBatchLocked()
+				w.mu.Unlock()
+				w.write(batch)
 			}
-			segment++
 		}
+		w.token <- struct{}{}
+	}
+}
 
-		w.mu.Lock()
-		w.mu.metrics.Retries += int64(retries)
-		if err != nil {
+// batchLenLocked is the number of queued records the next batch takes, at
+// most MaxSegmentBytes (at least one record), and their frames' size. The
+// queue is not empty.
+func (w *Writer) batchLenLocked() (n, frames int) {
+	for n < len(w.mu.queue) && (n == 0 || headerLen+frames+w.mu.queue[n].size <= w.opts.MaxSegmentBytes) {
+		frames += w.mu.queue[n].size
+		n++
+	}
+	return n, frames
+}
+
+// takeBatchLocked takes the next batch off the queue, which is not empty.
+func (w *Writer) takeBatchLocked() []pending {
+	n, frames := w.batchLenLocked()
+	batch := w.mu.queue[:n:n]
+	w.mu.queue = w.mu.queue[n:]
+	w.mu.queued -= frames
+	return batch
+}
+
+// failQueueLocked ends the records queued behind a failed write: their
+// waits return the writer's error.
+func (w *Writer) failQueueLocked() {
+	for _, p := range w.mu.queue {
+		close(p.done)
+	}
+	w.mu.queue, w.mu.queued = nil, 0
+}
+
+// fits reports whether a batch of frames goes into the open segment: on a
+// store that appends (a local disk), batches are appended while they fit
+// in its reserve. A batch larger than a torn append may be (maxBatchBytes)
+// gets a segment of its own: a created segment is never torn.
+func (w *Writer) fits(frames int) bool {
+	o := &w.out
+	return o.cur != nil && frames <= maxBatchBytes && o.curSize+frames <= w.opts.AppendSegmentBytes
+}
+
+// write writes batch, the records following the last ones written, and
+// ends their waits. The caller holds the token and has finished any
+// started batch.
+func (w *Writer) write(batch []pending) {
+	o := &w.out
+	frames := 0
+	for _, p := range batch {
+		frames += p.size
+	}
+	if w.fits(frames) {
+		w.start(batch)
+		w.finish()
+		return
+	}
+	if o.cur != nil {
+		o.cur.Close()
+		o.cur = nil
+	}
+	o.buf = appendHeader(o.buf[:0], header{kind: kindRecords, epoch: w.epoch, segment: o.segment, seq: batch[0].seq, padded: o.appender != nil})
+	for _, p := range batch {
+		o.buf = appendFrame(o.buf, p.seq, p.body)
+	}
+	var retries int
+	var err error
+	if o.appender != nil {
+		o.cur, err = w.createSegment(o.appender, o.segment, o.buf)
+		o.curSize = len(o.buf)
+	} else {
+		retries, err = w.writeSegment(o.segment, o.buf)
+	}
+	o.segment++
+	w.complete(batch, len(o.buf), retries, err)
+}
+
+// start appends batch to the open segment, which it fits, and leaves it
+// started: written, not yet synced. On failure the batch ends at once.
+func (w *Writer) start(batch []pending) {
+	o := &w.out
+	o.buf = o.buf[:0]
+	for _, p := range batch {
+		o.buf = appendFrame(o.buf, p.seq, p.body)
+	}
+	if err := w.appendSegment(o.cur, o.segment-1, o.buf); err != nil {
+		o.cur.Sync() // releases the barrier; its error is err's
+		w.complete(batch, 0, 0, err)
+		return
+	}
+	o.curSize += len(o.buf)
+	o.started, o.startedBytes = batch, len(o.buf)
+}
+
+// finish waits for the started batch, if any, to be durable, and ends its
+// waits.
+func (w *Writer) finish() {
+	o := &w.out
+	if o.started == nil {
+		return
+	}
+	batch := o.started
+	o.started = nil
+	err := o.cur.Sync()
+	if err != nil {
+		err = fmt.Errorf("%w: appending to %s: %v", ErrWriterFailed, segmentName(w.dir, w.epoch, o.segment-1), err)
+	}
+	w.complete(batch, o.startedBytes, 0, err)
+}
+
+// complete records the outcome of writing batch (bytes long) and ends
+// its waits; an error stops the writer and fails the records queued
+// behind the batch.
+func (w *Writer) complete(batch []pending, bytes, retries int, err error) {
+	w.mu.Lock()
+	w.mu.metrics.Retries += int64(retries)
+	if err != nil {
+		if w.mu.err == nil {
 			w.mu.err = err
-			w.opts.Logger.Error("wal: writer stopped", "epoch", w.epoch, "segment", segment-1,
+			w.opts.Logger.Error("wal: writer stopped", "epoch", w.epoch, "segment", w.out.segment-1,
 				"unacknowledged", w.mu.nextSeq-batch[0].seq, "error", err)
-		} else {
-			w.mu.durable = batch[n-1].seq
-			w.mu.metrics.Segments++
-			w.mu.metrics.Records += int64(n)
-			w.mu.metrics.Bytes += int64(len(buf))
 		}
-		w.mu.Unlock()
-		for _, p := range batch {
-			close(p.done)
-		}
-		if cap(buf) > 2*w.opts.MaxSegmentBytes {
-			buf = nil
-		}
+		w.failQueueLocked()
+	} else {
+		w.mu.durable = batch[len(batch)-1].seq
+		w.mu.metrics.Segments++
+		w.mu.metrics.Records += int64(len(batch))
+		w.mu.metrics.Bytes += int64(bytes)
+	}
+	w.mu.Unlock()
+	for _, p := range batch {
+		close(p.done)
+	}
+	if cap(w.out.buf) > 2*w.opts.MaxSegmentBytes {
+		w.out.buf = nil
 	}
 }
 
@@ -421,13 +588,13 @@ func (w *Writer) createSegment(ap store.Appender, n uint64, data []byte) (store.
 	return a, nil
 }
 
-// appendSegment appends frames to segment n and returns nil once they are
-// durable. A taker fences an epoch by putting a fence at the number after
-// its highest segment, which appends do not meet, and then waits at the
-// store's append barrier before it reads the segment. So the append first
-// looks for the fence, under the store's append lock: found, it writes
-// nothing (ErrFenced); not found, the append is durable before the taker
-// reads, and is replayed.
+// appendSegment writes frames after the records of segment n (open as a);
+// they are durable after a's Sync. A taker fences an epoch by putting a
+// fence at the number after its highest segment, which appends do not
+// meet, and then waits at the store's append barrier before it reads the
+// segment. So the append first looks for the fence, under the store's
+// append lock: found, it writes nothing (ErrFenced); not found, the append
+// is durable (synced) before the taker reads, and is replayed.
 func (w *Writer) appendSegment(a store.Appendable, n uint64, frames []byte) error {
 	name := segmentName(w.dir, w.epoch, n)
 	next := segmentName(w.dir, w.epoch, n+1)
@@ -441,7 +608,7 @@ func (w *Writer) appendSegment(a store.Appendable, n uint64, frames []byte) erro
 		}
 		return fmt.Errorf("%w: looking for a fence after %s: %v", ErrWriterFailed, name, err)
 	}
-	err := a.Append(frames, noFence)
+	err := a.Write(frames, noFence)
 	if err != nil && !errors.Is(err, ErrFenced) && !errors.Is(err, ErrWriterFailed) {
 		err = fmt.Errorf("%w: appending to %s: %v", ErrWriterFailed, name, err)
 	}

@@ -10,7 +10,16 @@ import (
 	"github.com/lakesql/lakesql/store"
 )
 
-// TestAppendable checks CreateAppendable and Append: the object reads as
+// appendSync appends p to a: a Write and its Sync.
+func appendSync(a store.Appendable, p []byte, check func() error) error {
+	err := a.Write(p, check)
+	if serr := a.Sync(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// TestAppendable checks CreateAppendable and appends: the object reads as
 // its data, the appends and zeros up to the reserve, an append past the
 // reserve grows it, the name is put-if-absent, the ETag stays, and the
 // next object takes the spare prepared meanwhile.
@@ -31,7 +40,7 @@ func TestAppendable(t *testing.T) {
 		t.Fatalf("stat: %+v %v", info0, err)
 	}
 	for _, p := range []string{"-one", "-two"} {
-		if err := a.Append([]byte(p), ok); err != nil {
+		if err := appendSync(a, []byte(p), ok); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,7 +49,7 @@ func TestAppendable(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("read %q %v, want %q", got, err, want)
 	}
-	if err := a.Append([]byte("-three"), ok); err != nil { // past the reserve
+	if err := appendSync(a, []byte("-three"), ok); err != nil { // past the reserve
 		t.Fatal(err)
 	}
 	if got, _ := store.ReadAll(ctx, st, "wal/1/a"); string(got) != "head-one-two-three" {
@@ -50,33 +59,51 @@ func TestAppendable(t *testing.T) {
 		t.Fatalf("ETag %q, was %q", info.ETag, info0.ETag)
 	}
 	refused := errors.New("refused")
-	if err := a.Append([]byte("-four"), func() error { return refused }); err != refused {
+	if err := appendSync(a, []byte("-four"), func() error { return refused }); err != refused {
 		t.Fatalf("append with a failing check: %v", err)
 	}
 	if got, _ := store.ReadAll(ctx, st, "wal/1/a"); string(got) != "head-one-two-three" {
 		t.Fatalf("a refused append wrote: %q", got)
 	}
-	// The barrier waits for an append between its check and its sync.
+	// The barrier waits for an append in its check, and then until its
+	// Sync.
 	inCheck, release := make(chan struct{}), make(chan struct{})
-	go a.Append([]byte("-five"), func() error {
-		close(inCheck)
-		<-release
-		return nil
-	})
+	written := make(chan error, 1)
+	go func() {
+		written <- a.Write([]byte("-five"), func() error {
+			close(inCheck)
+			<-release
+			return nil
+		})
+	}()
 	<-inCheck
 	barrier := make(chan error, 1)
 	go func() { barrier <- st.AppendBarrier(ctx, "wal/1/a") }()
-	select {
-	case err := <-barrier:
-		t.Fatalf("the barrier returned (%v) during an append", err)
-	case <-time.After(20 * time.Millisecond):
+	waiting := func(when string) {
+		t.Helper()
+		select {
+		case err := <-barrier:
+			t.Fatalf("the barrier returned (%v) %s", err, when)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
+	waiting("during a check")
 	close(release)
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	waiting("between a Write and its Sync")
+	if err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	if err := <-barrier; err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := store.ReadAll(ctx, st, "wal/1/a"); string(got) != "head-one-two-three-five" {
 		t.Fatalf("read %q after the barrier", got)
+	}
+	if err := a.Sync(); err != nil {
+		t.Fatalf("a Sync without a Write: %v", err)
 	}
 	if err := st.AppendBarrier(ctx, "wal/1/missing"); err != nil {
 		t.Fatalf("barrier on a missing object: %v", err)
