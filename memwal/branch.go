@@ -170,9 +170,12 @@ type Branch struct {
 	// warmMu runs one warming of fresh files at a time.
 	warmMu sync.Mutex
 
-	// commitMu serializes this writer's log commits (flushes, DDL,
-	// versions): they never race each other for the log.
+	// commitMu serializes this writer's log commits (flushes, merges,
+	// DDL, versions): they never race each other for the log.
 	commitMu sync.Mutex
+	// mergeMu runs one merge job (Compact, Materialize) at a time; it is
+	// taken before commitMu.
+	mergeMu sync.Mutex
 
 	mu struct {
 		sync.Mutex // the branch's write lock

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/lakesql/lakesql/memwal/memtable"
 	"github.com/lakesql/lakesql/mergeplan"
 	"github.com/lakesql/lakesql/scan"
+	"github.com/lakesql/lakesql/scan/dv"
 	"github.com/lakesql/lakesql/txn"
 )
 
@@ -28,11 +30,13 @@ import (
 // merged files are remapped to the new files in the same step that
 // publishes them. It returns the number of merges committed.
 //
-// Compact runs in the branch's writer through the same commit path as
-// flushes; a flush waits for it.
+// Compact runs in the branch's writer, one merge job at a time (mergeMu).
+// A merge reads and writes without the commit mutex, so flushes go on
+// meanwhile; it takes the mutex only to commit (see merge). A merge whose
+// table changed meanwhile is dropped, and the job ends there.
 func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.MergeOptions) (int, error) {
-	b.commitMu.Lock()
-	defer b.commitMu.Unlock()
+	b.mergeMu.Lock()
+	defer b.mergeMu.Unlock()
 	head, tables, err := b.mergeHead()
 	if err != nil {
 		return 0, err
@@ -55,21 +59,28 @@ func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.Mer
 			for i, p := range m.Inputs {
 				inputs[i] = byPath[p]
 			}
-			next, err := b.merge(ctx, head, &ts.Meta, tables[id].enc, m, inputs)
+			err := b.merge(ctx, &ts.Meta, tables[id].enc, m, inputs)
+			if errors.Is(err, errTableChanged) {
+				b.opts.Logger.Info("memwal: merge dropped", "branch", b.name, "table", ts.Meta.Name, "reason", err)
+				return done, nil
+			}
 			if err != nil {
 				return done, fmt.Errorf("memwal: merge of table %s (%s): %w", ts.Meta.Name, m.Reason, err)
 			}
-			head = next
 			done++
 		}
 	}
 	return done, nil
 }
 
+// errTableChanged drops a merge whose table was dropped, truncated or
+// altered, or lost an input, while the merge was written.
+var errTableChanged = errors.New("memwal: the table changed during the merge")
+
 // planFile describes a file for mergeplan; its key range comes from the
 // add action, encoded like the keys.
 // mergeHead returns the head and the tables a merge plans over, or the
-// writer's failure. The caller holds the commit mutex.
+// writer's failure.
 func (b *Branch) mergeHead() (*txn.Snapshot, map[string]*tableInfo, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -133,12 +144,15 @@ func decodeKeyJSON(meta *txn.Table, enc *parquetio.KeyEncoder, raw json.RawMessa
 	return enc.Encode(vals...)
 }
 
-// merge rewrites inputs into one key-sorted file and commits the swap.
-func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table, enc *parquetio.KeyEncoder,
-	m mergeplan.Merge, inputs []*txn.Add) (*txn.Snapshot, error) {
+// merge rewrites inputs (as the head the merge was planned at has them)
+// into one key-sorted file, without the commit mutex, and then commits the
+// swap under it at the head then current, carrying over the deletes made
+// meanwhile (carryDeletes).
+func (b *Branch) merge(ctx context.Context, meta *txn.Table, enc *parquetio.KeyEncoder,
+	m mergeplan.Merge, inputs []*txn.Add) error {
 	rows, err := b.mergedRows(ctx, meta, enc, inputs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.release()
 	c := &txn.Commit{Operation: "MERGE", Preserve: true, Epoch: b.epoch}
@@ -162,7 +176,7 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 		add, err := b.writeFile(ctx, meta, kind, []arrow.Record{rows.rec})
 		rows.release() // written: only where the rows came from is needed
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.Adds = append(c.Adds, add)
 		b.warmKeyIndex(ctx, meta, enc, &add)
@@ -173,9 +187,20 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 			}
 		}
 	}
+
+	b.opts.hook("merge-written")
+	b.commitMu.Lock()
+	defer b.commitMu.Unlock()
+	head, _, err := b.mergeHead()
+	if err != nil {
+		return err
+	}
+	if err := b.carryDeletes(ctx, head, meta, inputs, remap, c); err != nil {
+		return err
+	}
 	next, err := b.commit(ctx, head, c)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	b.warm(next, c.Adds)
 	inputOf := make(map[string]int, len(inputs))
@@ -197,7 +222,67 @@ func (b *Branch) merge(ctx context.Context, head *txn.Snapshot, meta *txn.Table,
 	}
 	b.mu.head = next
 	b.mu.filesGen++
-	return next, nil
+	return nil
+}
+
+// carryDeletes brings merge c up to head, where it commits: the rows of its
+// inputs that commits since it read them deleted (a flush, a bulk write
+// superseding them) are deleted in its output too, through a deletion
+// vector (remap gives their output positions). A table dropped or altered,
+// or an input gone (a truncate, a bulk replace), drops the merge
+// (errTableChanged).
+func (b *Branch) carryDeletes(ctx context.Context, head *txn.Snapshot, meta *txn.Table, inputs []*txn.Add, remap [][]int64, c *txn.Commit) error {
+	ts := head.State.Table(meta.ID)
+	if ts == nil || ts.Meta.SchemaID != meta.SchemaID || !reflect.DeepEqual(ts.Meta.Indexes, meta.Indexes) {
+		return errTableChanged
+	}
+	var deleted []int64
+	for i, in := range inputs {
+		now := ts.File(in.Path)
+		if now == nil {
+			return fmt.Errorf("%w: %s is gone", errTableChanged, in.Path)
+		}
+		if sameDV(now.DV, in.DV) {
+			continue
+		}
+		was, err := dv.Load(ctx, b.st, b.db.Prefix(), in.DV)
+		if err != nil {
+			return err
+		}
+		is, err := dv.Load(ctx, b.st, b.db.Prefix(), now.DV)
+		if err != nil {
+			return err
+		}
+		is.AndNot(was)
+		for it := is.Iterator(); it.HasNext(); {
+			if p := int64(it.Next()); p < int64(len(remap[i])) && remap[i][p] >= 0 {
+				deleted = append(deleted, remap[i][p])
+			}
+		}
+	}
+	if len(deleted) == 0 {
+		return nil
+	}
+	bm, err := dv.FromPositions(deleted)
+	if err != nil {
+		return err
+	}
+	w := dv.NewWriter(b.db.Prefix(), meta.ID, dv.WriterOptions{})
+	d, err := w.Add(c.Adds[0].Path, bm)
+	if err != nil {
+		return err
+	}
+	c.Adds[0].DV = &d
+	return w.Finish(ctx, b.st)
+}
+
+// sameDV reports whether two deletion vector descriptors are the same
+// vector.
+func sameDV(a, b *txn.DeletionVector) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Path == b.Path && a.Offset == b.Offset && a.Size == b.Size && a.Cardinality == b.Cardinality && bytes.Equal(a.Inline, b.Inline)
 }
 
 // mergeRows is a merge's output: the inputs' live rows in key order (rec,

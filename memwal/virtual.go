@@ -143,8 +143,8 @@ func (b *Branch) Materialize(ctx context.Context, tableID, user string) (int, er
 }
 
 func (b *Branch) materialize(ctx context.Context, tableID string) (int, error) {
-	b.commitMu.Lock()
-	defer b.commitMu.Unlock()
+	b.mergeMu.Lock()
+	defer b.mergeMu.Unlock()
 	head, tables, err := b.mergeHead()
 	if err != nil {
 		return 0, err
@@ -167,11 +167,9 @@ func (b *Branch) materialize(ctx context.Context, tableID string) (int, error) {
 			if a.Kind == txn.KindBase {
 				m.Kind = mergeplan.Base
 			}
-			next, err := b.merge(ctx, head, &ts.Meta, tables[id].enc, m, []*txn.Add{a})
-			if err != nil {
+			if err := b.merge(ctx, &ts.Meta, tables[id].enc, m, []*txn.Add{a}); err != nil {
 				return done, fmt.Errorf("memwal: materializing %s of table %s: %w", a.Path, ts.Meta.Name, err)
 			}
-			head = next
 			done++
 		}
 	}
