@@ -98,11 +98,12 @@ func lookupIn[T any](ctx context.Context, r *Reader, t *Table, key parquetio.Key
 	return out, Location{}, false, nil
 }
 
-// LocateAll finds where the live rows of keys are in t's files (the
-// sources are not asked): what a writer needs to mask, without reading the
-// rows. It serves a writer's whole batch at once: each file is opened once, the keys are probed in key order (nearby probes share the key
-// index's cache lines), only those inside the file's key range and not
-// found yet, and a file's deletion vector is read only when a key is in it.
+// LocateAll finds where the live rows of keys are in t's files (under
+// their deletion vectors and the sources' masks; the sources' own rows are
+// not asked): what a writer needs to mask, without reading the rows. It serves a writer's whole batch at once: each file is opened
+// once, and the keys inside its key range and not found yet are looked up
+// in it in key order, in batches (parquetio.File.FindKeys); a file's
+// deletion vector is read only when a key is in it.
 // found[i] reports whether keys[i] has a live row, at locs[i].
 func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) (locs []Location, found []bool, err error) {
 	locs = make([]Location, len(keys))
@@ -113,6 +114,12 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(string(keys[a]), string(keys[b])) })
 	left := len(keys)
+	var (
+		sub []parquetio.Key // the keys looked up in one file
+		at  []int           // their indexes in keys
+		pos []int64
+		ok  []bool
+	)
 	for i, a := range t.Files {
 		if left == 0 {
 			break
@@ -129,25 +136,28 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 			r.release(e)
 			continue
 		}
-		// The keys inside [lo, hi]: a run of order.
+		// The keys inside [lo, hi] not found yet: part of a run of order.
 		from, _ := slices.BinarySearchFunc(order, lo, func(j int, k parquetio.Key) int { return strings.Compare(string(keys[j]), string(k)) })
-		var deleted *roaring.Bitmap
-		dvRead := false
+		sub, at = sub[:0], at[:0]
 		for _, j := range order[from:] {
 			if keys[j] > hi {
 				break
 			}
-			if found[j] {
-				continue
+			if !found[j] {
+				sub, at = append(sub, keys[j]), append(at, j)
 			}
-			// FindKey checks the bloom filters itself until the file's
-			// key index is loaded, and then searches the index alone.
-			pos, ok, err := f.FindKey(ctx, keys[j])
-			if err != nil {
-				r.release(e)
-				return nil, nil, fileError(a, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err))
-			}
-			if !ok {
+		}
+		pos, ok = slices.Grow(pos[:0], len(sub))[:len(sub)], slices.Grow(ok[:0], len(sub))[:len(sub)]
+		// FindKeys checks the bloom filters itself until the file's key
+		// index is loaded, and then searches the index alone.
+		if err := f.FindKeys(ctx, sub, pos, ok); err != nil {
+			r.release(e)
+			return nil, nil, fileError(a, fmt.Errorf("scan: finding a key in %s: %w", a.Path, err))
+		}
+		var deleted *roaring.Bitmap
+		dvRead := false
+		for n, j := range at {
+			if !ok[n] {
 				continue
 			}
 			if !dvRead {
@@ -157,10 +167,10 @@ func (r *Reader) LocateAll(ctx context.Context, t *Table, keys []parquetio.Key) 
 				}
 				dvRead = true
 			}
-			if deleted != nil && deleted.Contains(uint32(pos)) {
+			if deleted != nil && deleted.Contains(uint32(pos[n])) {
 				continue
 			}
-			locs[j] = Location{File: i, Path: a.Path, Position: pos, Source: -1}
+			locs[j] = Location{File: i, Path: a.Path, Position: pos[n], Source: -1}
 			found[j] = true
 			left--
 		}

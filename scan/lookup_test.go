@@ -155,3 +155,47 @@ func TestWarm(t *testing.T) {
 		rd.Close()
 	}
 }
+
+// TestLocateAll: LocateAll finds each key's live row in the files (under
+// their deletion vectors; a table without sources, as a writer asks), for keys in any
+// order, absent ones and ones outside every file's range, on a fresh
+// reader (bloom filters, then the key index loads) and again once the key
+// indexes are loaded (batched lookups).
+func TestLocateAll(t *testing.T) {
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 3))
+	ctx := context.Background()
+	alloc := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer alloc.AssertSize(t, 0)
+	for trial := range 5 {
+		w := newWorld(t, r, alloc, 1+r.IntN(6))
+		files := &Table{Schema: w.table.Schema, Files: w.table.Files}
+		ids := r.Perm(500)
+		keys := make([]parquetio.Key, len(ids))
+		for i, id := range ids {
+			var err error
+			if keys[i], err = w.enc.Encode(int64(id) - 20); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for round := range 2 {
+			locs, found, err := w.reader.LocateAll(ctx, files, keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range ids {
+				want, ok := w.inFiles[int64(id)-20]
+				got := Location{Path: locs[i].Path, Position: locs[i].Position}
+				if found[i] != ok || ok && got != want {
+					t.Fatalf("seed %d trial %d round %d: key %d: %+v found=%v, want %+v %v",
+						seed, trial, round, id-20, got, found[i], want, ok)
+				}
+				if ok && w.table.Files[locs[i].File].Path != want.Path {
+					t.Fatalf("seed %d: key %d: file %d is not %s", seed, id-20, locs[i].File, want.Path)
+				}
+			}
+		}
+		w.reader.Close()
+	}
+}

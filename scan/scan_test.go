@@ -166,6 +166,9 @@ type world struct {
 	table  *Table
 	reader *Reader
 	enc    *parquetio.KeyEncoder
+	// inFiles is where each key's live file row is (under the deletion
+	// vectors, not the source's masks): what LocateAll finds.
+	inFiles map[int64]Location
 }
 
 // newWorld writes gens generations of files: each generation upserts random
@@ -253,6 +256,10 @@ func newWorld(t *testing.T, r *rand.Rand, alloc memory.Allocator, gens int) *wor
 	if err := w.Finish(ctx, st); err != nil {
 		t.Fatal(err)
 	}
+	inFiles := map[int64]Location{}
+	for id, f := range where {
+		inFiles[id] = Location{Path: f.add.Path, Position: f.pos[id]}
+	}
 	// The source: upserts and deletes on top, masking the file rows.
 	src := &fakeSource{t: t, schema: schema, rows: map[int64]*row{}, masks: map[string]*roaring.Bitmap{}, enc: enc}
 	for range r.IntN(int(keySpace)) {
@@ -279,7 +286,7 @@ func newWorld(t *testing.T, r *rand.Rand, alloc memory.Allocator, gens int) *wor
 	for _, f := range files {
 		tbl.Files = append(tbl.Files, f.add)
 	}
-	return &world{st: st, model: model, table: tbl, reader: NewReader(st, "db", Options{OpenFiles: 1 + r.IntN(4)}), enc: enc}
+	return &world{st: st, model: model, table: tbl, reader: NewReader(st, "db", Options{OpenFiles: 1 + r.IntN(4)}), enc: enc, inFiles: inFiles}
 }
 
 // randomPredicate returns a predicate and the same test in Go (SQL

@@ -2,6 +2,7 @@ package parquetio
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -339,7 +340,9 @@ func TestLookupWordDistributions(t *testing.T) {
 			if (name == "outlier" || name == "sparse-dense") && k.even {
 				t.Fatalf("%s n=%d: evenly spread", name, n)
 			}
+			var wants []uint64
 			check := func(want uint64) {
+				wants = append(wants, want)
 				p, found := slices.BinarySearch(words, want)
 				got, ok := k.lookupWord(want)
 				if ok != found || ok && got != int64(p) {
@@ -355,6 +358,24 @@ func TestLookupWordDistributions(t *testing.T) {
 			check(math.MaxUint64)
 			for range 200 {
 				check(rnd.Uint64())
+			}
+			// LookupSorted gives the same answers, in batches.
+			slices.Sort(wants)
+			keys := make([]Key, len(wants))
+			for i, want := range wants {
+				keys[i] = Key(binary.BigEndian.AppendUint64(nil, want))
+			}
+			keys = append(keys, Key("\xff\xff\xff\xff\xff\xff\xff\xff\xff")) // not a word
+			pos, found := make([]int64, len(keys)), make([]bool, len(keys))
+			k.LookupSorted(keys, pos, found)
+			for i, want := range wants {
+				p, ok := slices.BinarySearch(words, want)
+				if found[i] != ok || ok && pos[i] != int64(p) {
+					t.Fatalf("%s n=%d: LookupSorted %d = %d %v, want %d %v", name, n, want, pos[i], found[i], p, ok)
+				}
+			}
+			if found[len(wants)] {
+				t.Fatalf("%s n=%d: LookupSorted found a 9-byte key", name, n)
 			}
 		}
 	}

@@ -221,63 +221,200 @@ func (k *KeyIndex) Lookup(key Key) (int64, bool) {
 // two cache misses where a binary search over millions of words misses at
 // most steps. A bad guess only leaves a wider bracket to binary-search.
 func (k *KeyIndex) lookupWord(want uint64) (int64, bool) {
+	b, ok := k.bracket(want)
+	if !ok {
+		return 0, false
+	}
+	p := b.search(k.words, want)
+	return int64(p), k.words[p] == want
+}
+
+// wordBracket is where the first word at or above a wanted one lies: in
+// [lo, hi], guessed by interpolation between (a, va) and (hi, vhi), known
+// values with w[a] <= want (a <= lo) and w[hi] >= want.
+type wordBracket struct {
+	lo, hi, a int
+	va, vhi   uint64
+}
+
+// bracket returns the bracket of want, or false when want lies outside
+// the words.
+func (k *KeyIndex) bracket(want uint64) (wordBracket, bool) {
 	w := k.words
 	n := len(w)
 	if n == 0 || want < w[0] || want > w[n-1] {
-		return 0, false
+		return wordBracket{}, false
 	}
-	var p int
 	if k.even {
-		p = bracketSearch(w, 0, n-1, 0, w[0], w[n-1], want)
-	} else {
-		// fence[f-1] < want <= fence[f]: the first word at or above want
-		// is after the stride's first word and at most fence f (or the
-		// last word).
-		f, _ := slices.BinarySearch(k.fence, want)
-		if f == 0 {
-			return 0, true // want == w[0]
-		}
-		a := (f - 1) * fenceStride
-		hi, vhi := n-1, w[n-1]
-		if f < len(k.fence) {
-			hi, vhi = f*fenceStride, k.fence[f]
-		}
-		p = bracketSearch(w, a+1, hi, a, k.fence[f-1], vhi, want)
+		return wordBracket{lo: 0, hi: n - 1, a: 0, va: w[0], vhi: w[n-1]}, true
 	}
-	return int64(p), w[p] == want
+	f, _ := slices.BinarySearch(k.fence, want)
+	return k.fenceBracket(f), true
 }
 
-// bracketSearch returns the first index in [lo, hi] whose word is at or
-// above want, given that w[hi] is and that the words before lo are not.
-// It guesses by interpolation between (a, va) and (hi, vhi), the known
-// values w[a] <= want (a <= lo) and w[hi], checks the guess and a word a
-// window away, and binary-searches what they leave.
-func bracketSearch(w []uint64, lo, hi, a int, va, vhi, want uint64) int {
-	if hi-lo > 2*interpWindow {
-		g := a + int(float64(want-va)/(float64(vhi-va)+1)*float64(hi-a+1))
-		g = min(max(g, lo), hi)
-		if w[g] >= want {
-			hi = g
-			if j := g - interpWindow; j >= lo {
-				if w[j] < want {
-					lo = j + 1
-				} else {
-					hi = j
-				}
+// fenceBracket is the bracket of a word inside the words' range given f,
+// the number of fence words below it: fence[f-1] < want <= fence[f], so
+// the first word at or above want is after the stride's first word and at
+// most fence f (or the last word).
+func (k *KeyIndex) fenceBracket(f int) wordBracket {
+	if f == 0 {
+		return wordBracket{} // want == w[0]: [0, 0]
+	}
+	w := k.words
+	a := (f - 1) * fenceStride
+	b := wordBracket{lo: a + 1, hi: len(w) - 1, a: a, va: k.fence[f-1], vhi: w[len(w)-1]}
+	if f < len(k.fence) {
+		b.hi, b.vhi = f*fenceStride, k.fence[f]
+	}
+	return b
+}
+
+// guess returns the interpolated index of want in the bracket, or false
+// when the bracket is short enough to binary-search at once.
+func (b *wordBracket) guess(want uint64) (int, bool) {
+	if b.hi-b.lo <= 2*interpWindow {
+		return 0, false
+	}
+	g := b.a + int(float64(want-b.va)/(float64(b.vhi-b.va)+1)*float64(b.hi-b.a+1))
+	return min(max(g, b.lo), b.hi), true
+}
+
+// search returns the first index of the bracket whose word is at or above
+// want.
+func (b wordBracket) search(w []uint64, want uint64) int {
+	if g, ok := b.guess(want); ok {
+		return b.searchFrom(w, g, w[g], want)
+	}
+	i, _ := slices.BinarySearch(w[b.lo:b.hi+1], want)
+	return b.lo + i
+}
+
+// searchFrom is search given the guess g and its word vg = w[g]: it checks
+// a word a window away from the guess and binary-searches what they leave.
+func (b wordBracket) searchFrom(w []uint64, g int, vg, want uint64) int {
+	lo, hi := b.lo, b.hi
+	if vg >= want {
+		hi = g
+		if j := g - interpWindow; j >= lo {
+			if w[j] < want {
+				lo = j + 1
+			} else {
+				hi = j
 			}
-		} else {
-			lo = g + 1
-			if j := g + interpWindow; j <= hi {
-				if w[j] >= want {
-					hi = j
-				} else {
-					lo = j + 1
-				}
+		}
+	} else {
+		lo = g + 1
+		if j := g + interpWindow; j <= hi {
+			if w[j] >= want {
+				hi = j
+			} else {
+				lo = j + 1
 			}
 		}
 	}
 	i, _ := slices.BinarySearch(w[lo:hi+1], want)
 	return lo + i
+}
+
+// fenceSearch sets fs[j] to the number of fence words below wants[j], for
+// every j: binary searches of the fence that step together, a level at a
+// time, so that their loads at one level do not wait for each other.
+func (k *KeyIndex) fenceSearch(wants []uint64, fs []int) {
+	fence := k.fence
+	for j := range fs {
+		fs[j] = 0
+	}
+	// Invariant: the fence words below fs[j] are below wants[j], and the
+	// answer lies in [fs[j], fs[j]+length).
+	for length := len(fence); length > 1; {
+		half := length / 2
+		for j, want := range wants {
+			f := fs[j]
+			if fence[f+half-1] < want {
+				f += half // a conditional move, not a branch to mispredict
+			}
+			fs[j] = f
+		}
+		length -= half
+	}
+	for j, want := range wants {
+		if fs[j] < len(fence) && fence[fs[j]] < want {
+			fs[j]++
+		}
+	}
+}
+
+// LookupSorted is Lookup of each of keys (a writer's batch, in ascending
+// order, though any order gives the same answers): pos[i] and found[i] get
+// key i's answer. In an index of words it looks keys up 16 at a time: the
+// fence searches of a batch step together (fenceSearch), and every guessed
+// word of a batch is read before any search goes on, so that the cache
+// misses of a batch overlap instead of following each other.
+// BenchmarkLookupSorted, 500 sorted keys in 4M: 3-4x faster than one
+// Lookup after the other.
+func (k *KeyIndex) LookupSorted(keys []Key, pos []int64, found []bool) {
+	if k.words == nil {
+		for i, key := range keys {
+			pos[i], found[i] = k.Lookup(key)
+		}
+		return
+	}
+	const batch = 16
+	var (
+		wants   [batch]uint64
+		bs      [batch]wordBracket
+		guesses [batch]int // -1: no guess (a short bracket); -2: outside
+		words   [batch]uint64
+		fs      [batch]int // the fence words below each want
+	)
+	w := k.words
+	for from := 0; from < len(keys); from += batch {
+		n := min(batch, len(keys)-from)
+		for j := range n {
+			guesses[j] = -2
+			if key := keys[from+j]; len(key) == 8 {
+				wants[j] = binary.BigEndian.Uint64([]byte(key))
+				if wants[j] >= w[0] && wants[j] <= w[len(w)-1] {
+					guesses[j] = -1
+				}
+			}
+		}
+		if !k.even {
+			k.fenceSearch(wants[:n], fs[:n])
+		}
+		for j := range n {
+			if guesses[j] == -2 {
+				continue
+			}
+			if k.even {
+				bs[j] = wordBracket{lo: 0, hi: len(w) - 1, a: 0, va: w[0], vhi: w[len(w)-1]}
+			} else {
+				bs[j] = k.fenceBracket(fs[j])
+			}
+			if g, ok := bs[j].guess(wants[j]); ok {
+				guesses[j] = g
+			}
+		}
+		// The loads of the guessed words, independent of each other.
+		for j := range n {
+			if g := guesses[j]; g >= 0 {
+				words[j] = w[g]
+			}
+		}
+		for j := range n {
+			var p int
+			switch g := guesses[j]; {
+			case g == -2:
+				pos[from+j], found[from+j] = 0, false
+				continue
+			case g == -1:
+				p = bs[j].search(w, wants[j])
+			default:
+				p = bs[j].searchFrom(w, g, words[j], wants[j])
+			}
+			pos[from+j], found[from+j] = int64(p), w[p] == wants[j]
+		}
+	}
 }
 
 // evenlySpread reports whether interpolation over the whole index finds

@@ -104,6 +104,26 @@ func (f *File) FindKey(ctx context.Context, key Key) (int64, bool, error) {
 	return pos, ok, nil
 }
 
+// FindKeys is FindKey of each of keys, best in ascending order:
+// pos[i] and found[i] get key i's answer. Once the key index is loaded,
+// the keys are looked up in batches whose memory accesses overlap
+// (KeyIndex.LookupSorted).
+func (f *File) FindKeys(ctx context.Context, keys []Key, pos []int64, found []bool) error {
+	rowIDs := len(f.keyIDs) == 1 && f.isRowID(f.keyIDs[0])
+	for i, key := range keys {
+		if k := f.keyIdx.Load(); k != nil && !rowIDs && f.keyLo != "" {
+			k.LookupSorted(keys[i:], pos[i:], found[i:])
+			return nil
+		}
+		p, ok, err := f.FindKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		pos[i], found[i] = p, ok
+	}
+	return nil
+}
+
 // fileReadPlan plans a read through the file's own schema.
 func (f *File) fileReadPlan(opts ReadOptions) (*readPlan, error) {
 	return f.planFor(f.schema, opts)
