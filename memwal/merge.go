@@ -2,6 +2,7 @@ package memwal
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -321,15 +322,25 @@ func (b *Branch) mergedRows(ctx context.Context, meta *txn.Table, enc *parquetio
 	for i, id := range meta.Key {
 		keyArrs[i] = all.Column(meta.Schema.Position(id))
 	}
-	keys, err := enc.EncodeArrays(keyArrs)
-	if err != nil {
-		return nil, err
+	// Rows are ordered by their keys: a BIGINT key by its values (keys
+	// cannot be NULL), any other by its encoding, which costs a string
+	// per row.
+	var byKey func(a, b *int32) int
+	if ints, ok := keyArrs[0].(*array.Int64); ok && len(keyArrs) == 1 {
+		vals := ints.Int64Values()
+		byKey = func(a, b *int32) int { return cmp.Compare(vals[*a], vals[*b]) }
+	} else {
+		keys, err := enc.EncodeArrays(keyArrs)
+		if err != nil {
+			return nil, err
+		}
+		byKey = func(a, b *int32) int { return strings.Compare(string(keys[*a]), string(keys[*b])) }
 	}
-	order := make([]int32, len(keys))
+	order := make([]int32, all.NumRows())
 	for i := range order {
 		order[i] = int32(i)
 	}
-	order = mergeRuns(order, func(a, b *int32) int { return strings.Compare(string(keys[*a]), string(keys[*b])) })
+	order = mergeRuns(order, byKey)
 	n := len(meta.Schema.Columns)
 	data := array.NewRecordBatch(arrow.NewSchema(all.Schema().Fields()[:n], nil), all.Columns()[:n], all.NumRows())
 	defer data.Release()
@@ -375,10 +386,10 @@ func isFenced(err error) bool { return errors.Is(err, txn.ErrFenced) }
 // mergeRuns sorts rows that come as runs in order (each input file's rows,
 // key-sorted in the file) by merging the runs, k ways; it sorts outright
 // when there are many runs.
-func mergeRuns[T any](rows []T, cmp func(a, b *T) int) []T {
+func mergeRuns[T any](rows []T, compare func(a, b *T) int) []T {
 	var starts []int
 	for i := range rows {
-		if i == 0 || cmp(&rows[i-1], &rows[i]) > 0 {
+		if i == 0 || compare(&rows[i-1], &rows[i]) > 0 {
 			starts = append(starts, i)
 		}
 	}
@@ -386,7 +397,7 @@ func mergeRuns[T any](rows []T, cmp func(a, b *T) int) []T {
 		return rows
 	}
 	if len(starts) > 16 {
-		slices.SortFunc(rows, func(a, b T) int { return cmp(&a, &b) })
+		slices.SortFunc(rows, func(a, b T) int { return compare(&a, &b) })
 		return rows
 	}
 	ends := append(starts[1:len(starts):len(starts)], len(rows))
@@ -395,7 +406,7 @@ func mergeRuns[T any](rows []T, cmp func(a, b *T) int) []T {
 	for len(out) < len(rows) {
 		best := -1
 		for r := range next {
-			if next[r] < ends[r] && (best < 0 || cmp(&rows[next[r]], &rows[next[best]]) < 0) {
+			if next[r] < ends[r] && (best < 0 || compare(&rows[next[r]], &rows[next[best]]) < 0) {
 				best = r
 			}
 		}
