@@ -2,9 +2,13 @@ package memtable
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/lakesql/lakesql/internal/base"
 )
 
 func benchRows(b *testing.B, n int) []Change {
@@ -94,5 +98,54 @@ func BenchmarkGet(b *testing.B) {
 			b.Fatal(err, found)
 		}
 		rec.Release()
+	}
+}
+
+// BenchmarkApplyRandom applies 1,000-row transactions of random keys, as a
+// branch's upserts do, to MemTables that grow to 150,000 rows (what a
+// 32 MiB flush holds of the memwal benchmark's rows) and are replaced
+// then; BIGINT keys, and VARCHAR keys sharing their first 9 bytes (the
+// tree's prefix ties: keys are compared whole); by B-tree degree (ns/row).
+func BenchmarkApplyRandom(b *testing.B) {
+	varchar := &base.Schema{Columns: []base.Column{
+		{ID: 1, Name: "id", Type: "VARCHAR(32)"},
+		{ID: 2, Name: "a", Type: "INT", Nullable: true},
+		{ID: 3, Name: "s", Type: "VARCHAR(8)", Nullable: true},
+	}, NextColumnID: 4}
+	for _, kind := range []string{"bigint", "varchar"} {
+		schema := smallSchema()
+		if kind == "varchar" {
+			schema = varchar
+		}
+		enc := mustEncoder(b, schema, 1)
+		rnd := rand.New(rand.NewPCG(1, 2))
+		rows := make([]Change, 1_000_000)
+		for i := range rows {
+			var id any = rnd.Int64N(1 << 40)
+			if kind == "varchar" {
+				id = fmt.Sprintf("customer-%013d", id)
+			}
+			rows[i] = Change{Key: mustKey(b, enc, id), Row: []any{id, int32(i % 1000), "value"}}
+		}
+		for _, degree := range []int{32, 64} {
+			b.Run(fmt.Sprintf("key=%s/degree=%d", kind, degree), func(b *testing.B) {
+				var m *MemTable
+				var seq uint64
+				for i := 0; b.Loop(); i++ {
+					if i%150 == 0 {
+						m = New(Options{Degree: degree})
+						if err := m.AddTable("t", schema); err != nil {
+							b.Fatal(err)
+						}
+					}
+					seq++
+					off := (i * 1000) % len(rows)
+					if err := m.ApplyNormalized(seq, "t", rows[off:off+1000]...); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/row")
+			})
+		}
 	}
 }

@@ -20,7 +20,8 @@ type Options struct {
 	// BatchSize is the number of rows per record that Records yields
 	// (default 4096).
 	BatchSize int
-	// Degree is the B-tree degree (default 32).
+	// Degree is the B-tree degree (default 64: BenchmarkApplyRandom found
+	// it 3-7% faster than 32 for random keys, and no slower to read).
 	Degree int
 	// OnFree, if set, is called once when the MemTable has been released
 	// by its owner (Release or Close) and by every view: its memory is then
@@ -267,7 +268,7 @@ func New(opts Options) *MemTable {
 		opts.BatchSize = 4096
 	}
 	if opts.Degree < 2 {
-		opts.Degree = 32
+		opts.Degree = 64
 	}
 	m := &MemTable{opts: opts}
 	m.mu.tables = map[string]*table{}
