@@ -306,6 +306,23 @@ func BenchmarkPointLookup(b *testing.B) {
 	}
 }
 
+// benchWords returns n BIGINT keys as words, sorted, in two shapes: dense
+// ids, and a flushed file's (half old keys spread thin over 16 times the
+// range, half new dense ones above them).
+func benchWords(rnd *rand.Rand, n int) (dense, mixed []uint64) {
+	dense, mixed = make([]uint64, n), make([]uint64, n)
+	for i := range n {
+		dense[i] = 1<<63 + uint64(i)
+		if i < n/2 {
+			mixed[i] = 1<<63 + uint64(rnd.Int64N(16*int64(n)))
+		} else {
+			mixed[i] = 1<<63 + 16*uint64(n) + uint64(i)
+		}
+	}
+	slices.Sort(mixed)
+	return dense, mixed
+}
+
 // BenchmarkLookupWord: one KeyIndex lookup in an index of 1M BIGINT keys,
 // dense ids (interpolation, and the fence search it replaces) and a
 // flushed file's shape (half old keys spread thin, half new dense ones:
@@ -313,17 +330,7 @@ func BenchmarkPointLookup(b *testing.B) {
 func BenchmarkLookupWord(b *testing.B) {
 	const n = 1 << 20
 	rnd := rand.New(rand.NewPCG(3, 4))
-	dense := make([]uint64, n)
-	mixed := make([]uint64, n)
-	for i := range n {
-		dense[i] = 1<<63 + uint64(i)
-		if i < n/2 {
-			mixed[i] = 1<<63 + uint64(rnd.Int64N(1<<24))
-		} else {
-			mixed[i] = 1<<63 + 1<<24 + uint64(i)
-		}
-	}
-	slices.Sort(mixed)
+	dense, mixed := benchWords(rnd, n)
 	for _, c := range []struct {
 		name  string
 		words []uint64
@@ -357,17 +364,7 @@ func BenchmarkLookupWord(b *testing.B) {
 func BenchmarkLookupSorted(b *testing.B) {
 	const n, batch = 1 << 22, 500
 	rnd := rand.New(rand.NewPCG(5, 6))
-	dense := make([]uint64, n)
-	mixed := make([]uint64, n)
-	for i := range n {
-		dense[i] = 1<<63 + uint64(i)
-		if i < n/2 {
-			mixed[i] = 1<<63 + uint64(rnd.Int64N(1<<26))
-		} else {
-			mixed[i] = 1<<63 + 1<<26 + uint64(i)
-		}
-	}
-	slices.Sort(mixed)
+	dense, mixed := benchWords(rnd, n)
 	for _, c := range []struct {
 		name  string
 		words []uint64
