@@ -391,16 +391,13 @@ func (w *Writer) startQueued() {
 		w.mu.Unlock()
 		return
 	}
-	if n, frames := w.batchLenLocked(); !w.fits(frames) {
+	if _, frames := w.batchLenLocked(); !w.fits(frames) {
 		w.mu.Unlock()
 		return // a new segment: left to the wait or the flusher
-	} else {
-		batch := w.mu.queue[:n:n]
-		w.mu.queue = w.mu.queue[n:]
-		w.mu.queued -= frames
-		w.mu.Unlock()
-		w.start(batch)
 	}
+	batch := w.takeBatchLocked()
+	w.mu.Unlock()
+	w.start(batch)
 }
 
 // stealFor writes, in a waiting caller's goroutine, the batches queued up to
