@@ -234,14 +234,44 @@ func keyOrder(keys []parquetio.Key) []int {
 		}
 	}
 	type word struct {
-		w uint64
+		w uint64 // the key as a big-endian number: in key order
 		i int
 	}
 	words := make([]word, len(keys))
 	for i, k := range keys {
 		words[i] = word{binary.BigEndian.Uint64([]byte(k)), i}
 	}
-	slices.SortFunc(words, func(a, b word) int { return cmp.Compare(a.w, b.w) })
+	if len(words) < 256 {
+		slices.SortFunc(words, func(a, b word) int { return cmp.Compare(a.w, b.w) })
+	} else {
+		// A radix sort, a byte at a time from the lowest, skipping the
+		// bytes every key shares (the high ones of ids): a few linear
+		// passes instead of n log n compare calls.
+		var counts [8][256]int // of each byte's values, in one pass
+		for _, x := range words {
+			for d := range counts {
+				counts[d][byte(x.w>>(8*d))]++
+			}
+		}
+		tmp := make([]word, len(words))
+		for d := range counts {
+			at := &counts[d]
+			shift := 8 * d
+			if at[byte(words[0].w>>shift)] == len(words) {
+				continue
+			}
+			sum := 0
+			for b, n := range at {
+				at[b], sum = sum, sum+n
+			}
+			for _, x := range words {
+				b := byte(x.w >> shift)
+				tmp[at[b]] = x
+				at[b]++
+			}
+			words, tmp = tmp, words
+		}
+	}
 	for j := range words {
 		order[j] = words[j].i
 	}

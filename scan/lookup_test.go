@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -197,5 +198,40 @@ func TestLocateAll(t *testing.T) {
 			}
 		}
 		w.reader.Close()
+	}
+}
+
+// TestKeyOrder: keyOrder sorts keys as LocateAll needs them, for 8-byte
+// keys (sorted as numbers, by comparison or, from 256 keys, by radix) and
+// others, with duplicates and keys that share their high bytes.
+func TestKeyOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 5, 255, 256, 1000, 5000} {
+		for _, spread := range []uint64{1, 300, 1 << 20, 1 << 63} {
+			keys := make([]parquetio.Key, n)
+			for i := range keys {
+				keys[i] = parquetio.Key(binary.BigEndian.AppendUint64(nil, 1<<40+r.Uint64N(spread)))
+			}
+			if n > 3 {
+				keys[3] = "short" // not all 8 bytes: compared as strings
+				if spread == 300 {
+					keys[3] = keys[2]
+				}
+			}
+			order := keyOrder(keys)
+			if len(order) != n {
+				t.Fatalf("n=%d: %d indexes", n, len(order))
+			}
+			seen := make([]bool, n)
+			for j, i := range order {
+				if seen[i] {
+					t.Fatalf("n=%d spread=%d: index %d twice", n, spread, i)
+				}
+				seen[i] = true
+				if j > 0 && keys[order[j-1]] > keys[i] {
+					t.Fatalf("n=%d spread=%d: %x before %x", n, spread, keys[order[j-1]], keys[i])
+				}
+			}
+		}
 	}
 }
