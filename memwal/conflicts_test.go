@@ -1,12 +1,15 @@
 package memwal
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/lakesql/lakesql/internal/parquetio"
 	"github.com/lakesql/lakesql/memwal/memtable"
+	"github.com/lakesql/lakesql/store/mem"
 )
 
 // TestWriteIndex checks the conflict index against every commit kept in
@@ -77,5 +80,52 @@ func TestWriteIndex(t *testing.T) {
 			t.Fatalf("seed %d, seq %d: conflicts(%s, %d keys, snapshot %d, horizon %d) = %v, want %v",
 				seed, seq, ttable, len(tw.changes), snap, horizon, got, want)
 		}
+	}
+}
+
+// TestReplayNotesNoWrites: a reopened writer replays its WAL without
+// noting the records in the conflict index (every transaction begins after
+// the replay, so none can conflict with them), and conflicts between the
+// transactions after it are still found.
+func TestReplayNotesNoWrites(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t, mem.New())
+	br, err := Open(ctx, db, "main", Options{Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := range int64(40) {
+		if err := benchPut(ctx, br, []int64{v, v + 100}, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := br.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	if br, err = Open(ctx, db, "main", Options{Logger: quiet()}); err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close(ctx)
+	br.mu.Lock()
+	recent, folded := len(br.mu.conflicts.recent), br.mu.conflicts.n
+	replayed := br.mu.live.Len()
+	br.mu.Unlock()
+	if replayed != 80 || recent != 0 || folded != 0 {
+		t.Fatalf("after the replay: %d keys in the MemTable, want 80; conflict index: %d recent commits, %d folded keys, want none",
+			replayed, recent, folded)
+	}
+	// Two transactions from the same snapshot still conflict.
+	a, _ := br.Begin()
+	b, _ := br.Begin()
+	for _, tx := range []*Txn{a, b} {
+		if _, err := tx.Put("t1", benchRow(7, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Commit(ctx); !errors.Is(err, ErrConflict) {
+		t.Fatalf("second writer of key 7: %v, want ErrConflict", err)
 	}
 }
