@@ -76,7 +76,7 @@ func TestWriteIndex(t *testing.T) {
 				want = want || c.keys[k]
 			}
 		}
-		if got := x.conflicts(ttable, tw, snap, horizon); got != want {
+		if got := x.conflicts(ttable, tw, snap); got != want {
 			t.Fatalf("seed %d, seq %d: conflicts(%s, %d keys, snapshot %d, horizon %d) = %v, want %v",
 				seed, seq, ttable, len(tw.changes), snap, horizon, got, want)
 		}

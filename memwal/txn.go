@@ -300,7 +300,7 @@ func (tx *Txn) conflictsLocked(tables []string) error {
 		if b.mu.tableGen[id] > tx.gen {
 			return fmt.Errorf("%w: table %s was rewritten since the transaction began", ErrConflict, t.meta.Name)
 		}
-		if b.mu.conflicts.conflicts(id, tx.writes[id], tx.snap.Seq, b.horizonLocked()) {
+		if b.mu.conflicts.conflicts(id, tx.writes[id], tx.snap.Seq) {
 			return fmt.Errorf("%w: a row of table %s", ErrConflict, t.meta.Name)
 		}
 	}
