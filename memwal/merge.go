@@ -78,8 +78,6 @@ func (b *Branch) Compact(ctx context.Context, tableID string, opts mergeplan.Mer
 // altered, or lost an input, while the merge was written.
 var errTableChanged = errors.New("memwal: the table changed during the merge")
 
-// planFile describes a file for mergeplan; its key range comes from the
-// add action, encoded like the keys.
 // mergeHead returns the head and the tables a merge plans over, or the
 // writer's failure.
 func (b *Branch) mergeHead() (*txn.Snapshot, map[string]*tableInfo, error) {
@@ -88,6 +86,8 @@ func (b *Branch) mergeHead() (*txn.Snapshot, map[string]*tableInfo, error) {
 	return b.mu.head, b.tableInfos(), b.mu.err
 }
 
+// planFile describes a file for mergeplan; its key range comes from the
+// add action, encoded like the keys.
 func planFile(a *txn.Add, meta *txn.Table, enc *parquetio.KeyEncoder) mergeplan.File {
 	f := mergeplan.File{Path: a.Path, Rows: a.Rows, Bytes: a.Bytes, Generation: a.Generation, Kind: mergeplan.Flushed}
 	if a.Kind == txn.KindBase {
