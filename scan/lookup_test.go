@@ -158,10 +158,10 @@ func TestWarm(t *testing.T) {
 }
 
 // TestLocateAll: LocateAll finds each key's live row in the files (under
-// their deletion vectors; a table without sources, as a writer asks), for keys in any
-// order, absent ones and ones outside every file's range, on a fresh
-// reader (bloom filters, then the key index loads) and again once the key
-// indexes are loaded (batched lookups).
+// their deletion vectors; a table without sources, as a writer asks), for
+// keys in any order, absent ones and ones outside every file's range, on
+// a fresh reader (bloom filters, then the key index loads) and again once
+// the key indexes are loaded (batched lookups).
 func TestLocateAll(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
