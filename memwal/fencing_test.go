@@ -159,6 +159,25 @@ func checkBranch(t testing.TB, b *Branch, want fenceModel, what string) {
 	}
 }
 
+// takeoverCases runs body for every store kind, takeover point and first
+// zombie action, with writer 1 started (its acknowledged rows in model) and
+// its lease expired.
+func takeoverCases(t *testing.T, body func(t *testing.T, ctx context.Context, st store.Store, b1 *Branch, model fenceModel, point, first string)) {
+	for _, kind := range fenceStores {
+		for _, point := range []string{"fenced", "claimed", "replayed"} {
+			for _, first := range []string{"commit", "flush"} {
+				t.Run(kind+"/"+point+"/"+first+"-first", func(t *testing.T) {
+					st := fenceStore(t, kind)
+					newDB(t, st).Close()
+					b1, model := startWriter1(t, st)
+					expireLease(t, st, b1.walDir)
+					body(t, context.Background(), st, b1, model, point, first)
+				})
+			}
+		}
+	}
+}
+
 // startWriter1 opens writer 1 and has it acknowledge rows, some flushed
 // to files (with later updates and deletes masking them) and some only in
 // its MemTable and WAL.
@@ -273,104 +292,93 @@ func isRefusedCommit(err error) bool {
 //   - Writer 2 then sees exactly what writer 1 acknowledged, each key once,
 //     and so does a writer after it.
 func TestFencingTakeoverPoints(t *testing.T) {
-	for _, kind := range fenceStores {
-		for _, point := range []string{"fenced", "claimed", "replayed"} {
-			for _, first := range []string{"commit", "flush"} {
-				t.Run(kind+"/"+point+"/"+first+"-first", func(t *testing.T) {
-					ctx := context.Background()
-					st := fenceStore(t, kind)
-					newDB(t, st).Close()
-					b1, model := startWriter1(t, st)
-					expireLease(t, st, b1.walDir)
-					p := openPaused(ctx, openDB(t, st), point, Options{Logger: quiet()})
-					p.waitPaused(t)
+	takeoverCases(t, func(t *testing.T, ctx context.Context, st store.Store, b1 *Branch, model fenceModel, point, first string) {
+		p := openPaused(ctx, openDB(t, st), point, Options{Logger: quiet()})
+		p.waitPaused(t)
 
-					// Writer 1, a zombie, tries to write at the pause.
-					tryCommit := func() {
-						t.Helper()
-						err := commitRows(ctx, b1, []int64{5, 100, 101}, 99, "zombie", 6)
-						if err == nil {
-							t.Fatalf("at %q: writer 1 committed after writer 2 fenced its epoch", point)
-						}
-						if !isRefusedCommit(err) {
-							t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced or ErrFailed", point, err)
-						}
-						if first == "commit" && !errors.Is(err, wal.ErrFenced) {
-							t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced", point, err)
-						}
-						if _, err := b1.Begin(); !errors.Is(err, ErrFailed) {
-							t.Fatalf("at %q: writer 1 begins a transaction after being fenced: %v", point, err)
-						}
-					}
-					tryFlush := func() {
-						t.Helper()
-						err := b1.Flush(ctx)
-						switch {
-						case first == "commit":
-							// The refused commit stopped writer 1.
-							if !errors.Is(err, ErrFailed) {
-								t.Fatalf("at %q: writer 1's flush after its refused commit: %v, want ErrFailed", point, err)
-							}
-						case point == "fenced":
-							// Before the claim: the zombie's flush may land.
-							if err != nil {
-								t.Fatalf("at %q: writer 1's flush before the claim failed: %v", point, err)
-							}
-						default:
-							if !errors.Is(err, txn.ErrFenced) {
-								t.Fatalf("at %q: writer 1's flush after the claim: %v, want txn.ErrFenced", point, err)
-							}
-						}
-					}
-					if first == "commit" {
-						tryCommit()
-						tryFlush()
-					} else {
-						tryFlush()
-						tryCommit()
-					}
-
-					b2 := p.finish(t)
-					if b2.Epoch() <= b1.Epoch() {
-						t.Fatalf("writer 2 has epoch %d, writer 1 %d", b2.Epoch(), b1.Epoch())
-					}
-					checkBranch(t, b2, model, "writer 2 after the takeover")
-
-					// Writer 2 writes over writer 1's rows, flushes, writes more.
-					if err := commitRows(ctx, b2, []int64{1, 13, 200}, 7, "w2", 2, 14); err != nil {
-						t.Fatal(err)
-					}
-					model.apply([]int64{1, 13, 200}, 7, "w2", 2, 14)
-					if err := b2.Flush(ctx); err != nil {
-						t.Fatal(err)
-					}
-					if err := commitRows(ctx, b2, []int64{5, 201}, 8, "w2", 17); err != nil {
-						t.Fatal(err)
-					}
-					model.apply([]int64{5, 201}, 8, "w2", 17)
-					// Writer 1 still cannot do anything.
-					if err := b1.Flush(ctx); err == nil {
-						t.Fatal("writer 1 flushed after writer 2 took over")
-					}
-					if err := commitRows(ctx, b1, []int64{300}, 9, "zombie"); err == nil {
-						t.Fatal("writer 1 committed after writer 2 took over")
-					}
-					checkBranch(t, b2, model, "writer 2")
-
-					// A crash of writer 2, and a writer after it.
-					if err := b2.Abandon(); err != nil {
-						t.Fatal(err)
-					}
-					b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer b3.Close(ctx)
-					checkBranch(t, b3, model, "writer 3 after writer 2 crashed")
-				})
+		// Writer 1, a zombie, tries to write at the pause.
+		tryCommit := func() {
+			t.Helper()
+			err := commitRows(ctx, b1, []int64{5, 100, 101}, 99, "zombie", 6)
+			if err == nil {
+				t.Fatalf("at %q: writer 1 committed after writer 2 fenced its epoch", point)
+			}
+			if !isRefusedCommit(err) {
+				t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced or ErrFailed", point, err)
+			}
+			if first == "commit" && !errors.Is(err, wal.ErrFenced) {
+				t.Fatalf("at %q: writer 1's commit failed with %v, want wal.ErrFenced", point, err)
+			}
+			if _, err := b1.Begin(); !errors.Is(err, ErrFailed) {
+				t.Fatalf("at %q: writer 1 begins a transaction after being fenced: %v", point, err)
 			}
 		}
-	}
+		tryFlush := func() {
+			t.Helper()
+			err := b1.Flush(ctx)
+			switch {
+			case first == "commit":
+				// The refused commit stopped writer 1.
+				if !errors.Is(err, ErrFailed) {
+					t.Fatalf("at %q: writer 1's flush after its refused commit: %v, want ErrFailed", point, err)
+				}
+			case point == "fenced":
+				// Before the claim: the zombie's flush may land.
+				if err != nil {
+					t.Fatalf("at %q: writer 1's flush before the claim failed: %v", point, err)
+				}
+			default:
+				if !errors.Is(err, txn.ErrFenced) {
+					t.Fatalf("at %q: writer 1's flush after the claim: %v, want txn.ErrFenced", point, err)
+				}
+			}
+		}
+		if first == "commit" {
+			tryCommit()
+			tryFlush()
+		} else {
+			tryFlush()
+			tryCommit()
+		}
+
+		b2 := p.finish(t)
+		if b2.Epoch() <= b1.Epoch() {
+			t.Fatalf("writer 2 has epoch %d, writer 1 %d", b2.Epoch(), b1.Epoch())
+		}
+		checkBranch(t, b2, model, "writer 2 after the takeover")
+
+		// Writer 2 writes over writer 1's rows, flushes, writes more.
+		if err := commitRows(ctx, b2, []int64{1, 13, 200}, 7, "w2", 2, 14); err != nil {
+			t.Fatal(err)
+		}
+		model.apply([]int64{1, 13, 200}, 7, "w2", 2, 14)
+		if err := b2.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := commitRows(ctx, b2, []int64{5, 201}, 8, "w2", 17); err != nil {
+			t.Fatal(err)
+		}
+		model.apply([]int64{5, 201}, 8, "w2", 17)
+		// Writer 1 still cannot do anything.
+		if err := b1.Flush(ctx); err == nil {
+			t.Fatal("writer 1 flushed after writer 2 took over")
+		}
+		if err := commitRows(ctx, b1, []int64{300}, 9, "zombie"); err == nil {
+			t.Fatal("writer 1 committed after writer 2 took over")
+		}
+		checkBranch(t, b2, model, "writer 2")
+
+		// A crash of writer 2, and a writer after it.
+		if err := b2.Abandon(); err != nil {
+			t.Fatal(err)
+		}
+		b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b3.Close(ctx)
+		checkBranch(t, b3, model, "writer 3 after writer 2 crashed")
+	})
 }
 
 // TestFencingDeadTaker: writer 2 fences writer 1 and dies (at "fenced",
@@ -379,99 +387,88 @@ func TestFencingTakeoverPoints(t *testing.T) {
 // write; then writer 3 takes over and must see everything writer 1
 // acknowledged, once, and nothing it was refused.
 func TestFencingDeadTaker(t *testing.T) {
-	for _, kind := range fenceStores {
-		for _, point := range []string{"fenced", "claimed", "replayed"} {
-			for _, first := range []string{"commit", "flush"} {
-				t.Run(kind+"/"+point+"/"+first+"-first", func(t *testing.T) {
-					ctx := context.Background()
-					st := fenceStore(t, kind)
-					newDB(t, st).Close()
-					b1, model := startWriter1(t, st)
-					expireLease(t, st, b1.walDir)
+	takeoverCases(t, func(t *testing.T, ctx context.Context, st store.Store, b1 *Branch, model fenceModel, point, first string) {
 
-					// Writer 2 dies at the point: its goroutine ends there,
-					// and nothing releases its lease or runs the rest of the
-					// takeover.
-					died := make(chan struct{})
-					var b2err error
-					go func() {
-						defer close(died)
-						_, b2err = Open(ctx, openDB(t, st), "main", Options{Logger: quiet(), LeaseDuration: zombieLease,
-							Hook: func(p string) {
-								if p == point {
-									runtime.Goexit()
-								}
-							}})
-						b2err = fmt.Errorf("writer 2 did not die at %q (open: %v)", point, b2err)
-					}()
-					<-died
-					if b2err != nil {
-						t.Fatal(b2err)
+		// Writer 2 dies at the point: its goroutine ends there,
+		// and nothing releases its lease or runs the rest of the
+		// takeover.
+		died := make(chan struct{})
+		var b2err error
+		go func() {
+			defer close(died)
+			_, b2err = Open(ctx, openDB(t, st), "main", Options{Logger: quiet(), LeaseDuration: zombieLease,
+				Hook: func(p string) {
+					if p == point {
+						runtime.Goexit()
 					}
+				}})
+			b2err = fmt.Errorf("writer 2 did not die at %q (open: %v)", point, b2err)
+		}()
+		<-died
+		if b2err != nil {
+			t.Fatal(b2err)
+		}
 
-					flushErr := func() {
-						t.Helper()
-						err := b1.Flush(ctx)
-						switch {
-						case first == "commit":
-							if !errors.Is(err, ErrFailed) {
-								t.Fatalf("writer 1's flush after its refused commit: %v, want ErrFailed", err)
-							}
-						case point == "fenced":
-							if err != nil { // nothing was claimed
-								t.Fatalf("writer 1's flush with no newer epoch claimed: %v", err)
-							}
-						default:
-							if !errors.Is(err, txn.ErrFenced) {
-								t.Fatalf("writer 1's flush after writer 2's claim: %v, want txn.ErrFenced", err)
-							}
-						}
-					}
-					commitErr := func() {
-						t.Helper()
-						if err := commitRows(ctx, b1, []int64{5, 100}, 99, "zombie", 6); !isRefusedCommit(err) {
-							t.Fatalf("writer 1's commit after writer 2's fence: %v, want it refused", err)
-						}
-					}
-					if first == "commit" {
-						commitErr()
-						flushErr()
-					} else {
-						flushErr()
-						commitErr()
-					}
-
-					// Writer 2's lease expires; writer 3 takes over.
-					expireLease(t, st, b1.walDir)
-					b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
-					if err != nil {
-						t.Fatalf("writer 3: %v", err)
-					}
-					t.Cleanup(func() { b3.Abandon() })
-					if b3.Epoch() <= b1.Epoch()+1 {
-						t.Fatalf("writer 3 has epoch %d, writer 1 %d: writer 2's epoch was not skipped", b3.Epoch(), b1.Epoch())
-					}
-					checkBranch(t, b3, model, "writer 3")
-					if err := commitRows(ctx, b3, []int64{6, 400}, 10, "w3", 1); err != nil {
-						t.Fatal(err)
-					}
-					model.apply([]int64{6, 400}, 10, "w3", 1)
-					if err := b1.Flush(ctx); err == nil {
-						t.Fatal("writer 1 flushed after writer 3 took over")
-					}
-					if err := b3.Close(ctx); err != nil {
-						t.Fatal(err)
-					}
-					b4, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer b4.Close(ctx)
-					checkBranch(t, b4, model, "writer 4")
-				})
+		flushErr := func() {
+			t.Helper()
+			err := b1.Flush(ctx)
+			switch {
+			case first == "commit":
+				if !errors.Is(err, ErrFailed) {
+					t.Fatalf("writer 1's flush after its refused commit: %v, want ErrFailed", err)
+				}
+			case point == "fenced":
+				if err != nil { // nothing was claimed
+					t.Fatalf("writer 1's flush with no newer epoch claimed: %v", err)
+				}
+			default:
+				if !errors.Is(err, txn.ErrFenced) {
+					t.Fatalf("writer 1's flush after writer 2's claim: %v, want txn.ErrFenced", err)
+				}
 			}
 		}
-	}
+		commitErr := func() {
+			t.Helper()
+			if err := commitRows(ctx, b1, []int64{5, 100}, 99, "zombie", 6); !isRefusedCommit(err) {
+				t.Fatalf("writer 1's commit after writer 2's fence: %v, want it refused", err)
+			}
+		}
+		if first == "commit" {
+			commitErr()
+			flushErr()
+		} else {
+			flushErr()
+			commitErr()
+		}
+
+		// Writer 2's lease expires; writer 3 takes over.
+		expireLease(t, st, b1.walDir)
+		b3, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
+		if err != nil {
+			t.Fatalf("writer 3: %v", err)
+		}
+		t.Cleanup(func() { b3.Abandon() })
+		if b3.Epoch() <= b1.Epoch()+1 {
+			t.Fatalf("writer 3 has epoch %d, writer 1 %d: writer 2's epoch was not skipped", b3.Epoch(), b1.Epoch())
+		}
+		checkBranch(t, b3, model, "writer 3")
+		if err := commitRows(ctx, b3, []int64{6, 400}, 10, "w3", 1); err != nil {
+			t.Fatal(err)
+		}
+		model.apply([]int64{6, 400}, 10, "w3", 1)
+		if err := b1.Flush(ctx); err == nil {
+			t.Fatal("writer 1 flushed after writer 3 took over")
+		}
+		if err := b3.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b4, err := Open(ctx, openDB(t, st), "main", Options{Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b4.Close(ctx)
+		checkBranch(t, b4, model, "writer 4")
+	})
 }
 
 // TestFencingRace: writer 1 commits from two goroutines and flushes from a
