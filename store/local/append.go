@@ -24,11 +24,12 @@ import (
 // spare in the background, so that the next segment's creation does not
 // wait for the zeros to be written.
 //
-// An Append holds a shared flock on the file from before its check to
-// after its data sync, and AppendBarrier takes the exclusive one: the
-// write-ahead log's fencing (a new writer puts a fence object, then waits
-// at the barrier, then reads) relies on it so that an append either saw
-// the fence and wrote nothing or was durable before the reader read.
+// An append holds a shared flock on the file from before its check (Write)
+// to the end of its data sync (Sync), and AppendBarrier takes the exclusive
+// one: the write-ahead log's fencing (a new writer puts a fence object,
+// then waits at the barrier, then reads) relies on it so that an append
+// either saw the fence and wrote nothing or was durable before the reader
+// read.
 // flock works across the processes of one host, which a local disk is.
 
 var _ store.Appender = (*Store)(nil)
@@ -36,7 +37,7 @@ var _ store.Appender = (*Store)(nil)
 // spares holds at most one prepared spare file.
 type spares struct {
 	mu     sync.Mutex
-	ready  *os.File // a spare of readySize zero bytes, synced
+	ready  *os.File // a spare of size zero bytes, synced
 	size   int64
 	busy   bool // a goroutine is preparing one
 	closed bool
@@ -68,9 +69,7 @@ func (s *Store) CreateAppendable(ctx context.Context, name string, data []byte, 
 	}
 	var id [8]byte
 	rand.Read(id[:])
-	etag := `"append-` + hex.EncodeToString(id[:]) + `"`
-	if err := unix.Fsetxattr(int(f.Fd()), etagXattr, []byte(etag), 0); err != nil &&
-		!errors.Is(err, unix.ENOTSUP) && !errors.Is(err, unix.EOPNOTSUPP) {
+	if err := setETag(f, `"append-`+hex.EncodeToString(id[:])+`"`); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -80,16 +79,12 @@ func (s *Store) CreateAppendable(ctx context.Context, name string, data []byte, 
 	if err := s.mkdirAll(filepath.Dir(target)); err != nil {
 		return fail(err)
 	}
-	err = os.Link(f.Name(), target)
-	if errors.Is(err, fs.ErrExist) && sameFile(f.Name(), target) {
-		err = nil // linked, though reported as failed
-	}
-	if errors.Is(err, fs.ErrExist) {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, store.PreconditionFailed(s, name, "object exists")
-	}
-	if err != nil {
+	if err := s.linkIfAbsent(f.Name(), name, target); err != nil {
+		if errors.Is(err, store.ErrPreconditionFailed) {
+			f.Close()
+			os.Remove(f.Name())
+			return nil, err
+		}
 		return fail(err)
 	}
 	os.Remove(f.Name())

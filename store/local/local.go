@@ -355,16 +355,10 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts ...store
 		return store.Info{}, s.errorf("put", name, err)
 	}
 	if o.IfAbsent {
-		err := os.Link(tmp, target)
-		if errors.Is(err, fs.ErrExist) && sameFile(tmp, target) {
-			// The link was made but reported as failed (as on some network
-			// file systems when a reply is lost): the object is ours.
-			err = nil
-		}
-		if errors.Is(err, fs.ErrExist) {
-			return store.Info{}, store.PreconditionFailed(s, name, "object exists")
-		}
-		if err != nil {
+		if err := s.linkIfAbsent(tmp, name, target); err != nil {
+			if errors.Is(err, store.ErrPreconditionFailed) {
+				return store.Info{}, err
+			}
 			return store.Info{}, s.errorf("put", name, err)
 		}
 	} else {
@@ -392,6 +386,31 @@ func (s *Store) Put(ctx context.Context, name string, r io.Reader, opts ...store
 		return store.Info{}, s.errorf("put", name, err)
 	}
 	return info, nil
+}
+
+// linkIfAbsent links the file tmp to target, the path of name, when
+// nothing is there (ErrPreconditionFailed otherwise).
+func (s *Store) linkIfAbsent(tmp, name, target string) error {
+	err := os.Link(tmp, target)
+	if errors.Is(err, fs.ErrExist) && sameFile(tmp, target) {
+		// The link was made but reported as failed (as on some network
+		// file systems when a reply is lost): the object is ours.
+		err = nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return store.PreconditionFailed(s, name, "object exists")
+	}
+	return err
+}
+
+// setETag records an object's ETag with its file, where the file system
+// keeps extended attributes (elsewhere the ETag is derived from the file).
+func setETag(f *os.File, etag string) error {
+	err := unix.Fsetxattr(int(f.Fd()), etagXattr, []byte(etag), 0)
+	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) {
+		return nil
+	}
+	return err
 }
 
 func (s *Store) checkMatch(held *os.File, name, etag string) error {
@@ -425,8 +444,7 @@ func (s *Store) writeTemp(ctx context.Context, name string, r io.Reader) (string
 		return fail(err)
 	}
 	etag := etagOf(h)
-	if err := unix.Fsetxattr(int(f.Fd()), etagXattr, []byte(etag), 0); err != nil &&
-		!errors.Is(err, unix.ENOTSUP) && !errors.Is(err, unix.EOPNOTSUPP) {
+	if err := setETag(f, etag); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
